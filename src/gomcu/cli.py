@@ -1,0 +1,89 @@
+"""Command-line entry point: parse arguments, run one subcommand, map errors to exit codes.
+
+Thin by design (DESIGN.md): all work happens in the library; this module only discovers the
+subcommands in `gomcu.commands` and turns `GomcuError` into one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import traceback
+from collections.abc import Sequence
+
+import gomcu
+import gomcu.commands
+from gomcu.commands.base import EXIT_BAD_INPUT, Command
+from gomcu.errors import GomcuError
+
+
+def discover_commands() -> list[Command]:
+    """Every `COMMAND` defined by a module of `gomcu.commands`, sorted by name."""
+    found: list[Command] = []
+    for info in pkgutil.iter_modules(gomcu.commands.__path__):
+        if info.name == "base" or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"gomcu.commands.{info.name}")
+        command = getattr(module, "COMMAND", None)
+        if isinstance(command, Command):
+            found.append(command)
+    return sorted(found, key=lambda c: c.name)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2 like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gomcu",
+        description="Can Go run on this microcontroller, and will it keep its deadlines? "
+        "gomcu analyses a firmware ELF (TinyGo-built or any Cortex-M / RISC-V32 firmware) "
+        "along four limits: memory, garbage collection, interrupts and the linker script.",
+    )
+    parser.add_argument("--version", action="version", version=f"gomcu {gomcu.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command in commands:
+        p = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=command.description or command.help,
+        )
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show a traceback on errors")
+        command.add_arguments(p)
+        p.set_defaults(_command=command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    commands = discover_commands()
+    parser = build_parser(commands)
+    args = parser.parse_args(argv)
+    command: Command | None = getattr(args, "_command", None)
+    if command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return command.run(args)
+    except GomcuError as error:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"gomcu {command.name}: error: {error}\n")
+        return error.exit_status
+    except KeyboardInterrupt:
+        sys.stderr.write("gomcu: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""The small base class every subcommand implements, and options they share."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, ClassVar
+
+from gomcu.errors import GomcuError
+
+#: Exit statuses (DESIGN.md): 0 all held, 1 a limit or budget failed, 2 bad input or usage.
+EXIT_OK = 0
+EXIT_LIMIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+JSON_SCHEMA_VERSION = 1
+
+
+class Command:
+    """A subcommand: `add_arguments` declares its options, `run` calls the library."""
+
+    name: ClassVar[str]
+    help: ClassVar[str]
+    description: ClassVar[str | None] = None
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare this command's options."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        """Do the work and return the exit status."""
+        raise NotImplementedError
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    """`--format text|json`, on every analysis command."""
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="output format (default: text)",
+    )
+
+
+def add_chip_option(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    parser.add_argument(
+        "--chip",
+        metavar="NAME",
+        help=help_text or "the microcontroller, by name or alias (see `gomcu chips`)",
+    )
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """Write a JSON document with the schema version first."""
+    out = {"schema_version": JSON_SCHEMA_VERSION, **document}
+    json.dump(out, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def require_file(path: str, what: str = "file") -> str:
+    """Fail with one line when an input path does not exist or is not a file."""
+    import os
+
+    if not os.path.exists(path):
+        raise GomcuError(f"{path}: no such {what}")
+    if not os.path.isfile(path):
+        raise GomcuError(f"{path}: not a regular file")
+    return path

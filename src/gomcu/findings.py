@@ -1,0 +1,85 @@
+"""Core result types shared by every analysis: figures with their origin, findings and verdicts.
+
+DESIGN.md: every figure carries its unit and its origin; analyses return findings, reporters
+print them. These are small frozen dataclasses so that JSON output can be derived from them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Origin(str, enum.Enum):
+    """Where a figure came from."""
+
+    STATIC = "static"
+    EMULATED = "emulated"
+    SOURCE = "source"
+    DATASHEET = "datasheet"
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Status(str, enum.Enum):
+    """A verdict on one limit."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number with its unit and origin, e.g. Figure("flash", 12345, "bytes", Origin.STATIC)."""
+
+    name: str
+    value: float | int | None
+    unit: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the user's program: a source line when DWARF knows it, else an address."""
+
+    address: int | None = None
+    function: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.function:
+            parts.append(self.function)
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+        elif self.address is not None:
+            parts.append(f"0x{self.address:08x}")
+        return " at ".join(parts) if parts else "?"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing an analysis found, with why it matters and where."""
+
+    rule: str
+    severity: Severity
+    message: str
+    location: Location | None = None
+    chain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict on one limit, with the figures that decide it and the findings behind it."""
+
+    limit: str
+    status: Status
+    figures: tuple[Figure, ...] = ()
+    findings: tuple[Finding, ...] = field(default_factory=tuple)

@@ -1,0 +1,191 @@
+"""DWARF views: compile units with their producer, and address -> file:line.
+
+Built lazily on first use; the line table is one sorted array searched with bisect, so a
+lookup is O(log n) after a single pass over the line programs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from functools import cached_property
+from typing import Any
+
+from gomcu.image.types import CompileUnit, SourceLine
+
+Guard = Callable[[str], AbstractContextManager[None]]
+
+_LANGUAGES = {
+    0x01: "C89", 0x02: "C", 0x04: "C++", 0x0C: "C99", 0x16: "Go", 0x1C: "Rust", 0x1D: "C11",
+    0x21: "C++14", 0x2C: "C17", 0x8001: "Mips assembler",
+}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+class DwarfView:
+    def __init__(self, dwarfinfo: Any, guard: Guard) -> None:
+        self._info = dwarfinfo
+        self._guard = guard
+
+    @cached_property
+    def compile_units(self) -> tuple[CompileUnit, ...]:
+        units: list[CompileUnit] = []
+        with self._guard("DWARF compile units"):
+            for cu in self._info.iter_CUs():
+                top = cu.get_top_DIE()
+                attrs = top.attributes
+                name = _text(attrs["DW_AT_name"].value) if "DW_AT_name" in attrs else "?"
+                producer = _text(attrs["DW_AT_producer"].value) if "DW_AT_producer" in attrs else ""
+                lang_code = attrs["DW_AT_language"].value if "DW_AT_language" in attrs else None
+                comp_dir = _text(attrs["DW_AT_comp_dir"].value) if "DW_AT_comp_dir" in attrs else None
+                units.append(
+                    CompileUnit(
+                        name=name,
+                        producer=producer,
+                        language=_LANGUAGES.get(lang_code, None) if lang_code is not None else None,
+                        comp_dir=comp_dir,
+                        ranges=self._cu_ranges(cu, top),
+                    )
+                )
+        return tuple(units)
+
+    def _cu_ranges(self, cu: Any, top: Any) -> tuple[tuple[int, int], ...]:
+        attrs = top.attributes
+        if "DW_AT_ranges" in attrs:
+            lists = self._info.range_lists()
+            if lists is None:
+                return ()
+            base = attrs["DW_AT_low_pc"].value if "DW_AT_low_pc" in attrs else 0
+            out = []
+            for entry in lists.get_range_list_at_offset(attrs["DW_AT_ranges"].value, cu=cu):
+                if hasattr(entry, "begin_offset"):
+                    begin, end = entry.begin_offset, entry.end_offset
+                    if not getattr(entry, "is_absolute", False):
+                        begin, end = begin + base, end + base
+                    if end > begin:
+                        out.append((begin, end))
+                elif hasattr(entry, "base_address"):
+                    base = entry.base_address
+            return tuple(out)
+        if "DW_AT_low_pc" in attrs and "DW_AT_high_pc" in attrs:
+            low = attrs["DW_AT_low_pc"].value
+            high_attr = attrs["DW_AT_high_pc"]
+            high = high_attr.value
+            if high_attr.form not in ("DW_FORM_addr",):
+                high = low + high
+            if high > low:
+                return ((low, high),)
+        return ()
+
+    @cached_property
+    def _line_table(self) -> tuple[list[int], list[SourceLine | None]]:
+        """Sorted row addresses and what they map to (None marks the end of a sequence)."""
+        rows: list[tuple[int, SourceLine | None]] = []
+        with self._guard("DWARF line tables"):
+            for cu in self._info.iter_CUs():
+                program = self._info.line_program_for_CU(cu)
+                if program is None:
+                    continue
+                names = _file_names(program, program.header["version"])
+                for entry in program.get_entries():
+                    state = entry.state
+                    if state is None:
+                        continue
+                    if state.end_sequence:
+                        rows.append((state.address, None))
+                    else:
+                        rows.append((state.address, SourceLine(names.get(state.file, "?"), state.line)))
+        # Stable sort keeps the sequence order for rows at one address; the last row wins below.
+        rows.sort(key=lambda r: r[0])
+        addresses = [r[0] for r in rows]
+        lines = [r[1] for r in rows]
+        return addresses, lines
+
+    def line_for(self, address: int) -> SourceLine | None:
+        addresses, lines = self._line_table
+        i = bisect.bisect_right(addresses, address) - 1
+        if i < 0:
+            return None
+        return lines[i]
+
+
+def _file_names(program: Any, version: int) -> dict[int, str]:
+    """File index -> path relative to the compile directory where DWARF allows."""
+    header = program.header
+    dirs = [_text(d.name) if hasattr(d, "name") else _text(d) for d in header.get("include_directory", [])]
+    names: dict[int, str] = {}
+    first = 0 if version >= 5 else 1
+    for i, entry in enumerate(header.get("file_entry", [])):
+        name = _text(entry.name)
+        dir_index = entry.dir_index
+        directory = ""
+        if version >= 5:
+            directory = dirs[dir_index] if dir_index < len(dirs) else ""
+            if dir_index == 0:
+                directory = ""  # the compile directory itself
+        elif dir_index > 0 and dir_index - 1 < len(dirs):
+            directory = dirs[dir_index - 1]
+        path = name if os.path.isabs(name) or not directory else os.path.join(directory, name)
+        names[i + first] = os.path.normpath(path)
+    return names
+
+
+def _location_address(attr: Any) -> int | None:
+    """The static address of a DW_AT_location that is a single DW_OP_addr (0x03)."""
+    value = attr.value
+    if isinstance(value, list) and len(value) == 5 and value[0] == 0x03:
+        return int.from_bytes(bytes(value[1:5]), "little")
+    return None
+
+
+class _UnitIndex:
+    """Address -> compile-unit name for functions (CU ranges) and variables (DW_OP_addr)."""
+
+    def __init__(self, view: DwarfView) -> None:
+        starts: list[tuple[int, int, str]] = []
+        for unit in view.compile_units:
+            for begin, end in unit.ranges:
+                starts.append((begin, end, unit.name))
+        starts.sort()
+        self._ranges = starts
+        self._range_starts = [r[0] for r in starts]
+        self.variables: dict[int, str] = {}
+        info = view._info
+        with view._guard("DWARF variables"):
+            for cu in info.iter_CUs():
+                top = cu.get_top_DIE()
+                name = _text(top.attributes["DW_AT_name"].value) if "DW_AT_name" in top.attributes else "?"
+                for die in cu.iter_DIEs():
+                    if die.tag != "DW_TAG_variable" or "DW_AT_location" not in die.attributes:
+                        continue
+                    address = _location_address(die.attributes["DW_AT_location"])
+                    if address is not None:
+                        self.variables.setdefault(address, name)
+
+    def unit_for(self, address: int) -> str | None:
+        if address in self.variables:
+            return self.variables[address]
+        i = bisect.bisect_right(self._range_starts, address) - 1
+        while i >= 0:
+            begin, end, name = self._ranges[i]
+            if begin <= address < end:
+                return name
+            if begin < address - (1 << 24):
+                break
+            i -= 1
+        return None
+
+
+def unit_index(view: DwarfView) -> _UnitIndex:
+    cached = view.__dict__.get("_unit_index")
+    if cached is None:
+        cached = _UnitIndex(view)
+        view.__dict__["_unit_index"] = cached
+    return cached

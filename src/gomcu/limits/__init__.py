@@ -1,0 +1,1 @@
+"""Analyses: each takes models, measurements, chip and profile and returns findings and figures."""

@@ -1,0 +1,1 @@
+"""Reporters: turn analysis results into text, JSON, HTML or SARIF. They never compute."""

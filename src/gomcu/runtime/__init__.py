@@ -1,0 +1,1 @@
+"""Runtime profiles and naming rules: which functions are the allocator, GC, tasks, and so on."""

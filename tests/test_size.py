@@ -1,0 +1,92 @@
+"""`gomcu size`: totals must equal arm-none-eabi-size on every fixture."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ELF_FIXTURES, REFMW_BUILD, needs_tool, run_gomcu
+from gomcu.image import load
+from gomcu.limits.footprint import group, measure
+
+FIXTURE_ELVES = sorted(p for p in ELF_FIXTURES.glob("*.elf") if p.name != "x86-64.elf") + sorted(
+    REFMW_BUILD.glob("*.elf")
+)
+
+
+def _binutils_size(path: Path) -> tuple[int, int, int]:
+    tool = "riscv64-unknown-elf-size" if "rv32" in path.name else "arm-none-eabi-size"
+    out = subprocess.run([tool, "-B", str(path)], capture_output=True, text=True, check=True).stdout
+    text, data, bss = map(int, out.splitlines()[1].split()[:3])
+    return text, data, bss
+
+
+@needs_tool("arm-none-eabi-size")
+@needs_tool("riscv64-unknown-elf-size")
+@pytest.mark.parametrize("path", FIXTURE_ELVES, ids=lambda p: p.name)
+def test_totals_equal_binutils_size(path: Path) -> None:
+    fp = measure(load(path))
+    assert (fp.text, fp.data, fp.bss) == _binutils_size(path)
+    assert fp.flash_bytes == fp.text + fp.data
+    assert fp.ram_bytes == fp.data + fp.bss
+
+
+def test_symbols_and_groups_add_up() -> None:
+    image = load(ELF_FIXTURES / "mini-m4f.elf")
+    fp = measure(image)
+    by_file = group(fp, "file", image)
+    assert sum(g.flash_bytes for g in by_file) == fp.flash_bytes
+    assert sum(g.ram_bytes for g in by_file) == fp.ram_bytes
+    names = {s.name: s for s in fp.symbols}
+    assert names["buffer"].size == 1024 and names["buffer"].kind == "bss"
+    assert names["counter"].kind == "data"
+    assert any(g.name.endswith("mini.c") for g in by_file)
+
+
+def test_heap_and_runtime_regions_from_linker_symbols() -> None:
+    image = load(ELF_FIXTURES / "mini-m4f.elf")
+    fp = measure(image)
+    heap_start = image.symbol("_heap_start")
+    assert heap_start is not None
+    assert fp.heap_bytes == 0x20000000 + 16 * 1024 - heap_start.address
+    stack = next(r for r in fp.runtime_regions if r.name == "system stack")
+    assert (stack.origin, stack.length) == (0x20000000, 2048)
+
+
+def test_json_keys() -> None:
+    result = run_gomcu("size", str(ELF_FIXTURES / "mini-m4f.elf"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    for key in ("schema_version", "flash_bytes", "ram_bytes", "heap_bytes", "sections", "regions", "symbols", "packages"):
+        assert key in doc
+    assert doc["flash_bytes"] == doc["text"] + doc["data"]
+
+
+def test_text_view_by_symbol() -> None:
+    result = run_gomcu("size", str(ELF_FIXTURES / "mini-m4f.elf"), "--by", "symbol", "--top", "3")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"buffer\s+│?\s*0\s+│?\s*1024", result.stdout)
+
+
+def test_stripped_firmware_says_what_it_cannot_attribute() -> None:
+    result = run_gomcu("size", str(ELF_FIXTURES / "mini-stripped.elf"))
+    assert result.returncode == 0
+    assert "no symbols" in result.stdout
+    assert "unattributed" in result.stdout
+
+
+def test_go_package_grouping() -> None:
+    from gomcu.runtime.names import go_package
+
+    assert go_package("(*fmt.pp).printArg") == "fmt"
+    assert go_package("internal/task.start") == "internal/task"
+    assert go_package("github.com/user/drv.(*Device).Read") == "github.com/user/drv"
+    assert go_package("strconv$alloc.193") == "strconv"
+    assert go_package("reflect/types.type:struct:{r:named:io.Reader}") == "reflect/types"
+    assert go_package("memcpy.part.0") is None
+    assert go_package("Reset_Handler") is None
