@@ -32,7 +32,7 @@ class SizeCommand(Command):
         add_chip_option(parser)
         parser.add_argument(
             "--by", choices=("section", "symbol", "package", "file"), default="package",
-            help="how to group bytes in the text view (default: package)",
+            help="how to group bytes (default: package); JSON always has packages and adds files with --by file",
         )
         parser.add_argument("--top", type=int, metavar="N", default=None,
                             help="show the N largest groups (text default 20; JSON: all symbols)")
@@ -53,7 +53,7 @@ class SizeCommand(Command):
         findings = footprint.check_fit(fp, chip) if chip else []
         packages = footprint.group(fp, "package", image)
         if args.format == "json":
-            files = footprint.group(fp, "file", image) if image.dwarf else None
+            files = footprint.group(fp, "file", image) if args.by == "file" and image.dwarf else None
             print_json(report.to_json(image, fp, packages, files, args.top, chip.name if chip else None, findings))
         else:
             groups = packages if args.by == "package" else footprint.group(fp, args.by, image)

@@ -156,10 +156,15 @@ class _UnitIndex:
         starts.sort()
         self._ranges = starts
         self._range_starts = [r[0] for r in starts]
-        self.variables: dict[int, str] = {}
-        info = view._info
+        self._view = view
+
+    @cached_property
+    def variables(self) -> dict[int, str]:
+        """Static variable address -> compile unit: a walk over every DIE, so only on demand."""
+        found: dict[int, str] = {}
+        view = self._view
         with view._guard("DWARF variables"):
-            for cu in info.iter_CUs():
+            for cu in view._info.iter_CUs():
                 top = cu.get_top_DIE()
                 name = _text(top.attributes["DW_AT_name"].value) if "DW_AT_name" in top.attributes else "?"
                 for die in cu.iter_DIEs():
@@ -167,10 +172,11 @@ class _UnitIndex:
                         continue
                     address = _location_address(die.attributes["DW_AT_location"])
                     if address is not None:
-                        self.variables.setdefault(address, name)
+                        found.setdefault(address, name)
+        return found
 
-    def unit_for(self, address: int) -> str | None:
-        if address in self.variables:
+    def unit_for(self, address: int, variables: bool = True) -> str | None:
+        if variables and address in self.variables:
             return self.variables[address]
         i = bisect.bisect_right(self._range_starts, address) - 1
         while i >= 0:

@@ -17,7 +17,6 @@ from typing import IO, Any
 
 from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
 
 from gomcu.errors import ImageError
 from gomcu.image import arch as archmod
@@ -39,13 +38,14 @@ SHF_WRITE = 0x1
 SHF_ALLOC = 0x2
 SHF_EXECINSTR = 0x4
 
-_SYMBOL_KINDS = {
-    "STT_FUNC": SymbolKind.FUNC,
-    "STT_OBJECT": SymbolKind.OBJECT,
-    "STT_NOTYPE": SymbolKind.NOTYPE,
-    "STT_SECTION": SymbolKind.SECTION,
-    "STT_FILE": SymbolKind.FILE,
+_SYMBOL_KINDS_BY_CODE = {
+    0: SymbolKind.NOTYPE,
+    1: SymbolKind.OBJECT,
+    2: SymbolKind.FUNC,
+    3: SymbolKind.SECTION,
+    4: SymbolKind.FILE,
 }
+_BINDINGS = {0: "local", 1: "global", 2: "weak"}
 
 #: Exceptions pyelftools (and construct underneath it) raise on malformed input.
 _PARSE_ERRORS: tuple[type[BaseException], ...] = (
@@ -276,40 +276,63 @@ class Image:
 
     @cached_property
     def _symbol_tables(self) -> tuple[tuple[Symbol, ...], tuple[MappingSymbol, ...]]:
+        """Symbols and mapping symbols, unpacked straight from `.symtab` (pyelftools' per-symbol
+        parsing dominated the load time of large TinyGo images)."""
         symbols: list[Symbol] = []
         mapping: list[MappingSymbol] = []
         is_arm = self.arch is Arch.ARM
         with self._guard("symbol table"):
-            for sec in self._elf.iter_sections():
-                if not isinstance(sec, SymbolTableSection) or sec.header["sh_type"] != "SHT_SYMTAB":
+            for raw in self._raw_symbols():
+                name, value, size, info, shndx = raw
+                kind = _SYMBOL_KINDS_BY_CODE.get(info & 0xF, SymbolKind.OTHER)
+                if name.startswith("$") and len(name) >= 2 and name[1] in "atdx":
+                    is_code = name[1] in "atx"
+                    mapping.append(MappingSymbol(value & ~1 if is_arm and is_code else value,
+                                                 "code" if is_code else "data"))
                     continue
-                for sym in sec.iter_symbols():
-                    name = sym.name
-                    kind = _SYMBOL_KINDS.get(sym["st_info"]["type"], SymbolKind.OTHER)
-                    value = sym["st_value"]
-                    shndx = sym["st_shndx"]
-                    if name.startswith("$") and len(name) >= 2 and name[1] in "atdx":
-                        if name[1] in "atx":
-                            mapping.append(MappingSymbol(value & ~1 if is_arm else value, "code"))
-                        else:
-                            mapping.append(MappingSymbol(value, "data"))
-                        continue
-                    if not name or kind in (SymbolKind.SECTION,):
-                        continue
-                    thumb = is_arm and kind is SymbolKind.FUNC and bool(value & 1)
-                    symbols.append(
-                        Symbol(
-                            name=name,
-                            address=value & ~1 if thumb else value,
-                            size=sym["st_size"],
-                            kind=kind,
-                            binding=str(sym["st_info"]["bind"]).removeprefix("STB_").lower(),
-                            section_index=shndx if isinstance(shndx, int) else None,
-                            thumb=thumb,
-                        )
+                if not name or kind is SymbolKind.SECTION:
+                    continue
+                thumb = is_arm and kind is SymbolKind.FUNC and bool(value & 1)
+                symbols.append(
+                    Symbol(
+                        name=name,
+                        address=value & ~1 if thumb else value,
+                        size=size,
+                        kind=kind,
+                        binding=_BINDINGS.get(info >> 4, "other"),
+                        section_index=shndx if 0 < shndx < 0xFF00 else None,
+                        thumb=thumb,
                     )
+                )
         mapping.sort(key=lambda m: m.address)
         return tuple(symbols), tuple(mapping)
+
+    def _raw_symbols(self) -> Iterator[tuple[str, int, int, int, int]]:
+        """(name, value, size, st_info, st_shndx) for every entry of the SHT_SYMTAB sections."""
+        little = self._elf.little_endian
+        if self.elfclass == 32:
+            layout = struct.Struct(("<" if little else ">") + "IIIBBH")
+        else:
+            layout = struct.Struct(("<" if little else ">") + "IBBHQQ")
+        for sec in self.sections:
+            if sec.type != "SHT_SYMTAB":
+                continue
+            header = self._elf.get_section(sec.index).header
+            strtab_index = header["sh_link"]
+            if not 0 < strtab_index < len(self.sections):
+                raise ImageError(f"{self.path}: corrupt ELF (symbol table links to no string table)")
+            strings = self.section_bytes(self.sections[strtab_index])
+            data = self.section_bytes(sec)
+            usable = len(data) - len(data) % layout.size
+            for entry in layout.iter_unpack(data[:usable]):
+                if self.elfclass == 32:
+                    name_off, value, size, info, _other, shndx = entry
+                else:
+                    name_off, info, _other, shndx, value, size = entry
+                end = strings.find(b"\0", name_off)
+                if name_off >= len(strings) or end < 0:
+                    raise ImageError(f"{self.path}: corrupt ELF (symbol name outside the string table)")
+                yield strings[name_off:end].decode("utf-8", "replace"), value, size, info, shndx
 
     @property
     def symbols(self) -> tuple[Symbol, ...]:
@@ -404,13 +427,15 @@ class Image:
         """file:line of the instruction at `address`, when DWARF line tables cover it."""
         return self.dwarf.line_for(address) if self.dwarf else None
 
-    def compile_unit_of(self, address: int) -> str | None:
-        """The compile unit (source file) that defines the function or variable at `address`."""
+    def compile_unit_of(self, address: int, variables: bool = True) -> str | None:
+        """The compile unit (source file) that defines the function or variable at `address`.
+
+        `variables=False` looks only at code ranges, skipping the costly walk over every DIE."""
         if self.dwarf is None:
             return None
         from gomcu.image.dwarf import unit_index
 
-        return unit_index(self.dwarf).unit_for(address)
+        return unit_index(self.dwarf).unit_for(address, variables)
 
     @cached_property
     def toolchain(self) -> Toolchain:

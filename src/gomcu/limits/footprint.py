@@ -276,8 +276,9 @@ def _group_key(sym: SymbolUse, by: GroupBy, image: Image | None) -> str:
     if by == "package":
         if sym.package:
             return sym.package
-        unit = image.compile_unit_of(sym.address) if image is not None else None
-        return f"(C) {unit}" if unit else "(C)"
+        code = sym.kind == "text"
+        unit = image.compile_unit_of(sym.address, variables=False) if image is not None and code else None
+        return f"(C) {unit}" if unit else "(C and other non-Go symbols)"
     unit = image.compile_unit_of(sym.address) if image is not None else None
     return unit or "(no debug info)"
 

@@ -1,0 +1,36 @@
+"""Shared helpers for the benchmarks: timing loops and picking the largest ELF available."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def largest_elf(argv: list[str]) -> Path:
+    """The ELF named on the command line, else the largest one in the repository."""
+    if len(argv) > 1:
+        return Path(argv[1])
+    candidates = [p for p in ROOT.rglob("*.elf") if "x86" not in p.name]
+    if not candidates:
+        sys.exit("no ELF file found; pass one as the first argument")
+    return max(candidates, key=lambda p: p.stat().st_size)
+
+
+def best_of(repeats: int, fn: Callable[[], object]) -> float:
+    """The median wall time of `repeats` calls, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def command(args: list[str]) -> Callable[[], object]:
+    return lambda: subprocess.run(args, check=True, capture_output=True)

@@ -1,0 +1,140 @@
+"""Runtime profiles: which functions are the allocator, the collector, task start and switch,
+and which are unsafe in interrupt context. A profile is data (TOML in runtime/profiles/ or a
+user's file); analyses ask it questions instead of hard-coding names.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from gomcu.errors import GomcuError
+
+PROFILE_DIR = Path(__file__).with_name("profiles")
+
+
+@dataclass(frozen=True)
+class RuntimeProfile:
+    name: str
+    description: str
+    detect_all: tuple[str, ...]
+    detect_any: tuple[str, ...]
+    memory: dict[str, Any]
+    gc: dict[str, tuple[str, ...]]
+    tasks: dict[str, Any]
+    unsafe_in_interrupt: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    # -- questions analyses ask -------------------------------------------------------------
+
+    def matches(self, symbol_names: Iterable[str]) -> bool:
+        names = set(symbol_names)
+        return all(n in names for n in self.detect_all) and (
+            not self.detect_any or any(n in names for n in self.detect_any)
+        )
+
+    def allocators(self) -> tuple[str, ...]:
+        return self.gc.get("allocator", ())
+
+    def is_allocator(self, name: str) -> bool:
+        return _match(name, self.allocators())
+
+    def is_collector(self, name: str) -> bool:
+        return _match(name, self.gc.get("collector", ()))
+
+    def is_task_start(self, name: str) -> bool:
+        return _match(name, self.tasks.get("start", ()))
+
+    def is_goroutine_entry(self, name: str) -> bool:
+        return _match(name, self.tasks.get("entries", ()))
+
+    def unsafe_category(self, name: str) -> str | None:
+        """The first category ("alloc", "block", ...) whose patterns name this function."""
+        for category, patterns in self.unsafe_in_interrupt.items():
+            if _match(name, patterns):
+                return category
+        return None
+
+    def gc_kind(self, symbol_names: Iterable[str]) -> str:
+        """conservative / precise / leaking / none, from which runtime symbols were linked."""
+        names = set(symbol_names)
+        if not any(_match_any(names, [a]) for a in self.allocators()):
+            return "none"
+        if not _match_any(names, self.gc.get("mark_functions", ())):
+            return "leaking"
+        if _match_any(names, self.gc.get("precise_markers", ())):
+            return "precise"
+        return "conservative"
+
+
+def _match(name: str, patterns: Iterable[str]) -> bool:
+    for pattern in patterns:
+        if pattern == name or (any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(name, pattern)):
+            return True
+    return False
+
+
+def _match_any(names: set[str], patterns: Iterable[str]) -> bool:
+    for pattern in patterns:
+        if pattern in names or any(fnmatch.fnmatchcase(n, pattern) for n in names if any(c in pattern for c in "*?[")):
+            return True
+    return False
+
+
+def _tuples(table: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+
+
+def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
+    try:
+        detect = data.get("detect", {})
+        return RuntimeProfile(
+            name=str(data["name"]),
+            description=str(data.get("description", "")),
+            detect_all=tuple(detect.get("all_symbols", ())),
+            detect_any=tuple(detect.get("any_symbols", ())),
+            memory=dict(data.get("memory", {})),
+            gc=_tuples(data.get("gc", {})),
+            tasks=_tuples(data.get("tasks", {})),
+            unsafe_in_interrupt=_tuples(data.get("unsafe_in_interrupt", {})),
+        )
+    except (KeyError, TypeError, AttributeError) as error:
+        raise GomcuError(f"{origin}: invalid runtime profile ({error})") from None
+
+
+@lru_cache(maxsize=None)
+def builtin_profiles() -> tuple[RuntimeProfile, ...]:
+    out = []
+    for path in sorted(PROFILE_DIR.glob("*.toml")):
+        with path.open("rb") as handle:
+            out.append(parse_profile(tomllib.load(handle), str(path)))
+    return tuple(out)
+
+
+def load_profile(name_or_path: str) -> RuntimeProfile:
+    """A built-in profile by name, or a user's TOML file."""
+    for profile in builtin_profiles():
+        if profile.name == name_or_path:
+            return profile
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.is_file():
+        try:
+            with path.open("rb") as handle:
+                return parse_profile(tomllib.load(handle), str(path))
+        except tomllib.TOMLDecodeError as error:
+            raise GomcuError(f"{path}: {error}") from None
+    known = ", ".join(p.name for p in builtin_profiles())
+    raise GomcuError(f"unknown runtime profile '{name_or_path}' (built in: {known}; or a path to a .toml file)")
+
+
+def detect_profile(symbol_names: Iterable[str]) -> RuntimeProfile | None:
+    """The first built-in profile whose marker symbols the image defines."""
+    names = set(symbol_names)
+    for profile in builtin_profiles():
+        if profile.matches(names):
+            return profile
+    return None
