@@ -1,0 +1,139 @@
+"""Budgets for CI: `gomcu.toml` states limits; a report that exceeds one exits 1.
+
+The file is validated strictly (unknown keys and wrong types are errors with the key and its
+line), because a typo in a budget that silently disables a check is worse than no budget.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gomcu.errors import GomcuError
+
+#: key -> (type, meaning, unit, "max" or "min"): the one table that drives validation, `gomcu init` and docs.
+BUDGET_KEYS: dict[str, tuple[type, str, str, str]] = {
+    "flash_bytes": (int, "flash the firmware may use (text + rodata + data load image)", "bytes", "max"),
+    "ram_bytes": (int, "statically allocated RAM (data + bss + stack sections)", "bytes", "max"),
+    "heap_headroom_bytes": (int, "heap that must remain for the program", "bytes", "min"),
+    "stack_margin_bytes": (int, "free bytes every stack must keep above its worst case", "bytes", "min"),
+    "gc_pause_us": (float, "longest measured GC pause", "us", "max"),
+    "irq_latency_us": (float, "longest measured interrupt latency", "us", "max"),
+}
+CHECK_KEYS: dict[str, type] = {"chip": str, "ld": str, "run": bool, "runtime": str}
+
+
+@dataclass(frozen=True)
+class Budget:
+    path: str
+    limits: dict[str, float]
+    stack_margins: dict[str, int] = field(default_factory=dict)
+    allowed_findings: tuple[str, ...] = ()
+    check: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def needs_measurements(self) -> bool:
+        return "gc_pause_us" in self.limits or "irq_latency_us" in self.limits or bool(self.check.get("run"))
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    key: str
+    limit: float
+    actual: float | None
+    unit: str
+    kind: str  # "max" or "min"
+
+    @property
+    def exceeded(self) -> bool:
+        if self.actual is None:
+            return False
+        return self.actual > self.limit if self.kind == "max" else self.actual < self.limit
+
+    def line(self) -> str:
+        word = "over" if self.kind == "max" else "under"
+        actual = "not measured" if self.actual is None else f"{self.actual:g} {self.unit}"
+        status = f"{word} budget" if self.exceeded else "within budget"
+        return f"{self.key}: {actual} ({status}: {self.kind} {self.limit:g} {self.unit})"
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=', re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _error(path: str, text: str, key: str, message: str) -> GomcuError:
+    line = _line_of(text, key.split(".")[-1])
+    where = f"{path}:{line}" if line else path
+    return GomcuError(f"{where}: {key}: {message}")
+
+
+def _check_type(path: str, text: str, key: str, value: Any, expected: type) -> None:
+    ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise _error(path, text, key, f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
+    if expected in (int, float) and value < 0:
+        raise _error(path, text, key, "must not be negative")
+
+
+def load_budget(path: str | Path) -> Budget:
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GomcuError(f"{path}: no such budget file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise GomcuError(f"{path}: cannot read ({error})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise GomcuError(f"{path}: {error}") from None
+    for top in data:
+        if top not in ("budget", "check"):
+            raise _error(path, text, top, "unknown section (expected [budget] or [check])")
+    limits: dict[str, float] = {}
+    margins: dict[str, int] = {}
+    allowed: tuple[str, ...] = ()
+    for key, value in data.get("budget", {}).items():
+        if key == "allowed_findings":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _error(path, text, "budget.allowed_findings", "expected a list of rule names")
+            allowed = tuple(value)
+        elif key == "stack_margin" and isinstance(value, dict):
+            for root, margin in value.items():
+                _check_type(path, text, f"budget.stack_margin.{root}", margin, int)
+                margins[root] = margin
+        elif key in BUDGET_KEYS:
+            _check_type(path, text, f"budget.{key}", value, BUDGET_KEYS[key][0])
+            limits[key] = value
+        else:
+            known = ", ".join([*BUDGET_KEYS, "stack_margin", "allowed_findings"])
+            raise _error(path, text, f"budget.{key}", f"unknown key (known: {known})")
+    check = data.get("check", {})
+    for key, value in check.items():
+        if key not in CHECK_KEYS:
+            raise _error(path, text, f"check.{key}", f"unknown key (known: {', '.join(CHECK_KEYS)})")
+        _check_type(path, text, f"check.{key}", value, CHECK_KEYS[key])
+    return Budget(path, limits, margins, allowed, dict(check))
+
+
+def evaluate(budget: Budget, figures: dict[str, float | None], stack_margins: dict[str, int | None]) -> list[BudgetResult]:
+    """Compare measured/static figures with the budget; one result per budgeted key."""
+    results = []
+    for key, limit in budget.limits.items():
+        _, _, unit, kind = BUDGET_KEYS[key]
+        if key == "stack_margin_bytes":
+            for root, margin in stack_margins.items():
+                results.append(BudgetResult(f"stack_margin_bytes[{root}]", budget.stack_margins.get(root, limit), margin, unit, kind))
+            continue
+        results.append(BudgetResult(key, limit, figures.get(key), unit, kind))
+    for root, limit in budget.stack_margins.items():
+        if "stack_margin_bytes" not in budget.limits:
+            results.append(BudgetResult(f"stack_margin_bytes[{root}]", limit, stack_margins.get(root), "bytes", "min"))
+    return results
