@@ -90,3 +90,31 @@ def test_go_package_grouping() -> None:
     assert go_package("reflect/types.type:struct:{r:named:io.Reader}") == "reflect/types"
     assert go_package("memcpy.part.0") is None
     assert go_package("Reset_Handler") is None
+
+
+def test_chip_that_cannot_run_the_firmware_is_bad_input() -> None:
+    result = run_gomcu("size", str(ELF_FIXTURES / "mini-m4f.elf"), "--chip", "lm3s6965")
+    assert result.returncode == 2
+    assert "cannot run this firmware" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_chip_suggests_names() -> None:
+    result = run_gomcu("size", str(ELF_FIXTURES / "mini-m4f.elf"), "--chip", "stm32f4077")
+    assert result.returncode == 2 and "did you mean" in result.stderr and "stm32f407" in result.stderr
+
+
+def test_sections_outside_the_chip_memory_map_fail() -> None:
+    """mini is linked for flash at 0; an STM32F407's flash is at 0x08000000."""
+    result = run_gomcu("size", str(ELF_FIXTURES / "mini-m4f.elf"), "--chip", "stm32f407", "--format", "json")
+    assert result.returncode == 1
+    doc = json.loads(result.stdout)
+    assert any(f["rule"] == "memory.outside-chip" for f in doc["findings"])
+
+
+def test_region_use_against_chip() -> None:
+    result = run_gomcu("size", str(ELF_FIXTURES / "mini-m0.elf"), "--chip", "lm3s6965", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    regions = {r["kind"]: r for r in doc["regions"]}
+    assert regions["flash"]["used"] == doc["flash_bytes"]
+    assert regions["sram"]["used"] == doc["ram_bytes"]

@@ -66,3 +66,18 @@ def require_file(path: str, what: str = "file") -> str:
     if not os.path.isfile(path):
         raise GomcuError(f"{path}: not a regular file")
     return path
+
+
+def chip_for_image(name: str, image: Any) -> Any:
+    """The named chip, refusing one whose core cannot run the firmware (bad input, exit 2)."""
+    from gomcu.chips import find_chip, isa_runs_on
+    from gomcu.errors import ChipError
+
+    chip = find_chip(name)
+    if not isa_runs_on(image.arch.value, image.core, chip, hard_float=image.hard_float):
+        float_note = " hard-float" if image.hard_float else ""
+        raise ChipError(
+            f"chip {chip.name} ({chip.core}) cannot run this firmware, built for "
+            f"{image.arch.value} {image.core}{float_note}"
+        )
+    return chip

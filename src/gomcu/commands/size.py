@@ -11,8 +11,10 @@ from gomcu.commands.base import (
     Command,
     add_chip_option,
     add_format_option,
+    chip_for_image,
     print_json,
 )
+from gomcu.errors import GomcuError
 from gomcu.limits import footprint
 from gomcu.report import footprint as report
 
@@ -39,16 +41,10 @@ class SizeCommand(Command):
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        chip = None
-        if args.chip:
-            from gomcu.chips import find_chip
-
-            chip = find_chip(args.chip)
         if args.top is not None and args.top < 1:
-            from gomcu.errors import GomcuError
-
             raise GomcuError("--top must be at least 1")
         image = image_mod.load(args.firmware)
+        chip = chip_for_image(args.chip, image) if args.chip else None
         fp = footprint.measure(image, chip)
         findings = footprint.check_fit(fp, chip) if chip else []
         packages = footprint.group(fp, "package", image)
