@@ -118,3 +118,21 @@ def test_region_use_against_chip() -> None:
     regions = {r["kind"]: r for r in doc["regions"]}
     assert regions["flash"]["used"] == doc["flash_bytes"]
     assert regions["sram"]["used"] == doc["ram_bytes"]
+
+
+def test_region_overflow_is_reported_as_ld_would() -> None:
+    """The reference firmware's 16 KiB .bss buffer cannot fit an LM3S6965 cut down to 16 KiB of SRAM."""
+    import dataclasses
+
+    from gomcu.chips import find_chip
+    from gomcu.limits.footprint import check_fit
+
+    chip = find_chip("lm3s6965")
+    small = dataclasses.replace(
+        chip, regions=tuple(dataclasses.replace(r, length=16 * 1024) if r.kind == "sram" else r for r in chip.regions)
+    )
+    fp = measure(load(REFMW_BUILD / "refmw-m3.elf"), small)
+    findings = check_fit(fp, small)
+    overflow = [f for f in findings if f.rule == "memory.region-overflow"]
+    assert len(overflow) == 1
+    assert f"overflowed by {fp.ram_bytes - 16 * 1024} bytes" in overflow[0].message
