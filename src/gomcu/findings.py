@@ -83,3 +83,12 @@ class Verdict:
     status: Status
     figures: tuple[Figure, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+
+def status_of(findings: "list[Finding] | tuple[Finding, ...]") -> Status:
+    """The verdict findings alone imply: any error fails, any warning warns."""
+    if any(f.severity is Severity.ERROR for f in findings):
+        return Status.FAIL
+    if any(f.severity is Severity.WARNING for f in findings):
+        return Status.WARN
+    return Status.PASS

@@ -1,0 +1,122 @@
+"""`gomcu check`: run every analysis that applies and gather one Report.
+
+This is orchestration only: each limit's module judges its own limit and returns a
+LimitResult; this module decides which apply, passes the shared inputs (one Image, one chip,
+one runtime profile), adds budgets and plot data, and never prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gomcu import image as image_mod
+from gomcu.budget import Budget, evaluate as evaluate_budget
+from gomcu.chips import Chip
+from gomcu.findings import Status, status_of
+from gomcu.image import Image
+from gomcu.limits import memory
+from gomcu.report.model import LimitResult, Plots, Report
+from gomcu.runtime.profile import RuntimeProfile, detect_profile, load_profile
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    firmware: str
+    chip: str | None = None
+    ld_script: str | None = None
+    ld_search: tuple[str, ...] = ()
+    ld_defsyms: tuple[str, ...] = ()
+    run: bool = False
+    runtime: str | None = None
+    budget: Budget | None = None
+    extra_notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _profile(image: Image, forced: str | None) -> RuntimeProfile | None:
+    if forced:
+        return load_profile(forced)
+    return detect_profile(s.name for s in image.symbols)
+
+
+def run_check(options: CheckOptions, progress: Progress | None = None) -> Report:
+    say = progress or (lambda _msg: None)
+    from gomcu.commands.base import chip_for_image
+
+    image = image_mod.load(options.firmware)
+    chip: Chip | None = chip_for_image(options.chip, image) if options.chip else None
+    profile = _profile(image, options.runtime)
+    run = options.run or (options.budget is not None and options.budget.needs_measurements)
+
+    limits: list[LimitResult] = []
+    say("memory model")
+    limits.append(memory.evaluate(image, chip))
+    plots = _memory_plots(image, chip)
+    notes = list(options.extra_notes) + list(image.warnings)
+    if chip is None:
+        notes.append("no --chip given: use against the chip's memory and its clock are not known")
+
+    report = Report(
+        firmware=options.firmware,
+        arch=image.arch.value,
+        core=image.core,
+        toolchain=image.toolchain.name,
+        chip=chip.name if chip else None,
+        runtime=profile.name if profile else None,
+        limits=tuple(limits),
+        plots=plots,
+        notes=tuple(notes),
+    )
+    if options.budget is not None:
+        report = _with_budget(report, options.budget)
+    _ = run
+    return report
+
+
+def _memory_plots(image: Image, chip: Chip | None) -> Plots:
+    from gomcu.limits.footprint import measure
+
+    fp = measure(image, chip)
+    ram: list[tuple[str, int]] = []
+    for region in fp.runtime_regions:
+        ram.append((region.name, region.length or 0))
+    ram_total = chip.ram_bytes if chip else None
+    if not ram:
+        ram = [("data", fp.data), ("bss", fp.bss)]
+    if ram_total is not None:
+        rest = ram_total - sum(v for _, v in ram)
+        if rest > 0:
+            ram.append(("not used", rest))
+    flash = [("text + rodata", fp.text), ("data load image", fp.data)]
+    flash_total = chip.flash_bytes if chip else None
+    if flash_total:
+        flash.append(("free", max(0, flash_total - fp.flash_bytes)))
+    return Plots(ram_map=tuple(ram), ram_total=ram_total, flash_map=tuple(flash), flash_total=flash_total)
+
+
+def _with_budget(report: Report, budget: Budget) -> Report:
+    from dataclasses import replace
+
+    figures: dict[str, float | None] = {}
+    memory_result = report.limit("memory")
+    if memory_result is not None:
+        figures["flash_bytes"] = memory_result.details.get("flash_bytes")
+        figures["ram_bytes"] = memory_result.details.get("ram_bytes")
+        figures["heap_headroom_bytes"] = memory_result.details.get("heap_bytes")
+    margins: dict[str, int | None] = {}
+    results = evaluate_budget(budget, figures, margins)
+    allowed = set(budget.allowed_findings)
+    limits = tuple(
+        replace(r, status=_status_without(r, allowed)) if allowed else r for r in report.limits
+    )
+    return replace(report, budget=tuple(results), limits=limits)
+
+
+def _status_without(result: LimitResult, allowed: set[str]) -> Status:
+    """A limit's status once the findings the budget allows are set aside."""
+    remaining = [f for f in result.findings if f.rule not in allowed]
+    if result.status in (Status.UNKNOWN,) or result.skipped:
+        return result.status
+    return status_of(remaining) if len(remaining) != len(result.findings) else result.status

@@ -1,0 +1,120 @@
+"""`gomcu check`: one verdict per limit and overall, with reports for people and for CI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from gomcu.commands.base import (
+    EXIT_LIMIT_FAILED,
+    EXIT_OK,
+    Command,
+    add_chip_option,
+    add_format_option,
+)
+from gomcu.errors import GomcuError
+
+
+def _writable(path: str) -> str:
+    """Fail before any analysis when a report path cannot be written."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise GomcuError(f"{path}: cannot write report (no directory {directory})")
+    if os.path.isdir(path):
+        raise GomcuError(f"{path}: cannot write report (is a directory)")
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise GomcuError(f"{path}: cannot write report (permission denied)")
+    return path
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise GomcuError(f"{path}: cannot write report ({error.strerror})") from None
+
+
+class CheckCommand(Command):
+    name = "check"
+    help = "one verdict per limit (memory, GC, interrupts, linker script) and overall"
+    description = (
+        "Can Go run on this chip, and will it keep its deadlines? Runs every analysis that applies "
+        "(static always; emulated with --run or when the budget asks for measured figures) and prints "
+        "one verdict per limit with the figures that decide it. Exit 0 all held, 1 a limit or budget "
+        "failed, 2 bad input."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("firmware", metavar="FIRMWARE.elf")
+        add_chip_option(parser)
+        parser.add_argument("--ld", metavar="SCRIPT", help="the linker script to check against the Go runtime's needs")
+        parser.add_argument("-L", dest="ld_search", action="append", default=[], metavar="DIR",
+                            help="search directory for INCLUDE in the linker script")
+        parser.add_argument("--defsym", dest="ld_defsyms", action="append", default=[], metavar="NAME=EXPR",
+                            help="linker --defsym for the script (e.g. _stack_size=4K)")
+        parser.add_argument("--run", action="store_true", help="also run the firmware in the emulator and measure")
+        parser.add_argument("--runtime", metavar="NAME|FILE.toml", help="force a runtime profile (default: detected)")
+        parser.add_argument("--budget", metavar="gomcu.toml", help="budgets that gate CI (exit 1 when exceeded)")
+        parser.add_argument("--html", metavar="FILE", help="also write a static HTML report")
+        parser.add_argument("--sarif", metavar="FILE", help="also write SARIF 2.1.0 for code scanning")
+        add_format_option(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from gomcu.budget import load_budget
+        from gomcu.check import CheckOptions, run_check
+        from gomcu.report.json_report import error_json, to_json
+
+        try:
+            for path in (args.html, args.sarif):
+                if path:
+                    _writable(path)
+            budget = load_budget(args.budget) if args.budget else None
+            chip = args.chip or (budget.check.get("chip") if budget else None)
+            options = CheckOptions(
+                firmware=args.firmware,
+                chip=chip,
+                ld_script=args.ld or (budget.check.get("ld") if budget else None),
+                ld_search=tuple(args.ld_search),
+                ld_defsyms=tuple(args.ld_defsyms),
+                run=args.run or bool(budget and budget.check.get("run")),
+                runtime=args.runtime or (budget.check.get("runtime") if budget else None),
+                budget=budget,
+            )
+            report = run_check(options, progress=_progress(args.format))
+        except GomcuError as error:
+            if args.format == "json":
+                json.dump(error_json(str(error)), sys.stdout, indent=2)
+                sys.stdout.write("\n")
+            raise
+        if args.html:
+            from gomcu.report.html import render_html
+
+            _write(args.html, render_html(report))
+        if args.sarif:
+            from gomcu.report.sarif import to_sarif
+
+            _write(args.sarif, json.dumps(to_sarif(report), indent=2))
+        if args.format == "json":
+            json.dump(to_json(report), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            from gomcu.report.text import render_text
+
+            render_text(report)
+        return EXIT_LIMIT_FAILED if report.overall.value == "fail" else EXIT_OK
+
+
+def _progress(fmt: str):  # type: ignore[no-untyped-def]
+    """Progress lines on stderr for people; silent for JSON consumers and pipes."""
+    if fmt == "json" or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    return lambda step: console.print(f"[dim]analysing {step}...[/]")
+
+
+COMMAND = CheckCommand()

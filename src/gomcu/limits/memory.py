@@ -1,0 +1,46 @@
+"""The memory-model verdict: footprint against the chip, heap left, and (when the stack
+analysis is available) worst-case stacks against what was allotted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gomcu.findings import Figure, Finding, Origin, Severity, status_of
+from gomcu.image import Image
+from gomcu.limits import footprint
+from gomcu.report.model import LimitResult
+
+if TYPE_CHECKING:
+    from gomcu.chips import Chip
+
+#: Below this much heap a Go program with a collector will thrash (a judgement, stated as such).
+LOW_HEAP_BYTES = 4096
+
+
+def evaluate_footprint(image: Image, chip: Chip | None) -> tuple[footprint.Footprint, list[Finding], list[Figure], list[str]]:
+    fp = footprint.measure(image, chip)
+    findings = footprint.check_fit(fp, chip) if chip else []
+    figures = [
+        Figure("flash", fp.flash_bytes, "bytes", Origin.STATIC),
+        Figure("static RAM", fp.ram_bytes, "bytes", Origin.STATIC),
+    ]
+    suggestions: list[str] = []
+    if chip is not None:
+        figures.append(Figure(f"{chip.name} flash", chip.flash_bytes, "bytes", Origin.DATASHEET))
+        figures.append(Figure(f"{chip.name} RAM", chip.ram_bytes, "bytes", Origin.DATASHEET))
+    if fp.heap_bytes is not None:
+        figures.append(Figure("heap", fp.heap_bytes, "bytes", Origin.STATIC))
+        if fp.heap_bytes < LOW_HEAP_BYTES:
+            findings.append(Finding("memory.low-heap", Severity.WARNING,
+                                    f"only {fp.heap_bytes} bytes of heap remain between _heap_start and _heap_end"))
+    if any(f.rule == "memory.region-overflow" for f in findings):
+        suggestions.append("a larger chip, or less static data: see `gomcu size --by symbol` for the largest symbols")
+    return fp, findings, figures, suggestions
+
+
+def evaluate(image: Image, chip: Chip | None, details: dict[str, Any] | None = None) -> LimitResult:
+    fp, findings, figures, suggestions = evaluate_footprint(image, chip)
+    doc = {"flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes, "heap_bytes": fp.heap_bytes,
+           "text": fp.text, "data": fp.data, "bss": fp.bss}
+    doc.update(details or {})
+    return LimitResult("memory", status_of(findings), tuple(figures), tuple(findings), tuple(suggestions), doc)

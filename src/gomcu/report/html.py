@@ -1,0 +1,32 @@
+"""A single static HTML file: no server, no network, every user string escaped (autoescape)."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+import gomcu
+from gomcu.report import svg
+from gomcu.report.model import Report
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "?"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def render_html(report: Report) -> str:
+    env = Environment(loader=PackageLoader("gomcu.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    p = report.plots
+    plots = {
+        "ram_map": svg.stacked_bar("RAM", p.ram_map, p.ram_total) if p.ram_map else "",
+        "flash_map": svg.stacked_bar("Flash", p.flash_map, p.flash_total) if p.flash_map else "",
+        "gc_pauses": svg.histogram("GC pauses", p.gc_pauses_us, "pause (µs)") if p.gc_pauses_us else "",
+        "latency": svg.histogram("Interrupt latency", p.latencies_us, "latency (µs)") if p.latencies_us else "",
+        "model": svg.scatter("Latency against heap use", p.latency_vs_heap, "heap in use (%)", "latency (µs)",
+                             p.latency_model) if p.latency_vs_heap else "",
+    }
+    template = env.get_template("report.html.j2")
+    return template.render(report=report, plots=plots, fmt=_fmt, version=gomcu.__version__)

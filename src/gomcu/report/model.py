@@ -1,0 +1,87 @@
+"""The one `Report` every reporter renders (text, JSON, HTML, SARIF).
+
+Analyses fill it; reporters only format it. Plot data (pause and latency samples, the memory
+map, stack paths) travel here as plain numbers so that the HTML reporter need not compute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gomcu.budget import BudgetResult
+from gomcu.findings import Figure, Finding, Status
+
+LIMITS = ("memory", "gc", "interrupts", "linker")
+LIMIT_TITLES = {
+    "memory": "memory model",
+    "gc": "garbage collection",
+    "interrupts": "interrupt context",
+    "linker": "linker script",
+}
+
+
+@dataclass(frozen=True)
+class LimitResult:
+    """The verdict on one limit, what decided it, and the limit's own detailed document."""
+
+    limit: str
+    status: Status
+    figures: tuple[Figure, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None
+
+    @property
+    def title(self) -> str:
+        return LIMIT_TITLES.get(self.limit, self.limit)
+
+
+@dataclass(frozen=True)
+class Plots:
+    """Raw series for the HTML report's plots."""
+
+    ram_map: tuple[tuple[str, int], ...] = ()
+    ram_total: int | None = None
+    flash_map: tuple[tuple[str, int], ...] = ()
+    flash_total: int | None = None
+    gc_pauses_us: tuple[float, ...] = ()
+    latencies_us: tuple[float, ...] = ()
+    latency_vs_heap: tuple[tuple[float, float], ...] = ()
+    latency_model: tuple[float, float] | None = None  # intercept, slope
+    stack_paths: tuple[tuple[str, tuple[tuple[str, int | None], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    firmware: str
+    arch: str
+    core: str
+    toolchain: str
+    chip: str | None
+    runtime: str | None
+    limits: tuple[LimitResult, ...]
+    budget: tuple[BudgetResult, ...] = ()
+    plots: Plots = field(default_factory=Plots)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def overall(self) -> Status:
+        return overall_status([r.status for r in self.limits], any(b.exceeded for b in self.budget))
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for r in self.limits for f in r.findings)
+
+    def limit(self, name: str) -> LimitResult | None:
+        return next((r for r in self.limits if r.limit == name), None)
+
+
+def overall_status(statuses: list[Status], budget_exceeded: bool = False) -> Status:
+    """The worst of the limits' statuses; an exceeded budget fails the whole check."""
+    if budget_exceeded or Status.FAIL in statuses:
+        return Status.FAIL
+    if Status.WARN in statuses or Status.UNKNOWN in statuses:
+        return Status.WARN
+    return Status.PASS

@@ -1,0 +1,53 @@
+"""SARIF 2.1.0 output, so that GitHub code scanning shows findings at their source lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gomcu
+from gomcu.findings import Severity
+from gomcu.report.model import Report
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def to_sarif(report: Report) -> dict[str, Any]:
+    rules: dict[str, dict[str, Any]] = {}
+    results = []
+    for limit in report.limits:
+        for finding in limit.findings:
+            rules.setdefault(
+                finding.rule,
+                {"id": finding.rule, "name": finding.rule.replace(".", "_").replace("-", "_"),
+                 "shortDescription": {"text": f"{limit.title}: {finding.rule}"},
+                 "properties": {"limit": limit.limit}},
+            )
+            result: dict[str, Any] = {
+                "ruleId": finding.rule,
+                "level": _LEVEL[finding.severity],
+                "message": {"text": finding.message + (f" (chain: {' -> '.join(finding.chain)})" if finding.chain else "")},
+            }
+            loc = finding.location
+            if loc is not None and loc.file:
+                physical: dict[str, Any] = {"artifactLocation": {"uri": loc.file.replace("\\", "/")}}
+                if loc.line:
+                    physical["region"] = {"startLine": loc.line}
+                result["locations"] = [{"physicalLocation": physical}]
+            else:
+                result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": report.firmware}}}]
+            if loc is not None and loc.function:
+                result["locations"][0]["logicalLocations"] = [{"name": loc.function, "kind": "function"}]
+            results.append(result)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "gomcu", "version": gomcu.__version__,
+                                    "informationUri": "https://gomcu.invalid/", "rules": list(rules.values())}},
+                "results": results,
+                "properties": {"overall": report.overall.value, "firmware": report.firmware},
+            }
+        ],
+    }
