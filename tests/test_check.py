@@ -1,0 +1,128 @@
+"""`gomcu check`: verdicts, the three report formats and budgets, on the reference firmware."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import REFMW_BUILD, ROOT, needs_tool, run_gomcu
+
+M3 = str(REFMW_BUILD / "refmw-m3.elf")
+SARIF_SCHEMA = ROOT / ".cache" / "sarif-2.1.0.json"
+
+
+def _check(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_gomcu("check", *args, timeout=600)
+
+
+def test_json_report_validates_against_published_schema() -> None:
+    result = _check(M3, "--chip", "lm3s6965", "--format", "json")
+    assert result.returncode in (0, 1), result.stderr
+    document = json.loads(result.stdout)
+    schema = json.loads(run_gomcu("schema").stdout)
+    jsonschema.validate(document, schema)
+    assert document["chip"] == "LM3S6965"
+    memory = next(limit for limit in document["limits"] if limit["limit"] == "memory")
+    assert {"name": "flash", "value": memory["details"]["flash_bytes"], "unit": "bytes", "origin": "static"} in memory["figures"]
+
+
+def test_errors_inside_json_and_one_line_on_stderr(tmp_path: Path) -> None:
+    result = _check(str(tmp_path / "missing.elf"), "--format", "json")
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, json.loads(run_gomcu("schema").stdout))
+    assert "no such file" in document["error"]
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--html", "/nonexistent-dir/report.html"], "cannot write report"),
+        (["--chip", "rp2040"], "cannot run this firmware"),
+        (["--chip", "nosuchchip"], "unknown chip"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args: list[str], message: str) -> None:
+    result = _check(M3, *args)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_budget_gates_the_exit_status(tmp_path: Path) -> None:
+    tight = tmp_path / "tight.toml"
+    tight.write_text("[budget]\nflash_bytes = 1000\n")
+    result = _check(M3, "--budget", str(tight))
+    assert result.returncode == 1
+    assert "flash_bytes" in result.stdout and "over budget" in result.stdout
+    roomy = tmp_path / "roomy.toml"
+    roomy.write_text("[budget]\nflash_bytes = 200000\n")
+    result = _check(M3, "--budget", str(roomy), "--format", "json")
+    document = json.loads(result.stdout)
+    assert [b["exceeded"] for b in document["budget"]] == [False]
+
+
+def test_budget_with_unknown_key_names_key_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[budget]\nflash_bytes = 1\nflsh = 2\n")
+    result = _check(M3, "--budget", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:3: budget.flsh: unknown key" in result.stderr
+
+
+@pytest.mark.skipif(not SARIF_SCHEMA.exists(), reason="SARIF schema not downloaded (.ci/run fetches it)")
+def test_sarif_validates_against_2_1_0_schema(tmp_path: Path) -> None:
+    out = tmp_path / "out.sarif"
+    result = _check(M3, "--chip", "lm3s6965", "--sarif", str(out))
+    assert result.returncode in (0, 1), result.stderr
+    document = json.loads(out.read_text())
+    jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
+    assert document["version"] == "2.1.0"
+
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@needs_tool("chromium")
+def test_html_report_in_a_real_browser(tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    result = _check(M3, "--chip", "lm3s6965", "--html", str(html))
+    assert result.returncode in (0, 1), result.stderr
+    url = html.resolve().as_uri()
+    dom = subprocess.run(
+        ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile1'}", "--enable-logging=stderr",
+         "--v=0", "--dump-dom", url],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert "<svg" in dom.stdout and 'class="plot"' in dom.stdout, "the plots are in the rendered page"
+    assert 'id="verdicts"' in dom.stdout
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], f"console messages: {console}"
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", f"--screenshot={shot}",
+         "--window-size=1200,1600", url],
+        capture_output=True, timeout=120,
+    )
+    assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_html_escapes_user_strings(tmp_path: Path) -> None:
+    """A firmware path with markup in it must come out as text."""
+    evil = tmp_path / "<script>alert(1)<" / "fw.elf"
+    evil.parent.mkdir()
+    shutil.copy(M3, evil)
+    html = tmp_path / "r.html"
+    result = _check(str(evil), "--html", str(html))
+    assert result.returncode in (0, 1), result.stderr
+    text = html.read_text()
+    assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
