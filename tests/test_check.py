@@ -126,3 +126,17 @@ def test_html_escapes_user_strings(tmp_path: Path) -> None:
     assert result.returncode in (0, 1), result.stderr
     text = html.read_text()
     assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
+
+
+def test_init_writes_a_budget_that_check_accepts(tmp_path: Path) -> None:
+    out = tmp_path / "gomcu.toml"
+    result = run_gomcu("init", M3, "--chip", "lm3s6965", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert 'chip = "lm3s6965"' in text and "flash_bytes =" in text
+    result = _check(M3, "--budget", str(out), "--format", "json")
+    document = json.loads(result.stdout)
+    assert document["chip"] == "LM3S6965", "the budget's [check] chip is used"
+    assert document["budget"] and not any(b["exceeded"] for b in document["budget"])
+    again = run_gomcu("init", M3, "-o", str(out))
+    assert again.returncode == 2 and "already exists" in again.stderr
