@@ -1,0 +1,187 @@
+"""Thumb / Thumb-2 (ARMv6-M, ARMv7-M, ARMv7E-M, ARMv8-M) through capstone's operands and groups."""
+
+from __future__ import annotations
+
+import capstone
+from capstone import arm as A
+
+from gomcu.code.arch import Read, ReadWord
+from gomcu.code.types import Insn, Kind
+
+SP, PC, LR = A.ARM_REG_SP, A.ARM_REG_PC, A.ARM_REG_LR
+_R0 = A.ARM_REG_R0
+_FPU_GROUPS = frozenset({A.ARM_GRP_VFP2, A.ARM_GRP_VFP3, A.ARM_GRP_VFP4, A.ARM_GRP_FPARMV8})
+_NO_DST = frozenset({
+    A.ARM_INS_STR, A.ARM_INS_STRB, A.ARM_INS_STRH, A.ARM_INS_STRD, A.ARM_INS_STM, A.ARM_INS_STMDB,
+    A.ARM_INS_PUSH, A.ARM_INS_CMP, A.ARM_INS_CMN, A.ARM_INS_TST, A.ARM_INS_TEQ, A.ARM_INS_IT,
+    A.ARM_INS_NOP, A.ARM_INS_MSR, A.ARM_INS_VPUSH, A.ARM_INS_VSTMDB, A.ARM_INS_BKPT,
+})
+_OP_REG, _OP_IMM, _OP_MEM = A.ARM_OP_REG, A.ARM_OP_IMM, A.ARM_OP_MEM
+
+
+def _reg_bytes(reg: int) -> int:
+    if A.ARM_REG_D0 <= reg <= A.ARM_REG_D31:
+        return 8
+    if A.ARM_REG_Q0 <= reg <= A.ARM_REG_Q15:
+        return 16
+    return 4
+
+
+class ThumbDecoder:
+    name = "thumb"
+    call_push = 0
+    arg_regs = (A.ARM_REG_R0, A.ARM_REG_R1, A.ARM_REG_R2, A.ARM_REG_R3)
+    clobbered = frozenset({A.ARM_REG_R0, A.ARM_REG_R1, A.ARM_REG_R2, A.ARM_REG_R3, A.ARM_REG_R12, LR})
+    min_size = 2
+
+    def __init__(self, core: str = "ARMv7-M") -> None:
+        self.core = core
+        self._cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+        self._cs.detail = True
+
+    def decode(self, code: bytes, address: int, read_word: ReadWord) -> list[Insn]:
+        out: list[Insn] = []
+        offset = 0
+        while offset < len(code):
+            start = len(out)
+            for ins in self._cs.disasm(code[offset:], address + offset):
+                out.append(self._summarise(ins, read_word))
+            decoded = sum(i.size for i in out[start:])
+            offset += decoded
+            if offset < len(code):  # capstone stopped: record the hole and resynchronise
+                out.append(Insn(address + offset, 2, Kind.INVALID))
+                offset += 2
+        return out
+
+    def _summarise(self, ins: capstone.CsInsn, read_word: ReadWord) -> Insn:
+        iid = ins.id
+        addr, size = ins.address, ins.size
+        ops = ins.operands
+        cond = ins.cc not in (A.ARM_CC_AL, A.ARM_CC_INVALID)
+        fpu = bool(_FPU_GROUPS.intersection(ins.groups))
+
+        if iid == A.ARM_INS_BL or (iid == A.ARM_INS_BLX and ops and ops[0].type == _OP_IMM):
+            return Insn(addr, size, Kind.CALL, target=ops[0].imm, conditional=cond)
+        if iid == A.ARM_INS_BLX:
+            return Insn(addr, size, Kind.INDIRECT_CALL, reg=ops[0].reg, conditional=cond)
+        if iid == A.ARM_INS_B:
+            return Insn(addr, size, Kind.BRANCH, target=ops[0].imm, conditional=cond)
+        if iid in (A.ARM_INS_CBZ, A.ARM_INS_CBNZ):
+            return Insn(addr, size, Kind.BRANCH, target=ops[1].imm, conditional=True)
+        if iid == A.ARM_INS_BX:
+            if ops[0].reg == LR:
+                return Insn(addr, size, Kind.RETURN, conditional=cond)
+            return Insn(addr, size, Kind.INDIRECT_JUMP, reg=ops[0].reg, conditional=cond)
+        if iid in (A.ARM_INS_TBB, A.ARM_INS_TBH):
+            return Insn(addr, size, Kind.JUMP_TABLE, value=2 if iid == A.ARM_INS_TBH else 1)
+        if iid in (A.ARM_INS_PUSH, A.ARM_INS_VPUSH):
+            n = sum(_reg_bytes(o.reg) for o in ops)
+            return Insn(addr, size, Kind.STACK_ADJUST, sp_delta=-n, conditional=cond, fpu=fpu)
+        if iid in (A.ARM_INS_POP, A.ARM_INS_VPOP):
+            n = sum(_reg_bytes(o.reg) for o in ops)
+            pops_pc = any(o.reg == PC for o in ops)
+            return Insn(addr, size, Kind.RETURN if pops_pc else Kind.STACK_ADJUST, sp_delta=n,
+                        conditional=cond, fpu=fpu)
+        if iid in (A.ARM_INS_STMDB, A.ARM_INS_VSTMDB, A.ARM_INS_LDM, A.ARM_INS_VLDMIA) and ops \
+                and ops[0].type == _OP_REG and ops[0].reg == SP and ins.writeback:
+            n = sum(_reg_bytes(o.reg) for o in ops[1:])
+            if iid in (A.ARM_INS_STMDB, A.ARM_INS_VSTMDB):
+                return Insn(addr, size, Kind.STACK_ADJUST, sp_delta=-n, conditional=cond, fpu=fpu)
+            pops_pc = any(o.reg == PC for o in ops[1:])
+            return Insn(addr, size, Kind.RETURN if pops_pc else Kind.STACK_ADJUST, sp_delta=n,
+                        conditional=cond, fpu=fpu)
+        if iid == A.ARM_INS_UDF:
+            return Insn(addr, size, Kind.TRAP)
+
+        if iid in _NO_DST:  # stores, compares: op0 is a source (str sp, [...] stores sp)
+            return self._mem_writeback(ins, ops, cond, fpu)
+        if ops and ops[0].type == _OP_REG:
+            dst = ops[0].reg
+            if dst == SP:
+                return self._sp_write(ins, ops, cond)
+            if dst == PC:
+                if iid == A.ARM_INS_MOV and len(ops) > 1 and ops[1].type == _OP_REG and ops[1].reg == LR:
+                    return Insn(addr, size, Kind.RETURN, conditional=cond)
+                if iid == A.ARM_INS_LDR and len(ops) > 1 and ops[1].type == _OP_MEM and ops[1].mem.base == SP:
+                    delta = ops[2].imm if len(ops) > 2 and ops[2].type == _OP_IMM else 0
+                    return Insn(addr, size, Kind.RETURN, sp_delta=delta if ins.writeback else 0, conditional=cond)
+                if iid == A.ARM_INS_LDR and len(ops) > 1 and ops[1].type == _OP_MEM and ops[1].mem.base == PC \
+                        and ops[1].mem.index == 0:
+                    # ldr pc, [pc, #n]: a veneer (long branch through a literal)
+                    word = read_word(((addr + 4) & ~3) + ops[1].mem.disp)
+                    if word is not None:
+                        return Insn(addr, size, Kind.BRANCH, target=word & ~1, conditional=cond)
+                return Insn(addr, size, Kind.INDIRECT_JUMP, conditional=cond)
+            if len(ops) >= 2:
+                src = ops[1]
+                if iid in (A.ARM_INS_MOV, A.ARM_INS_MOVS, A.ARM_INS_MOVW) and src.type == _OP_IMM and not cond:
+                    return Insn(addr, size, dst=dst, value=src.imm & 0xFFFFFFFF)
+                if iid == A.ARM_INS_MOVT and src.type == _OP_IMM and not cond:
+                    return Insn(addr, size, dst=dst, value_high=src.imm & 0xFFFF)
+                if iid in (A.ARM_INS_MOV, A.ARM_INS_MOVS) and src.type == _OP_REG and not cond:
+                    if src.reg == SP:
+                        return Insn(addr, size, dst=dst, sp_from_reg=dst, sp_from_offset=0)
+                    return Insn(addr, size, dst=dst, copy_from=src.reg)
+                if iid in (A.ARM_INS_ADD, A.ARM_INS_ADDW) and len(ops) == 3 and src.type == _OP_REG \
+                        and src.reg == SP and ops[2].type == _OP_IMM:
+                    return Insn(addr, size, dst=dst, sp_from_reg=dst, sp_from_offset=ops[2].imm)
+                if iid == A.ARM_INS_ADR and src.type == _OP_IMM:
+                    return Insn(addr, size, dst=dst, value=((addr + 4) & ~3) + src.imm)
+                if iid == A.ARM_INS_LDR and src.type == _OP_MEM and not cond:
+                    mem = src.mem
+                    if mem.base == PC and mem.index == 0:
+                        return Insn(addr, size, dst=dst, value=read_word(((addr + 4) & ~3) + mem.disp))
+                    if mem.index == 0 and not ins.writeback and mem.base != SP:
+                        return Insn(addr, size, dst=dst, load_base=mem.base, load_offset=mem.disp)
+            wb = self._mem_writeback(ins, ops, cond, fpu)
+            return Insn(addr, size, wb.kind, sp_delta=wb.sp_delta, conditional=cond, dst=dst, fpu=fpu)
+        return Insn(addr, size, conditional=cond, fpu=fpu)
+
+    def _sp_write(self, ins: capstone.CsInsn, ops: list, cond: bool) -> Insn:
+        """An instruction whose destination is sp: a frame allocation, release or a switch."""
+        iid, addr, size = ins.id, ins.address, ins.size
+        last = ops[-1]
+        from_sp = len(ops) == 2 or (ops[1].type == _OP_REG and ops[1].reg == SP)
+        if iid in (A.ARM_INS_SUB, A.ARM_INS_SUBW, A.ARM_INS_ADD, A.ARM_INS_ADDW):
+            sign = -1 if iid in (A.ARM_INS_SUB, A.ARM_INS_SUBW) else 1
+            if last.type == _OP_IMM:
+                if from_sp:
+                    return Insn(addr, size, Kind.STACK_ADJUST, sp_delta=sign * last.imm, conditional=cond)
+                # sp = rX +/- imm: restoring sp from a frame pointer
+                return Insn(addr, size, Kind.STACK_SWITCH, reg=ops[1].reg, sp_delta=sign * last.imm)
+            if sign < 0:
+                return Insn(addr, size, Kind.DYNAMIC_STACK, conditional=cond)
+            return Insn(addr, size, Kind.STACK_SWITCH, reg=None)  # add sp, rX: release of a dynamic area
+        if iid in (A.ARM_INS_MOV, A.ARM_INS_MOVS) and last.type == _OP_REG:
+            return Insn(addr, size, Kind.STACK_SWITCH, reg=last.reg)
+        return Insn(addr, size, Kind.STACK_SWITCH, reg=None)
+
+    def _mem_writeback(self, ins: capstone.CsInsn, ops: list, cond: bool, fpu: bool) -> Insn:
+        """str rX, [sp, #-4]! / ldr rX, [sp], #4 and friends move sp."""
+        if ins.writeback:
+            for i, o in enumerate(ops):
+                if o.type == _OP_MEM and o.mem.base == SP:
+                    if i + 1 < len(ops) and ops[i + 1].type == _OP_IMM:  # post-indexed
+                        delta = ops[i + 1].imm
+                        if getattr(ops[i + 1], "subtracted", False):
+                            delta = -delta
+                    else:
+                        delta = o.mem.disp
+                    return Insn(ins.address, ins.size, Kind.STACK_ADJUST, sp_delta=delta, conditional=cond, fpu=fpu)
+        return Insn(ins.address, ins.size, conditional=cond, fpu=fpu)
+
+    def jump_table(self, insn: Insn, read: Read, limit: int) -> list[int]:
+        """TBB/TBH: byte or halfword offsets (halved) from the instruction's pc, table right after it."""
+        width = insn.value or 1
+        table = insn.address + 4
+        data = read(table, max(0, limit - table))
+        if not data:
+            return []
+        targets: list[int] = []
+        for i in range(0, len(data) - width + 1, width):
+            entry = int.from_bytes(data[i : i + width], "little")
+            targets.append(table + 2 * entry)
+        # The table ends where the first case begins.
+        first = min(targets) if targets else limit
+        count = max(0, (first - table) // width)
+        return sorted(set(targets[:count] if count else targets))

@@ -1,0 +1,43 @@
+"""`gomcu stack`: worst-case stack for every root, against the stacks the binary allots."""
+
+from __future__ import annotations
+
+import argparse
+
+from gomcu import image as image_mod
+from gomcu.commands.base import EXIT_LIMIT_FAILED, EXIT_OK, Command, add_format_option, print_json
+from gomcu.errors import GomcuError
+from gomcu.limits import stack
+from gomcu.report import stack as report
+
+
+class StackCommand(Command):
+    name = "stack"
+    help = "worst-case stack per root (reset, handlers, goroutines), recursion, unresolved calls"
+    description = (
+        "Disassembles the firmware, computes every function's frame and the call graph, and bounds "
+        "the stack of each root: reset, every vector-table handler, every goroutine or task entry. "
+        "Recursion and unresolved indirect calls make a bound 'at least N'. Exits 1 when a stack is "
+        "under-allocated."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("firmware", metavar="FIRMWARE.elf", help="the linked firmware ELF")
+        parser.add_argument("--root", metavar="NAME", help="analyse only this root (or any function)")
+        parser.add_argument("--stack-size", metavar="N", type=int,
+                            help="goroutine/task stack size to judge against (like tinygo -stack-size)")
+        add_format_option(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        if args.stack_size is not None and args.stack_size <= 0:
+            raise GomcuError("--stack-size must be a positive number of bytes")
+        image = image_mod.load(args.firmware)
+        result = stack.analyse(image, stack_size=args.stack_size, root=args.root)
+        if args.format == "json":
+            print_json(report.to_json(result))
+        else:
+            report.render_text(result)
+        return EXIT_LIMIT_FAILED if result.failed else EXIT_OK
+
+
+COMMAND = StackCommand()

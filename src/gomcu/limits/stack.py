@@ -1,0 +1,328 @@
+"""Worst-case stacks judged against the stacks the binary allots (the memory limit's stack part).
+
+Per root: the call-graph bound (code.worstcase) plus what hardware and runtime add: on Cortex-M
+an exception frame (32 bytes, 104 with FP context on FPU cores) lands on whatever stack is
+interrupted, so goroutine stacks and each nested handler carry one; goroutine stacks lose the
+canary word at their bottom and are aligned to 8. The system (MSP) stack holds the reset path
+plus every handler nesting on it (priorities are not known statically: all are assumed to nest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gomcu.code import CodeModel, model as code_model
+from gomcu.code.roots import TINYGO, TaskProfile
+from gomcu.code.types import CallSite, Cycle, Function, Root, RootKind
+from gomcu.code.worstcase import StackBound, StackGraph
+from gomcu.errors import GomcuError
+from gomcu.findings import Finding, Location, Severity, Status, Verdict
+from gomcu.image import Arch, Image
+
+EXCEPTION_FRAME = 32
+EXCEPTION_FRAME_FP = 104
+STACK_ALIGN = 8
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A cost added to a call-graph bound, with why."""
+
+    what: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class RootStack:
+    """One root: its bound on the stack it runs on, what that stack is given, and the verdict."""
+
+    root: Root
+    bound: StackBound
+    added: tuple[Cost, ...]
+    bound_bytes: int  # call graph + added costs; a lower bound when not `bounded`
+    bounded: bool
+    stack: str  # "system", "goroutine", "task"
+    allotted_bytes: int | None
+    allotted_source: str
+    status: Status
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def margin(self) -> int | None:
+        return None if self.allotted_bytes is None else self.allotted_bytes - self.bound_bytes
+
+
+@dataclass(frozen=True)
+class Recursion:
+    """A recursion cycle, the roots that reach it and how deep it may go on the tightest of their stacks."""
+
+    cycle: Cycle
+    roots: tuple[str, ...]
+    root: str | None  # the root whose stack limits it most
+    stack_bytes: int | None  # the usable bytes of that stack
+    entry_depth: int  # bytes on that stack when the cycle is first entered
+    deepest_activation: int  # one activation of the head plus its non-recursive callees
+    max_depth: int | None  # deepest safe recursion (activations of the head), None without a stack size
+    tinygo_misses: bool  # a call TinyGo's analysis sees as indirect closes the cycle
+    entry_argument: int | None = None  # constant first argument where the cycle is entered
+    implied_bytes: int | None = None  # stack needed if that argument counts the depth down to 0
+
+    @property
+    def implied_depth(self) -> int | None:
+        return None if self.entry_argument is None else self.entry_argument + 1
+
+
+@dataclass(frozen=True)
+class SystemStack:
+    """The main stack (MSP): reset path plus handlers that can nest on it."""
+
+    reset: str | None
+    reset_bytes: int
+    handlers: tuple[tuple[str, int], ...]  # (handler, its bound including its exception frame)
+    bound_bytes: int
+    bounded: bool
+    allotted_bytes: int | None
+    assumption: str
+
+    @property
+    def margin(self) -> int | None:
+        return None if self.allotted_bytes is None else self.allotted_bytes - self.bound_bytes
+
+
+@dataclass(frozen=True)
+class StackReport:
+    path: str
+    arch: str
+    core: str
+    exception_frame: int
+    roots: tuple[RootStack, ...]
+    system: SystemStack | None
+    recursion: tuple[Recursion, ...]
+    unresolved_calls: tuple[CallSite, ...]
+    functions: tuple[Function, ...]
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+    verdict: Verdict
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict.status is Status.FAIL
+
+
+def system_stack_size(image: Image) -> int | None:
+    """The MSP stack: the `.stack` section, else an absolute `_stack_size` symbol."""
+    section = image.section(".stack")
+    if section is not None and section.size:
+        return section.size
+    sym = image.symbol("_stack_size")
+    if sym is not None and sym.section_index is None and sym.address:
+        return sym.address
+    return None
+
+
+def _exception_frame(image: Image, model: CodeModel) -> int:
+    if image.arch is not Arch.ARM:
+        return 0  # RISC-V traps push nothing in hardware; handlers save registers in their frames
+    fpu = image.hard_float or any(f.uses_fpu for f in model.functions)
+    return EXCEPTION_FRAME_FP if fpu else EXCEPTION_FRAME
+
+
+def _align(n: int) -> int:
+    return (n + STACK_ALIGN - 1) // STACK_ALIGN * STACK_ALIGN
+
+
+def analyse(image: Image, stack_size: int | None = None, root: str | None = None,
+            profile: TaskProfile = TINYGO) -> StackReport:
+    """Bounds for every root (or one, `root`), judged against their stacks.
+
+    `stack_size` overrides the goroutine/task stack size (like TinyGo's -stack-size).
+    """
+    model = code_model(image)
+    graph = StackGraph(model)
+    exc = _exception_frame(image, model)
+    roots = list(model.roots)
+    if root is not None:
+        chosen = [r for r in roots if r.name == root]
+        if not chosen:
+            f = model.function(root)
+            if f is None:
+                raise GomcuError(f"{image.path}: no root or function named {root!r}")
+            chosen = [Root(f.name, RootKind.TASK, f.address, evidence="chosen with --root")]
+        roots = chosen
+    system_size = system_stack_size(image)
+    tasks_present = any(model.function(n) for n in profile.task_start)
+    trampoline = model.function(profile.start_trampoline)
+    results: list[RootStack] = []
+    findings: list[Finding] = []
+    for r in roots:
+        bound = graph.bound(r.name)
+        added: list[Cost] = []
+        base = bound.bytes
+        reasons = list(bound.reasons)
+        if r.kind in (RootKind.GOROUTINE, RootKind.TASK):
+            if trampoline is not None and tasks_present:
+                # the trampoline calls the entry, then the exit path (Pause -> swapTask): the
+                # deeper of the two stays on the goroutine stack
+                tb = graph.bound(trampoline.name)
+                if tb.bytes > base:
+                    added.append(Cost(f"exit path through {trampoline.name} is deeper by", tb.bytes - base))
+                    base = tb.bytes
+                reasons.extend(x for x in tb.reasons if f"in {trampoline.name} at" not in x and x not in reasons)
+            if exc:
+                added.append(Cost("exception frame of an interrupt taken on this stack", exc))
+            added.append(Cost("canary word at the stack bottom", profile.canary_bytes))
+            stack = "goroutine" if r.kind is RootKind.GOROUTINE else "task"
+            if stack_size is not None:
+                allotted, source = stack_size, "--stack-size"
+            elif r.stack_size is not None:
+                allotted, source = r.stack_size, f"{profile.stack_sizes_symbol}[{r.stack_slot}]"
+            elif tasks_present:
+                allotted, source = profile.default_stack_size, "default stack size"
+            else:
+                allotted, source = None, "unknown"
+        else:
+            stack = "system"
+            if r.kind is not RootKind.RESET and exc:
+                added.append(Cost("exception frame", exc))
+            allotted, source = (system_size, ".stack section" if image.section(".stack") else "_stack_size") \
+                if system_size else (None, "unknown")
+        total = base + sum(c.bytes for c in added if not c.what.startswith("exit path"))
+        if stack != "system":
+            aligned = _align(total)
+            if aligned != total:
+                added.append(Cost("alignment to 8 bytes", aligned - total))
+                total = aligned
+        bounded = not reasons
+        status = _status(total, bounded, allotted)
+        results.append(RootStack(r, bound, tuple(added), total, bounded, stack, allotted, source, status))
+        if stack != "system" and allotted is not None and total > allotted:
+            findings.append(Finding(
+                "stack.under-allocated", Severity.ERROR,
+                f"{r.kind.value} {r.name}: needs {'at least ' if not bounded else ''}{total} B but its stack "
+                f"is {allotted} B ({source}): {total - allotted} B short",
+                Location(address=r.address, function=r.name), tuple(s.function for s in bound.path)))
+    system = _system(model, graph, results, exc, system_size) if root is None else None
+    if system is not None and system.allotted_bytes is not None and system.bound_bytes > system.allotted_bytes:
+        findings.append(Finding(
+            "stack.under-allocated", Severity.ERROR,
+            f"system stack: reset path + nested handlers need {'at least ' if not system.bounded else ''}"
+            f"{system.bound_bytes} B but it is {system.allotted_bytes} B: "
+            f"{system.bound_bytes - system.allotted_bytes} B short ({system.assumption})"))
+    recursion = _recursion(graph, results, model)
+    for rec in recursion:
+        holder = next((r for r in results if r.name == rec.root), None)
+        if rec.implied_bytes is not None and holder is not None and holder.allotted_bytes is not None \
+                and rec.implied_bytes > holder.allotted_bytes:
+            findings.append(Finding(
+                "stack.under-allocated", Severity.ERROR,
+                f"{holder.root.kind.value} {holder.name}: {rec.cycle.functions[0]} is entered with argument "
+                f"{rec.entry_argument}; if it counts down to 0 that is {rec.implied_depth} levels needing "
+                f"{rec.implied_bytes} B, but the stack is {holder.allotted_bytes} B ({holder.allotted_source}): "
+                f"{rec.implied_bytes - holder.allotted_bytes} B short; the deepest safe recursion is {rec.max_depth}",
+                Location(address=holder.root.address, function=holder.name),
+                tuple(s.function for s in holder.bound.path)))
+            i = results.index(holder)
+            results[i] = RootStack(holder.root, holder.bound, holder.added, holder.bound_bytes, holder.bounded,
+                                   holder.stack, holder.allotted_bytes, holder.allotted_source, Status.FAIL)
+        depth = f"deepest safe recursion {rec.max_depth} on {rec.root}'s {rec.stack_bytes} B" if rec.max_depth is not None \
+            else "no stack size to bound it"
+        findings.append(Finding(
+            "stack.recursion", Severity.WARNING,
+            f"recursion {' -> '.join(rec.cycle.functions + rec.cycle.functions[:1])}: "
+            f"{rec.cycle.bytes_per_iteration} B per iteration; {depth}"
+            + ("; closed through a call TinyGo's analysis sees as indirect" if rec.tinygo_misses else ""),
+            Location(function=rec.cycle.functions[0]), rec.cycle.functions))
+    for rs in results:
+        if not rs.bounded and not rs.bound.cycles:
+            findings.append(Finding(
+                "stack.unbounded", Severity.WARNING,
+                f"{rs.name}: at least {rs.bound_bytes} B, unbounded because {'; '.join(rs.bound.reasons[:3])}"
+                + (f" (+{len(rs.bound.reasons) - 3} more)" if len(rs.bound.reasons) > 3 else ""),
+                Location(address=rs.root.address, function=rs.name)))
+    reachable = set().union(*(model.reachable_from(r.name) for r in roots)) if roots else set()
+    unresolved = tuple(c for c in model.unresolved_calls if c.caller in reachable or root is None)
+    functions = model.functions if root is None else tuple(f for f in model.functions if f.name in reachable)
+    status = Status.FAIL if any(f.severity is Severity.ERROR for f in findings) else (
+        Status.WARN if any(not r.bounded for r in results) else Status.PASS)
+    verdict = Verdict("stack", status, findings=tuple(findings))
+    notes = list(model.notes)
+    if exc:
+        notes.append(f"exception frame {exc} B ({'FP context: FPU in use' if exc == EXCEPTION_FRAME_FP else 'no FPU use seen'})")
+    return StackReport(image.path, image.arch.value, image.core, exc, tuple(results), system, recursion,
+                       unresolved, functions, tuple(findings), tuple(notes), verdict)
+
+
+def _status(total: int, bounded: bool, allotted: int | None) -> Status:
+    if allotted is None:
+        return Status.UNKNOWN if bounded else Status.WARN
+    if total > allotted:
+        return Status.FAIL
+    return Status.PASS if bounded else Status.WARN
+
+
+def _system(model: CodeModel, graph: StackGraph, results: list[RootStack], exc: int,
+            allotted: int | None) -> SystemStack | None:
+    reset = next((r for r in results if r.root.kind is RootKind.RESET), None)
+    handlers = [r for r in results if r.root.kind in (RootKind.EXCEPTION, RootKind.IRQ)]
+    if reset is None and not handlers:
+        return None
+    if model.image.arch is Arch.ARM:
+        nest = sum(h.bound_bytes for h in handlers)
+        assumption = "priorities unknown statically: every handler assumed to nest"
+    else:
+        nest = max((h.bound_bytes for h in handlers), default=0)
+        assumption = "RISC-V traps do not nest unless the handler re-enables interrupts"
+    reset_bytes = reset.bound_bytes if reset else 0
+    bounded = (reset.bounded if reset else True) and all(h.bounded for h in handlers)
+    return SystemStack(reset.name if reset else None, reset_bytes,
+                       tuple((h.name, h.bound_bytes) for h in handlers), reset_bytes + nest, bounded,
+                       allotted, assumption)
+
+
+def _recursion(graph: StackGraph, results: list[RootStack], model: CodeModel) -> tuple[Recursion, ...]:
+    out: list[Recursion] = []
+    by_cycle: dict[tuple[str, ...], list[RootStack]] = {}
+    cycles: dict[tuple[str, ...], Cycle] = {}
+    for rs in results:
+        for cyc in rs.bound.cycles:
+            by_cycle.setdefault(cyc.functions, []).append(rs)
+            cycles[cyc.functions] = cyc
+    for key, holders in sorted(by_cycle.items()):
+        cyc = cycles[key]
+        head = cyc.functions[0]
+        comp = set(cyc.component)
+        f = graph.functions[head]
+        deepest = max([f.frame.bytes] + [c.stack_depth + graph.cost(c.callee) for c in f.calls
+                                         if c.callee is not None and c.callee in graph.functions and c.callee not in comp])
+        best: tuple[int, RootStack, int, int] | None = None
+        for rs in holders:
+            entry = dict(rs.bound.entry_depths).get(head, 0)
+            if rs.allotted_bytes is None:
+                continue
+            overhead = sum(c.bytes for c in rs.added if not c.what.startswith(("exit path", "alignment")))
+            usable = rs.allotted_bytes - overhead
+            if rs.stack == "system" and rs.root.kind is not RootKind.RESET:
+                continue
+            per = max(cyc.bytes_per_iteration, 1)
+            room = usable - entry - deepest
+            depth = room // per + 1 if room >= 0 else 0
+            if best is None or depth < best[0]:
+                best = (depth, rs, entry, usable)
+        indirect = any(c.resolved_by for n in cyc.functions for c in graph.functions[n].calls
+                       if c.callee in comp)
+        entry0 = best[2] if best else dict(holders[0].bound.entry_depths).get(head, 0)
+        # A constant first argument where the cycle is entered from outside it: the common
+        # countdown shape recurse(N) -> recurse(N-1) ... -> recurse(0) runs N+1 levels.
+        args = [model.call_args.get(c.address, (None,))[0] for c in model.callers_of(head) if c.caller not in comp]
+        arg = args[0] if args and all(a == args[0] for a in args) and args[0] is not None and args[0] < 1 << 16 else None
+        implied = None
+        if arg is not None and best is not None:
+            overhead = best[1].allotted_bytes - best[3] if best[1].allotted_bytes is not None else 0
+            implied = overhead + entry0 + arg * cyc.bytes_per_iteration + deepest
+        out.append(Recursion(cyc, tuple(r.name for r in holders), best[1].name if best else None,
+                             best[3] if best else None, entry0, deepest, best[0] if best else None, indirect,
+                             arg, implied))
+    return tuple(out)

@@ -1,0 +1,122 @@
+"""Text and JSON views of a StackReport."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from gomcu.limits.stack import RootStack, StackReport
+from gomcu.report.console import stdout_console
+
+
+def _root_json(r: RootStack) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "kind": r.root.kind.value,
+        "address": r.root.address,
+        "vectors": list(r.root.vectors),
+        "bound_bytes": r.bound_bytes,
+        "bounded": r.bounded,
+        "call_graph_bytes": r.bound.bytes,
+        "added": [{"what": c.what, "bytes": c.bytes} for c in r.added],
+        "stack": r.stack,
+        "allotted_bytes": r.allotted_bytes,
+        "allotted_source": r.allotted_source,
+        "margin_bytes": r.margin,
+        "status": r.status.value,
+        "reasons": list(r.bound.reasons),
+        "path": [{"function": s.function, "frame_bytes": s.frame_bytes, "entry_depth": s.entry_depth,
+                  "call_site": s.call_site} for s in r.bound.path],
+        "evidence": r.root.evidence,
+    }
+
+
+def to_json(report: StackReport) -> dict[str, Any]:
+    system = report.system
+    return {
+        "file": report.path,
+        "arch": report.arch,
+        "core": report.core,
+        "status": report.verdict.status.value,
+        "exception_frame_bytes": report.exception_frame,
+        "roots": [_root_json(r) for r in report.roots],
+        "system_stack": None if system is None else {
+            "reset": system.reset, "reset_bytes": system.reset_bytes,
+            "handlers": [{"name": n, "bytes": b} for n, b in system.handlers],
+            "bound_bytes": system.bound_bytes, "bounded": system.bounded,
+            "allotted_bytes": system.allotted_bytes, "margin_bytes": system.margin,
+            "assumption": system.assumption,
+        },
+        "recursion": [
+            {"functions": list(x.cycle.functions), "component": list(x.cycle.component),
+             "bytes_per_iteration": x.cycle.bytes_per_iteration, "max_depth": x.max_depth,
+             "root": x.root, "stack_bytes": x.stack_bytes, "entry_depth": x.entry_depth,
+             "roots": list(x.roots), "entry_argument": x.entry_argument, "implied_bytes": x.implied_bytes,
+             "tinygo_misses": x.tinygo_misses}
+            for x in report.recursion
+        ],
+        "unresolved_calls": [
+            {"caller": c.caller, "address": c.address, "kind": c.kind} for c in report.unresolved_calls
+        ],
+        "functions": [
+            {"name": f.name, "address": f.address, "size": f.size, "frame_bytes": f.frame_bytes,
+             "dynamic": f.frame.dynamic, "callees": list(f.callees)}
+            for f in report.functions
+        ],
+        "findings": [{"rule": f.rule, "severity": f.severity.value, "message": f.message} for f in report.findings],
+        "notes": list(report.notes),
+    }
+
+
+def _bytes(n: int | None, bounded: bool = True) -> str:
+    if n is None:
+        return "?"
+    return f"{n} B" if bounded else f">= {n} B"
+
+
+def render_text(report: StackReport) -> None:
+    console = stdout_console()
+    console.print(f"[bold]{report.path}[/]: {report.arch} {report.core}, worst-case stack per root [dim](static)[/]")
+    table = Table(title="roots", title_justify="left")
+    for col in ("root", "kind", "bound", "stack", "allotted", "margin", "status"):
+        table.add_column(col, justify="left" if col in ("root", "kind", "stack", "status") else "right")
+    colour = {"pass": "green", "warn": "yellow", "fail": "red", "unknown": "dim"}
+    for r in report.roots:
+        table.add_row(r.name, r.root.kind.value, _bytes(r.bound_bytes, r.bounded), r.stack,
+                      _bytes(r.allotted_bytes), "" if r.margin is None else f"{r.margin} B",
+                      f"[{colour[r.status.value]}]{r.status.value}[/]")
+    console.print(table)
+    system = report.system
+    if system is not None:
+        parts = " + ".join(f"{n} {b}" for n, b in system.handlers)
+        console.print(f"system stack: {system.reset or 'reset'} {system.reset_bytes}"
+                      + (f" + {parts}" if parts else "")
+                      + f" = {_bytes(system.bound_bytes, system.bounded)} of {_bytes(system.allotted_bytes)}"
+                      + f"  [dim]({system.assumption})[/]")
+    for r in report.roots:
+        console.print(f"\n[bold]{r.name}[/] ({r.root.kind.value}, {r.root.evidence}): {_bytes(r.bound_bytes, r.bounded)}")
+        for s in r.bound.path:
+            console.print(f"  {s.entry_depth:>6}  {s.function}  [dim]frame {_bytes(s.frame_bytes)}[/]")
+        for c in r.added:
+            console.print(f"  [dim]+ {c.bytes} B {c.what}[/]")
+        for reason in r.bound.reasons[:5]:
+            console.print(f"  [yellow]unbounded:[/] {reason}")
+        if len(r.bound.reasons) > 5:
+            console.print(f"  [yellow]unbounded:[/] ... {len(r.bound.reasons) - 5} more")
+    if report.recursion:
+        rec = Table(title="recursion", title_justify="left")
+        for col in ("cycle", "B/iteration", "max depth", "on"):
+            rec.add_column(col, justify="right" if col in ("B/iteration", "max depth") else "left")
+        for x in report.recursion:
+            rec.add_row(" -> ".join(x.cycle.functions + x.cycle.functions[:1]), str(x.cycle.bytes_per_iteration),
+                        "?" if x.max_depth is None else str(x.max_depth),
+                        f"{x.root} ({x.stack_bytes} B usable)" if x.root else "")
+        console.print(rec)
+    if report.unresolved_calls:
+        console.print(f"\nunresolved calls ({len(report.unresolved_calls)}):")
+        for c in report.unresolved_calls[:20]:
+            console.print(f"  0x{c.address:08x}  {c.kind} in {c.caller}")
+    for f in report.findings:
+        style = {"error": "red", "warning": "yellow", "info": "dim"}[f.severity.value]
+        console.print(f"[{style}]{f.severity.value}:[/] {f.message}")
