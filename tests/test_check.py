@@ -140,3 +140,13 @@ def test_init_writes_a_budget_that_check_accepts(tmp_path: Path) -> None:
     assert document["budget"] and not any(b["exceeded"] for b in document["budget"])
     again = run_gomcu("init", M3, "-o", str(out))
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_small_stack_variant_fails_the_memory_limit_with_a_fix() -> None:
+    result = _check(str(REFMW_BUILD / "refmw-m3-small-stack.elf"), "--chip", "lm3s6965", "--format", "json")
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    memory = next(limit for limit in document["limits"] if limit["limit"] == "memory")
+    assert memory["status"] == "fail"
+    assert any("main.recurse$gowrapper" in s and "-stack-size=" in s for s in memory["suggestions"])
+    assert document["overall"] == "fail"

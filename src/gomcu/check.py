@@ -8,13 +8,14 @@ one runtime profile), adds budgets and plot data, and never prints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gomcu import image as image_mod
 from gomcu.budget import Budget, evaluate as evaluate_budget
 from gomcu.chips import Chip
 from gomcu.findings import Status, status_of
 from gomcu.image import Image
+from gomcu.limits.stack import StackReport
 from gomcu.limits import memory
 from gomcu.report.model import LimitResult, Plots, Report
 from gomcu.runtime.profile import RuntimeProfile, detect_profile, load_profile
@@ -51,9 +52,12 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     run = options.run or (options.budget is not None and options.budget.needs_measurements)
 
     limits: list[LimitResult] = []
-    say("memory model")
-    limits.append(memory.evaluate(image, chip))
-    plots = _memory_plots(image, chip)
+    say("memory model (footprint and worst-case stacks)")
+    from gomcu.limits.stack import analyse as analyse_stack
+
+    stack = analyse_stack(image)
+    limits.append(memory.evaluate(image, chip, stack))
+    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack))
     notes = list(options.extra_notes) + list(image.warnings)
     if chip is None:
         notes.append("no --chip given: use against the chip's memory and its clock are not known")
@@ -73,6 +77,15 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         report = _with_budget(report, options.budget)
     _ = run
     return report
+
+
+def _stack_paths(stack: StackReport) -> tuple[tuple[str, tuple[tuple[str, int | None], ...]], ...]:
+    """The worst path of every root, as (function, frame) pairs for the HTML report."""
+    out = []
+    for root in stack.roots:
+        steps = tuple((step.function, step.frame_bytes) for step in root.bound.path)
+        out.append((f"{root.name}: {root.bound_bytes} B{'' if root.bounded else '+'}", steps))
+    return tuple(out)
 
 
 def _memory_plots(image: Image, chip: Chip | None) -> Plots:
@@ -97,8 +110,6 @@ def _memory_plots(image: Image, chip: Chip | None) -> Plots:
 
 
 def _with_budget(report: Report, budget: Budget) -> Report:
-    from dataclasses import replace
-
     figures: dict[str, float | None] = {}
     memory_result = report.limit("memory")
     if memory_result is not None:
@@ -106,6 +117,9 @@ def _with_budget(report: Report, budget: Budget) -> Report:
         figures["ram_bytes"] = memory_result.details.get("ram_bytes")
         figures["heap_headroom_bytes"] = memory_result.details.get("heap_bytes")
     margins: dict[str, int | None] = {}
+    stack = memory_result.details.get("stack") if memory_result is not None else None
+    for root in (stack or {}).get("roots", []):
+        margins[root["name"]] = root.get("margin_bytes")
     results = evaluate_budget(budget, figures, margins)
     allowed = set(budget.allowed_findings)
     limits = tuple(

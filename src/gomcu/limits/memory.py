@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gomcu.findings import Figure, Finding, Origin, Severity, status_of
+from gomcu.findings import Figure, Finding, Origin, Severity, Status, status_of
 from gomcu.image import Image
 from gomcu.limits import footprint
 from gomcu.report.model import LimitResult
 
 if TYPE_CHECKING:
     from gomcu.chips import Chip
+    from gomcu.limits.stack import StackReport
 
 #: Below this much heap a Go program with a collector will thrash (a judgement, stated as such).
 LOW_HEAP_BYTES = 4096
@@ -38,9 +39,33 @@ def evaluate_footprint(image: Image, chip: Chip | None) -> tuple[footprint.Footp
     return fp, findings, figures, suggestions
 
 
-def evaluate(image: Image, chip: Chip | None, details: dict[str, Any] | None = None) -> LimitResult:
+def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None) -> LimitResult:
+    """Footprint against the chip, plus worst-case stacks against what each was given."""
     fp, findings, figures, suggestions = evaluate_footprint(image, chip)
-    doc = {"flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes, "heap_bytes": fp.heap_bytes,
-           "text": fp.text, "data": fp.data, "bss": fp.bss}
-    doc.update(details or {})
-    return LimitResult("memory", status_of(findings), tuple(figures), tuple(findings), tuple(suggestions), doc)
+    doc: dict[str, Any] = {"flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes, "heap_bytes": fp.heap_bytes,
+                           "text": fp.text, "data": fp.data, "bss": fp.bss}
+    if stack is not None:
+        findings.extend(stack.findings)
+        if stack.system is not None:
+            figures.append(Figure("system stack bound", stack.system.bound_bytes, "bytes", Origin.STATIC))
+            if stack.system.allotted_bytes is not None:
+                figures.append(Figure("system stack allotted", stack.system.allotted_bytes, "bytes", Origin.STATIC))
+        tightest = min((r for r in stack.roots if r.margin is not None and r.bounded), key=lambda r: r.margin or 0, default=None)
+        if tightest is not None:
+            figures.append(Figure(f"smallest stack margin ({tightest.name})", tightest.margin, "bytes", Origin.STATIC))
+        for root in stack.roots:
+            if root.status is Status.FAIL and root.allotted_bytes is not None:
+                implied = [r.implied_bytes for r in stack.recursion if r.root == root.name and r.implied_bytes]
+                needed = max([root.bound_bytes, *implied])
+                need = _round_up(needed, 256)
+                suggestions.append(f"give {root.name} a stack of at least {need} bytes (needs {needed}, "
+                                   f"allotted {root.allotted_bytes}); with TinyGo: -stack-size={need}")
+        from gomcu.report.stack import to_json as stack_json
+
+        doc["stack"] = stack_json(stack)
+    status = status_of(findings)
+    return LimitResult("memory", status, tuple(figures), tuple(findings), tuple(suggestions), doc)
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.console import Console
 
 
 def stdout_console() -> Console:
-    # soft_wrap keeps long symbol names on one line when output is piped into other tools.
-    return Console(file=sys.stdout, highlight=False, soft_wrap=not sys.stdout.isatty())
+    """Console for reports: when piped (CI logs, files) use 120 columns unless COLUMNS says otherwise."""
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+    return Console(file=sys.stdout, highlight=False, width=width)
 
 
 def human_bytes(n: int | None) -> str:
