@@ -1,0 +1,140 @@
+"""GNU ld is the oracle: every test script, linked by arm-none-eabi-ld, must come out of
+gomcu's evaluator with the same output sections (VMA, LMA, size) and symbol values."""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gomcu.linker import load_script
+from test_linker_support import (  # noqa: F401 (object_dir is a fixture)
+    CASES,
+    FIXTURES,
+    REFMW,
+    compile_sources,
+    differences,
+    elf_facts,
+    evaluate_case,
+    link,
+    mid_section_symbols,
+    needs_toolchain,
+    object_dir,
+    object_symbols,
+    refmw_ready,
+    script_targets,
+)
+
+pytestmark = needs_toolchain
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.id}{'-' + '-'.join(c.defsyms) if c.defsyms else ''}"
+                                              for c in CASES])
+def test_objects_layout_equals_gnu_ld(case, object_dir: Path, tmp_path: Path) -> None:
+    objects = compile_sources(case.sources, object_dir)
+    elf = tmp_path / "out.elf"
+    result = link(FIXTURES / case.script, objects, elf, case.search, case.defsyms)
+    assert result.returncode == 0, result.stderr
+    layout = evaluate_case(FIXTURES / case.script, objects, case.search, case.defsyms)
+    parsed = load_script(str(FIXTURES / case.script), list(case.search))
+    targets = script_targets(parsed)
+    assert differences(layout, elf_facts(str(elf)), targets, object_symbols(objects)) == []
+    assert layout.problems == ()
+    assert all(a.passed for a in layout.asserts)
+    assert [o for o in layout.orphans] == []
+    # the layout did place something: a test that cannot fail is no test
+    assert any(s.size for s in layout.sections if not s.discarded)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.id}{'-' + '-'.join(c.defsyms) if c.defsyms else ''}"
+                                              for c in CASES])
+def test_linked_elf_layout_equals_gnu_ld(case, object_dir: Path, tmp_path: Path) -> None:
+    """--elf: output-section sizes from the linked firmware stand in for the inputs."""
+    objects = compile_sources(case.sources, object_dir)
+    elf = tmp_path / "out.elf"
+    assert link(FIXTURES / case.script, objects, elf, case.search, case.defsyms).returncode == 0
+    layout = evaluate_case(FIXTURES / case.script, objects, case.search, case.defsyms,
+                           elf=str(elf))
+    parsed = load_script(str(FIXTURES / case.script), list(case.search))
+    facts = elf_facts(str(elf))
+    approximate = mid_section_symbols(parsed)
+    for name in approximate:
+        facts.symbols.pop(name, None)
+    targets = script_targets(parsed) - approximate
+    problems = differences(layout, facts, targets, object_symbols(objects))
+    assert problems == []
+
+
+def _overflow_script(tmp_path: Path, ram: str) -> Path:
+    script = tmp_path / "small.ld"
+    body = (FIXTURES / "cubemx_style.ld").read_text().replace("LENGTH = 128K", f"LENGTH = {ram}")
+    script.write_text(body)
+    return script
+
+
+def test_region_overflow_reported_as_ld_reports_it(object_dir: Path, tmp_path: Path) -> None:
+    objects = compile_sources(("startup.c", "app.c", "extra_cubemx.c"), object_dir)
+    script = _overflow_script(tmp_path, "0x500")
+    result = link(script, objects, tmp_path / "o.elf")
+    assert result.returncode != 0
+    layout = evaluate_case(script, objects, (), ())
+    ld_lines = {line.split(": ", 1)[-1] for line in result.stderr.splitlines()}
+    mine = {p.message for p in layout.problems}
+    overflow = [m for m in mine if "overflowed by" in m]
+    assert overflow and set(overflow) <= ld_lines, (mine, result.stderr)
+    assert any("will not fit in region" in m for m in mine)
+
+
+def test_failed_assert_is_reported(object_dir: Path, tmp_path: Path) -> None:
+    objects = compile_sources(("startup.c", "app.c", "extra_pico.c"), object_dir)
+    script = tmp_path / "pico_bad.ld"
+    script.write_text((FIXTURES / "pico_style.ld").read_text().replace("== 256", "== 128"))
+    result = link(script, objects, tmp_path / "o.elf")
+    assert "Pico second stage bootloader must be 256 bytes" in result.stderr
+    layout = evaluate_case(script, objects, (), ())
+    failed = [a for a in layout.asserts if not a.passed]
+    assert [a.message for a in failed] == [
+        "ERROR: Pico second stage bootloader must be 256 bytes in size"]
+    assert failed[0].pos.line > 0
+
+
+@pytest.mark.skipif(not refmw_ready(), reason="reference firmware not built")
+@pytest.mark.parametrize("variant", ["refmw-m3", "refmw-m4f", "refmw-m3-stack-top"])
+def test_reference_firmware_script_equals_its_elf(variant: str) -> None:
+    """The refmw's own scripts, evaluated against its committed ELF (--elf)."""
+    script = REFMW / f"{variant}.ld"
+    elf = REFMW / "build" / f"{variant}.elf"
+    if not script.exists() or not elf.exists():
+        pytest.skip(f"{variant} not present")
+    parsed = load_script(str(script), [str(REFMW)])
+    layout = evaluate_case(script, [], (str(REFMW),), (), elf=str(elf))
+    facts = elf_facts(str(elf))
+    approximate = mid_section_symbols(parsed)
+    for name in approximate:
+        facts.symbols.pop(name, None)
+    assert differences(layout, facts, script_targets(parsed) - approximate, set()) == []
+    assert layout.symbols["_stack_top"].value == facts.symbols["_stack_top"]
+
+
+@pytest.mark.skipif(not refmw_ready() or shutil.which("make") is None,
+                    reason="reference firmware or make not available")
+def test_reference_firmware_objects_equal_gnu_ld(tmp_path: Path) -> None:
+    """The refmw objects (built by its Makefile into tmp), linked by ld without
+    --gc-sections, against gomcu's layout from the same objects."""
+    build = tmp_path / "build"
+    made = subprocess.run(["make", "-s", "-C", str(REFMW), f"BUILD={build}",
+                           f"{build}/refmw-m3.elf"], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"refmw build failed: {made.stderr[-300:]}")
+    objects = sorted(glob.glob(str(build / "m3" / "*.o")))
+    elf = tmp_path / "m3.elf"
+    result = link(REFMW / "refmw-m3.ld", objects, elf, (str(REFMW),))
+    if result.returncode != 0:
+        pytest.skip(f"refmw objects need libraries: {result.stderr[-300:]}")
+    layout = evaluate_case(REFMW / "refmw-m3.ld", objects, (str(REFMW),), ())
+    parsed = load_script(str(REFMW / "refmw-m3.ld"), [str(REFMW)])
+    assert differences(layout, elf_facts(str(elf)), script_targets(parsed),
+                       object_symbols(objects)) == []
