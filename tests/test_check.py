@@ -150,3 +150,24 @@ def test_small_stack_variant_fails_the_memory_limit_with_a_fix() -> None:
     assert memory["status"] == "fail"
     assert any("main.recurse$gowrapper" in s and "-stack-size=" in s for s in memory["suggestions"])
     assert document["overall"] == "fail"
+
+
+def test_stack_at_top_of_ram_fails_the_linker_limit() -> None:
+    refmw = REFMW_BUILD.parent
+    result = _check(str(REFMW_BUILD / "refmw-m3-stack-top.elf"), "--chip", "lm3s6965",
+                    "--ld", str(refmw / "refmw-m3-stack-top.ld"), "-L", str(refmw), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    linker = next(limit for limit in document["limits"] if limit["limit"] == "linker")
+    assert linker["status"] == "fail"
+    assert any("top of RAM" in f["message"] for f in linker["findings"])
+    assert any("gomcu ld adapt" in s for s in linker["suggestions"])
+    good = _check(M3, "--chip", "lm3s6965", "--ld", str(refmw / "refmw-m3.ld"), "-L", str(refmw), "--format", "json")
+    linker = next(limit for limit in json.loads(good.stdout)["limits"] if limit["limit"] == "linker")
+    assert linker["status"] == "pass", linker["findings"]
+
+
+def test_without_a_script_the_linker_limit_is_not_analysed() -> None:
+    document = json.loads(_check(M3, "--format", "json").stdout)
+    linker = next(limit for limit in document["limits"] if limit["limit"] == "linker")
+    assert linker["skipped"] and linker["status"] == "unknown"

@@ -57,6 +57,15 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
 
     stack = analyse_stack(image)
     limits.append(memory.evaluate(image, chip, stack))
+    say("linker script")
+    if options.ld_script:
+        from gomcu.limits import linking
+
+        limits.append(linking.evaluate(options.ld_script, options.ld_search, options.ld_defsyms,
+                                       options.firmware, chip, "tinygo"))
+    else:
+        limits.append(LimitResult("linker", Status.UNKNOWN, skipped="no linker script given (--ld SCRIPT)"))
+
     plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack))
     notes = list(options.extra_notes) + list(image.warnings)
     if chip is None:

@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         sys.stderr.write(f"gomcu {command.name}: error: {error}\n")
+        excerpt = getattr(error, "excerpt", None)  # e.g. a linker-script line with a caret
+        if excerpt:
+            sys.stderr.write(f"{excerpt}\n")
         return error.exit_status
     except KeyboardInterrupt:
         sys.stderr.write("gomcu: interrupted\n")

@@ -9,16 +9,14 @@ import sys
 from typing import Any
 
 from gomcu.commands.base import (
-    EXIT_BAD_INPUT,
     EXIT_LIMIT_FAILED,
     EXIT_OK,
     Command,
     add_chip_option,
     add_format_option,
     print_json,
-    require_file,
 )
-from gomcu.errors import GomcuError, LinkerScriptError
+from gomcu.errors import GomcuError
 from gomcu.findings import Finding, Severity
 
 
@@ -36,83 +34,6 @@ def _common(parser: argparse.ArgumentParser, inputs: bool = True) -> None:
                            help="a linked firmware whose output-section sizes stand in for "
                            "the inputs (less exact inside sections)")
     add_format_option(parser)
-
-
-def evaluate_args(args: argparse.Namespace, extra_defsyms: dict[str, int] | None = None):
-    """Parse the script and lay it out from the command line's inputs."""
-    from gomcu import linker
-
-    require_file(args.script, "linker script")
-    script = linker.load_script(args.script, args.search)
-    defsyms = [linker.parse_defsym(d) for d in args.defsym]
-    from gomcu.linker import ast
-
-    for name, value in (extra_defsyms or {}).items():
-        defsyms.insert(0, (name, ast.Num(value)))
-    inputs = []
-    linked = False
-    if getattr(args, "elf", None):
-        require_file(args.elf, "firmware")
-        inputs = [linker.read_linked(args.elf)]
-        linked = True
-    for path in getattr(args, "input", None) or []:
-        require_file(path, "object")
-        inputs.append(linker.read_object(path))
-    return script, linker.evaluate(script, defsyms, inputs, linked)
-
-
-def _needs_stack_size(script, name: str, defsyms: list[str]) -> bool:
-    """True when the script reads `name` without defining it and no --defsym gives it."""
-    from gomcu.linker import ast
-
-    if any(d.split("=", 1)[0].strip() == name for d in defsyms):
-        return False
-    defined = False
-    used = False
-
-    def walk_expr(e) -> None:
-        nonlocal used
-        stack = [e]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, ast.Sym) and n.name == name:
-                used = True
-            elif isinstance(n, ast.Binary):
-                stack += (n.left, n.right)
-            elif isinstance(n, ast.Unary):
-                stack.append(n.operand)
-            elif isinstance(n, ast.Cond):
-                stack += (n.cond, n.then, n.otherwise)
-            elif isinstance(n, ast.Call):
-                if n.func == "DEFINED" and n.name == name:
-                    return
-                stack += n.args
-
-    def visit(item) -> None:
-        nonlocal defined
-        if isinstance(item, ast.Assignment):
-            if item.target == name and item.wrapper is None:
-                defined = True
-            walk_expr(item.expr)
-        elif isinstance(item, ast.Assert):
-            walk_expr(item.expr)
-        elif isinstance(item, (ast.Sections, ast.OutputSection)):
-            for i in item.items:
-                visit(i)
-        elif isinstance(item, ast.Overlay):
-            for s in item.sections:
-                visit(s)
-
-    for cmd in script.commands:
-        visit(cmd)
-    return used and not defined
-
-
-def _print_error(error: LinkerScriptError) -> None:
-    sys.stderr.write(f"gomcu ld: error: {error}\n")
-    excerpt = getattr(error, "excerpt", None)
-    if excerpt:
-        sys.stderr.write(excerpt + "\n")
 
 
 class LdCommand(Command):
@@ -146,20 +67,16 @@ class LdCommand(Command):
         action = getattr(args, "ld_command", None)
         if action is None:
             raise GomcuError("ld needs an action: show, check or adapt")
-        try:
-            return {"show": self.show, "check": self.check, "adapt": self.adapt}[action](args)
-        except LinkerScriptError as error:
-            if getattr(args, "debug", False):
-                raise
-            _print_error(error)
-            return EXIT_BAD_INPUT
+        return {"show": self.show, "check": self.check, "adapt": self.adapt}[action](args)
 
     # -- show -------------------------------------------------------------------------------
 
     def show(self, args: argparse.Namespace) -> int:
+        from gomcu.limits.linking import lay_out
         from gomcu.linker import render
 
-        _, layout = evaluate_args(args)
+        _, layout = lay_out(args.script, args.search, args.defsym, getattr(args, "elf", None),
+                            getattr(args, "input", None) or [])
         if args.format == "json":
             print_json(render.layout_json(layout))
         else:
@@ -169,29 +86,24 @@ class LdCommand(Command):
     # -- check ------------------------------------------------------------------------------
 
     def _profile_and_layout(self, args: argparse.Namespace):
-        from gomcu.linker.requirements import profile as get_profile
+        from gomcu.limits.linking import lay_out_for_runtime
 
-        prof = get_profile(args.runtime)
-        from gomcu import linker
-
-        require_file(args.script, "linker script")
-        parsed = linker.load_script(args.script, args.search)
-        missing = _needs_stack_size(parsed, prof.stack_size, args.defsym)
-        extra = {prof.stack_size: prof.default_stack_size} if missing else None
-        script, layout = evaluate_args(args, extra)
-        return prof, script, layout, missing
+        done = lay_out_for_runtime(args.script, args.search, args.defsym, getattr(args, "elf", None),
+                                   getattr(args, "input", None) or [], args.runtime)
+        return done.profile, done.script, done.layout, done.stack_size_assumed
 
     def check(self, args: argparse.Namespace) -> int:
+        from gomcu.limits.linking import check_script
         from gomcu.linker import render
-        from gomcu.linker.check import check as run_check
 
-        prof, script, layout, missing = self._profile_and_layout(args)
         chip = None
         if args.chip:
             from gomcu.chips import find_chip
 
             chip = find_chip(args.chip)
-        findings = run_check(script, layout, prof, chip, stack_size_from_command_line=missing)
+        done, findings = check_script(args.script, args.search, args.defsym, getattr(args, "elf", None),
+                                      getattr(args, "input", None) or [], args.runtime, chip)
+        prof, layout = done.profile, done.layout
         failed = any(f.severity is Severity.ERROR for f in findings)
         if args.format == "json":
             print_json({

@@ -68,7 +68,8 @@ class Report:
 
     @property
     def overall(self) -> Status:
-        return overall_status([r.status for r in self.limits], any(b.exceeded for b in self.budget))
+        analysed = [r.status for r in self.limits if r.skipped is None]
+        return overall_status(analysed, any(b.exceeded for b in self.budget))
 
     @property
     def findings(self) -> tuple[Finding, ...]:
