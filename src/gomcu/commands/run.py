@@ -1,0 +1,123 @@
+"""`gomcu run`: run a firmware ELF in the emulator and print what it measured."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gomcu.commands.base import (
+    EXIT_BAD_INPUT,
+    EXIT_LIMIT_FAILED,
+    EXIT_OK,
+    Command,
+    add_chip_option,
+    add_format_option,
+    print_json,
+    require_file,
+)
+from gomcu.errors import GomcuError
+
+
+def _inject(text: str) -> tuple[int, int]:
+    try:
+        irq, period = text.split(":")
+        return int(irq, 0), int(period, 0)
+    except ValueError:
+        raise GomcuError(f"--inject {text!r}: expected IRQ:PERIOD_CYCLES, e.g. 5:20000") from None
+
+
+class RunCommand(Command):
+    name = "run"
+    help = "run the firmware in the emulator: output, exit status, instructions, stack high-water, probes"
+    description = (
+        "Runs a Cortex-M firmware ELF on an emulated board (QEMU's lm3s6965evb or mps2-an385/an386, or "
+        "a generic board from the chip database) until it exits through semihosting, runs out of "
+        "instruction budget or wall-clock time, or faults. Prints the program's output, the exit "
+        "status, instructions and cycles, painted stack high-water, and the probes asked for. "
+        "Exit status: the firmware's (0 when it exited 0, 1 otherwise); 2 when it could not run or "
+        "did not finish."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("firmware", metavar="FIRMWARE.elf")
+        parser.add_argument("--board", metavar="NAME", help="lm3s6965evb, mps2-an385 or mps2-an386 "
+                            "(default: detected from the UART address the code uses, else by core)")
+        add_chip_option(parser, "run on a generic board built from this chip's database entry")
+        parser.add_argument("--max-insns", type=int, default=200_000_000, metavar="N",
+                            help="instruction budget (default 200,000,000)")
+        parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="wall-clock limit (default 60 s)")
+        parser.add_argument("--inject", action="append", default=[], metavar="IRQ:PERIOD",
+                            help="pend IRQ every PERIOD cycles (repeatable)")
+        parser.add_argument("--trace-fn", action="append", default=[], metavar="NAME",
+                            help="time calls of this function (repeatable)")
+        parser.add_argument("--alloc-fn", metavar="NAME", help="trace calls of this allocator (size in r0)")
+        parser.add_argument("--stack-fn", metavar="CREATE:ALLOC",
+                            help="stacks created at run time: blocks ALLOC returns while CREATE runs "
+                                 "(TinyGo: internal/task.start:runtime.alloc; used by default when present)")
+        add_format_option(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from gomcu import emu, image as image_mod
+
+        require_file(args.firmware, "firmware file")
+        if args.board and args.chip:
+            raise GomcuError("give --board or --chip, not both")
+        if args.max_insns < 1:
+            raise GomcuError("--max-insns must be at least 1")
+        img = image_mod.load(args.firmware)
+        probes: list[emu.Probe] = [emu.FunctionProbe(n) for n in args.trace_fn]
+        if args.stack_fn:
+            create, _, alloc = args.stack_fn.rpartition(":")
+            probes.append(emu.StackProbe(create, alloc, "stack"))
+        elif img.symbol("internal/task.start") and img.symbol("runtime.alloc"):
+            probes.append(emu.StackProbe("internal/task.start", "runtime.alloc", "goroutine"))
+        alloc_fn = args.alloc_fn or ("runtime.alloc" if img.symbol("runtime.alloc") else None)
+        if alloc_fn:
+            probes.append(emu.AllocProbe(alloc_fn))
+        injections = [emu.Injection(irq=i, period_cycles=p) for i, p in map(_inject, args.inject)]
+        progress, done = self._progress(args)
+        try:
+            result = emu.run(img, args.board, chip=args.chip, max_insns=args.max_insns, timeout=args.timeout,
+                             probes=probes, injections=injections, progress=progress)
+        finally:
+            done()
+        from gomcu.report import run as report
+
+        if args.format == "json":
+            print_json(report.to_json(result, args.firmware))
+        else:
+            report.render_text(result, args.firmware)
+        if result.stop != "exit":
+            print(f"gomcu: {args.firmware}: {result.stop}: {result.message}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return EXIT_OK if result.exit_code == 0 else EXIT_LIMIT_FAILED
+
+    @staticmethod
+    def _progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+        """A rich progress bar on stderr once a run has taken more than a second."""
+        import time
+
+        if not sys.stderr.isatty():
+            return None, lambda: None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        state: dict[str, object] = {"start": time.monotonic(), "bar": None, "task": None}
+
+        def update(done: int, total: int) -> None:
+            if state["bar"] is None:
+                if time.monotonic() - float(state["start"]) < 1.0:  # type: ignore[arg-type]
+                    return
+                bar = Progress(console=Console(stderr=True), transient=True)
+                bar.start()
+                state["bar"], state["task"] = bar, bar.add_task("emulating", total=total)
+            state["bar"].update(state["task"], completed=done)  # type: ignore[union-attr]
+
+        def finish() -> None:
+            if state["bar"] is not None:
+                state["bar"].stop()  # type: ignore[union-attr]
+
+        return update, finish
+
+
+COMMAND = RunCommand()

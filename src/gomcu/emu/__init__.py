@@ -1,0 +1,96 @@
+"""The emulator: run a Cortex-M firmware ELF on a modelled board and measure it.
+
+    from gomcu.emu import run, StackProbe, AllocProbe, FunctionProbe, Injection
+    result = run(image, board="lm3s6965evb", max_insns=50_000_000,
+                 probes=[StackProbe("internal/task.start", "runtime.alloc"),
+                         AllocProbe("runtime.alloc"), FunctionProbe("runtime.GC")],
+                 injections=[Injection(irq=5, period_cycles=20_000)])
+    result.output, result.exit_code, result.instructions, result.stacks, result.interrupts
+
+The emulator knows nothing about Go: probes name functions, the caller chooses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gomcu.emu import clock
+from gomcu.emu.boards import BOARDS, Board, board_from_chip, find_board, guess_board
+from gomcu.emu.native import native_available
+from gomcu.emu.probes import AllocProbe, FunctionProbe, Injection, StackProbe
+from gomcu.emu.result import (
+    Allocation,
+    Fault,
+    FunctionTiming,
+    InterruptSample,
+    MmioRecord,
+    RunResult,
+    StackUse,
+)
+
+Probe = StackProbe | FunctionProbe | AllocProbe
+
+__all__ = [
+    "BOARDS", "Allocation", "AllocProbe", "Board", "Fault", "FunctionProbe", "FunctionTiming", "Injection",
+    "InterruptSample", "MmioRecord", "RunResult", "StackProbe", "StackUse", "board_from_chip", "choose_board",
+    "find_board", "machine_timing", "native_available", "run",
+]
+
+
+def machine_timing(core: str) -> "clock.CoreTiming":
+    """The cycle model's exception entry/exit/tail-chain costs for a core."""
+    return clock.timing_for(core)
+
+
+def choose_board(image: Any, board: str | Board | None = None, chip: str | None = None) -> tuple[Board, str]:
+    """The board to run `image` on, and why (named, from the chip, or guessed from the ELF)."""
+    if isinstance(board, Board):
+        return board, "given"
+    if board:
+        return find_board(board), "given with --board"
+    if chip:
+        from gomcu.chips import find_chip
+
+        b = board_from_chip(find_chip(chip))
+        return b, f"from chip {chip}"
+    uses = _literal_words(image)
+    b = guess_board(image.core, image.hard_float, uses)
+    why = "UART address used by the code" if any(
+        s.base <= u < s.base + 0x1000 for s in b.uarts[:1] for u in uses) else f"default for {image.core}" + (
+        " with hard float" if image.hard_float else "")
+    return b, f"auto-detected ({why})"
+
+
+def _literal_words(image: Any) -> set[int]:
+    words: set[int] = set()
+    for sec in image.sections:
+        if sec.alloc and sec.exec and not sec.nobits:
+            data = image.section_bytes(sec)
+            for i in range(0, len(data) - 3, 4):
+                w = int.from_bytes(data[i:i + 4], "little")
+                if 0x40000000 <= w < 0x40100000:
+                    words.add(w & ~0xFFF)
+    return words
+
+
+def run(image: Any, board: str | Board | None = None, *, chip: str | None = None,
+        max_insns: int = 200_000_000, timeout: float | None = 60.0, probes: Iterable[Probe] = (),
+        injections: Iterable[Injection] = (), stdin: bytes = b"", native: bool = True,
+        progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Run the firmware to exit, budget, timeout or fault and return what was measured.
+
+    Raises EmulationError for unusable input (not ARM, memory outside the board, corrupt
+    vector table, unknown probe function); runaway firmware returns a RunResult whose
+    `stop` says why (budget, timeout, spin, deadlock, fault)."""
+    from gomcu.emu.machine import Machine
+
+    b, why = choose_board(image, board, chip)
+    probes = tuple(probes)
+    m = Machine(image, b, board_reason=why,
+                stack_probes=tuple(p for p in probes if isinstance(p, StackProbe)),
+                function_probes=tuple(p for p in probes if isinstance(p, FunctionProbe)),
+                alloc_probes=tuple(p for p in probes if isinstance(p, AllocProbe)),
+                injections=tuple(injections), max_insns=max_insns, timeout=timeout, stdin=stdin,
+                prefer_native=native, progress=progress)
+    return m.run()

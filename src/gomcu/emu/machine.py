@@ -1,0 +1,762 @@
+"""The machine: unicorn set up as a board, the run loop, and the probes' hooks.
+
+Time base: `native.py` counts instructions per translation block and stops emulation at the
+first block boundary at or after the next event (SysTick expiry, an injected interrupt, the
+budget, or a slice end for the wall-clock check), so no Python runs per block. Python runs
+only at events, exception entry/return, semihosting, MMIO and probe addresses.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from unicorn import (
+    UC_ARCH_ARM,
+    UC_HOOK_CODE,
+    UC_HOOK_INTR,
+    UC_MODE_MCLASS,
+    UC_MODE_THUMB,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    Uc,
+    UcError,
+)
+from unicorn import arm_const as A
+
+from gomcu.emu import clock
+from gomcu.emu.boards import Board
+from gomcu.emu.native import STOP_TRAP, TRAP_LOW, make_timebase, thumb_insn_count
+from gomcu.emu.nvic import HARDFAULT, SVCALL, ExceptionModel, StackingFault, exception_name
+from gomcu.emu.peripherals import Uart, UnknownMmio
+from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
+from gomcu.emu.result import (
+    Allocation,
+    Fault,
+    FunctionTiming,
+    InterruptSample,
+    MmioRecord,
+    RunResult,
+    StackUse,
+)
+from gomcu.emu.semihosting import Semihosting
+from gomcu.errors import EmulationError
+
+SLICE = 5_000_000  # instructions between wall-clock checks when no event comes sooner
+PAINT_BYTES = PAINT.to_bytes(4, "little")
+
+_CPU_MODELS = {
+    "cortex-m0": "UC_CPU_ARM_CORTEX_M0", "cortex-m0plus": "UC_CPU_ARM_CORTEX_M0",
+    "cortex-m3": "UC_CPU_ARM_CORTEX_M3", "cortex-m4": "UC_CPU_ARM_CORTEX_M4",
+    "cortex-m4f": "UC_CPU_ARM_CORTEX_M4", "cortex-m7": "UC_CPU_ARM_CORTEX_M7",
+    "cortex-m7f": "UC_CPU_ARM_CORTEX_M7", "cortex-m33": "UC_CPU_ARM_CORTEX_M33",
+    "cortex-m33f": "UC_CPU_ARM_CORTEX_M33",
+}
+_REG_NAMES = [(f"r{i}", getattr(A, f"UC_ARM_REG_R{i}")) for i in range(13)] + [
+    ("sp", A.UC_ARM_REG_SP), ("lr", A.UC_ARM_REG_LR), ("pc", A.UC_ARM_REG_PC),
+    ("xpsr", A.UC_ARM_REG_XPSR), ("control", A.UC_ARM_REG_CONTROL), ("primask", A.UC_ARM_REG_PRIMASK),
+    ("basepri", A.UC_ARM_REG_BASEPRI), ("msp", A.UC_ARM_REG_MSP), ("psp", A.UC_ARM_REG_PSP)]
+
+
+@dataclass
+class _Frame:
+    """An open call of a probed function, closed when execution reaches `ret` with `sp` again."""
+
+    ret: int
+    sp: int
+    insns: int
+    cycles: int
+    exc_insns: int
+    on_return: Callable[["_Frame"], None]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Sample:
+    exc: int
+    pend_cycle: int
+    entry_cycle: int
+    pc_at_pend: int
+    active_at_pend: int
+    injected: bool
+    tail: bool
+    entry_insns: int
+    nested: int = 0
+
+
+@dataclass
+class _Stack:
+    name: str
+    kind: str
+    bottom: int
+    top: int
+    created: int
+    skip: int = 0
+    used: int = 0
+    closed: bool = False
+    paint: bytes = PAINT_BYTES
+
+
+class Machine:
+    def __init__(self, image: Any, board: Board, *, board_reason: str = "",
+                 stack_probes: tuple[StackProbe, ...] = (), function_probes: tuple[FunctionProbe, ...] = (),
+                 alloc_probes: tuple[AllocProbe, ...] = (), injections: tuple[Injection, ...] = (),
+                 max_insns: int = 200_000_000, timeout: float | None = 60.0, stdin: bytes = b"",
+                 prefer_native: bool = True, progress: Callable[[int, int], None] | None = None,
+                 record_limit: int = 100_000) -> None:
+        from gomcu.image import Arch
+
+        if image.arch != Arch.ARM:
+            raise EmulationError(f"{image.path}: the emulator runs Cortex-M firmware; this ELF is {image.arch.value}")
+        self.image = image
+        self.board = board
+        self.board_reason = board_reason
+        self.timing = clock.timing_for(board.cpu)
+        self.max_insns = max_insns
+        self.timeout = timeout
+        self.progress = progress
+        self.record_limit = record_limit
+        self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+        model = getattr(A, _CPU_MODELS.get(board.cpu, "UC_CPU_ARM_CORTEX_M4" if board.has_fpu else "UC_CPU_ARM_CORTEX_M3"))
+        self.uc.ctl_set_cpu_model(model)
+        self._buffers: list[Any] = []
+        self._map_memory()
+        self.tb = make_timebase(self.uc, prefer_native)
+        self.extra = 0  # cycles not from instructions: exception overhead and WFI sleep
+        self.idle = 0
+        self.streams: dict[str, bytearray] = {}
+        self.output = bytearray()
+        self.nvic = ExceptionModel(self.uc, board.num_irqs, board.priority_bits, board.has_fpu,
+                                   self.cycles, self._pc)
+        self.unknown = UnknownMmio(self._pc)
+        self.nvic.unknown_access = self.unknown.access
+        self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
+        self.semihosting = Semihosting(self._read, self._emit, self.cycles, board.clock_hz, stdin)
+        self._map_devices()
+        self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        self.exit_code: int | None = None
+        self.stop: str | None = None
+        self.message = ""
+        self.fault: Fault | None = None
+        self.exc_insns = 0
+        self._exc_entry_insns: list[int] = []
+        self._samples: list[_Sample] = []
+        self.interrupts: list[InterruptSample] = []
+        self.exception_counts: dict[str, int] = {}
+        self._just_returned = False
+        self.injections = [i.schedule() for i in injections]
+        self.notes: list[str] = []
+        # probes
+        self._entry_handlers: dict[int, list[Callable[[int], None]]] = {}
+        self._frames: list[_Frame] = []
+        self._ret_hooked: set[int] = set()
+        self.stacks: list[_Stack] = []
+        self._stack_probes = stack_probes
+        self._creating = 0
+        self._func_stats: dict[int, dict[str, Any]] = {}
+        self.allocations: list[Allocation] = []
+        self._install_probes(stack_probes, function_probes, alloc_probes)
+
+    # -- memory -------------------------------------------------------------------------
+    def _map_memory(self) -> None:
+        storage: dict[str, Any] = {}
+        for m in self.board.memory:
+            if m.origin % 0x1000 or m.length % 0x1000:
+                raise EmulationError(f"board {self.board.name}: region {m.name} is not 4 KiB aligned")
+            if m.mirror_of:
+                buf = storage[m.mirror_of]
+            else:
+                buf = ctypes.create_string_buffer(m.length)
+                storage[m.name] = buf
+                self._buffers.append(buf)
+            perms = UC_PROT_READ | UC_PROT_EXEC if m.kind == "rom" else UC_PROT_ALL
+            self.uc.mem_map_ptr(m.origin, m.length, perms, ctypes.addressof(buf))
+        # EXC_RETURN trap page: never executed (the time base stops before it), only fetched.
+        self.uc.mem_map(0xFFFFF000, 0x1000, UC_PROT_READ | UC_PROT_EXEC)
+        self.uc.mem_write(0xFFFFF000, b"\x00\xbe" * 0x800)
+        for sec in self.image.sections:
+            if not sec.alloc or sec.size == 0:
+                continue
+            if not self._mapped(sec.vma, sec.size):
+                raise EmulationError(f"section {sec.name} at 0x{sec.vma:08x} ({sec.size} bytes) is outside "
+                                     f"the memory of board {self.board.name}")
+            if sec.nobits:
+                continue
+            if not self._mapped(sec.lma, sec.size):
+                raise EmulationError(f"section {sec.name} load address 0x{sec.lma:08x} is outside "
+                                     f"the memory of board {self.board.name}")
+            self.uc.mem_write(sec.lma, self.image.section_bytes(sec))
+
+    def _mapped(self, addr: int, size: int) -> bool:
+        return any(m.origin <= addr and addr + size <= m.origin + m.length for m in self.board.memory)
+
+    def _map_devices(self) -> None:
+        self.uc.mmio_map(0x40000000, 0x20000000, self._periph_read, None, self._periph_write, None)
+        self.uc.mmio_map(0xE0000000, 0x100000, self._ppb_read, None, self._ppb_write, None)
+        if any(m.origin == 0x20000000 for m in self.board.memory):
+            self.uc.mmio_map(0x22000000, 0x2000000, self._bitband_read, None, self._bitband_write, None)
+
+    def _read(self, addr: int, size: int) -> bytes:
+        return bytes(self.uc.mem_read(addr, size))
+
+    def _word(self, addr: int) -> int:
+        return int(struct.unpack("<I", self._read(addr, 4))[0])
+
+    def _emit(self, stream: str, data: bytes) -> None:
+        self.streams.setdefault(stream, bytearray()).extend(data)
+        self.output.extend(data)
+
+    def _pc(self) -> int:
+        return int(self.uc.reg_read(A.UC_ARM_REG_PC))
+
+    # -- devices --------------------------------------------------------------------------
+    def _uart_at(self, addr: int) -> Uart | None:
+        for u in self.uarts:
+            if u.spec.base <= addr < u.spec.base + 0x1000:
+                return u
+        return None
+
+    def _periph_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
+        addr = 0x40000000 + offset
+        if addr >= 0x42000000:
+            return self._periph_bitband(addr, None)
+        u = self._uart_at(addr)
+        if u is not None:
+            return u.read(addr - u.spec.base, size)
+        return self.unknown.access(addr, size, False, 0)
+
+    def _periph_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
+        addr = 0x40000000 + offset
+        if addr >= 0x42000000:
+            self._periph_bitband(addr, value)
+            return
+        u = self._uart_at(addr)
+        if u is not None:
+            u.write(addr - u.spec.base, size, value)
+            return
+        self.unknown.access(addr, size, True, value)
+
+    def _periph_bitband(self, addr: int, value: int | None) -> int:
+        word = 0x40000000 + ((addr - 0x42000000) >> 5 & ~3)
+        bit = ((addr - 0x42000000) >> 2) & 31
+        cur = self._periph_read(self.uc, word - 0x40000000, 4, None)
+        if value is None:
+            return (cur >> bit) & 1
+        self._periph_write(self.uc, word - 0x40000000, 4, (cur & ~(1 << bit)) | ((value & 1) << bit), None)
+        return 0
+
+    def _bitband_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
+        word = 0x20000000 + (offset >> 5 & ~3)
+        return (self._word(word) >> ((offset >> 2) & 31)) & 1
+
+    def _bitband_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
+        word = 0x20000000 + (offset >> 5 & ~3)
+        bit = (offset >> 2) & 31
+        cur = self._word(word)
+        self.uc.mem_write(word, struct.pack("<I", (cur & ~(1 << bit)) | ((value & 1) << bit)))
+
+    def _ppb_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
+        return self.nvic.read(0xE0000000 + offset, size)
+
+    def _ppb_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
+        self.nvic.write(0xE0000000 + offset, size, value)
+        if self.nvic.changed:
+            self.tb.request_stop()  # re-evaluate delivery and the next SysTick deadline
+
+    # -- interrupts from unicorn --------------------------------------------------------
+    def _on_intr(self, uc: Uc, intno: int, _ud: object) -> None:
+        pc = self._pc()
+        if pc >= TRAP_LOW:
+            # EXC_RETURN branch: unicorn reports it as EXCEPTION_EXIT (8) or, when the code was
+            # translated as thread mode, as a prefetch abort from the execute-never system region.
+            uc.emu_stop()
+            return
+        if intno == 7:  # BKPT
+            hw = int.from_bytes(self._read(pc, 2), "little")
+            if hw == 0xBEAB:
+                r0, r1 = uc.reg_read(A.UC_ARM_REG_R0), uc.reg_read(A.UC_ARM_REG_R1)
+                try:
+                    ret = self.semihosting.call(r0, r1)
+                except UcError as e:
+                    self._set_fault(f"semihosting call 0x{r0:x}: bad argument block at 0x{r1:08x} ({e})")
+                    return
+                uc.reg_write(A.UC_ARM_REG_R0, ret & 0xFFFFFFFF)
+                uc.reg_write(A.UC_ARM_REG_PC, (pc + 2) | 1)
+                if self.semihosting.state.exit_code is not None:
+                    self.exit_code = self.semihosting.state.exit_code
+                    self.stop = "exit"
+                    self.tb.request_stop()
+                return
+            self._set_fault(f"breakpoint bkpt 0x{hw & 0xFF:02x} at 0x{pc:08x}")
+            return
+        if intno == 2:  # SVC: PC is after the instruction
+            self.nvic.set_pending(SVCALL, pc=pc)
+            self.tb.request_stop()
+            return
+        if intno == 8:  # EXCP_EXCEPTION_EXIT: PC holds the EXC_RETURN value
+            self.tb.request_stop()
+            return
+        names = {1: "undefined instruction", 5: "data abort", 3: "prefetch abort", 10: "invalid state (Thumb bit clear)",
+                 17: "no coprocessor (FPU disabled?)", 18: "invalid state"}
+        self._set_fault(f"{names.get(intno, f'CPU exception {intno}')} at 0x{pc:08x}")
+
+    def _set_fault(self, message: str, pc: int | None = None) -> None:
+        if self.stop is None:
+            self.stop = "fault"
+            self.message = message
+            self.fault = self._fault_record(message, pc)
+        self.tb.request_stop()
+        try:
+            self.uc.emu_stop()
+        except UcError:
+            pass
+
+    def _fault_record(self, message: str, pc: int | None) -> Fault:
+        regs = {name: int(self.uc.reg_read(r)) for name, r in _REG_NAMES}
+        if pc is not None:
+            regs["pc"] = pc
+        bt = [self._where(regs["pc"]), self._where(regs["lr"] & ~1)]
+        for exc in reversed(self.nvic.active):
+            bt.append(f"in {exception_name(exc)}")
+        return Fault(message, regs["pc"], regs, tuple(bt))
+
+    def _where(self, addr: int) -> str:
+        f = self.image.function_at(addr)
+        name = f"{f.name}+0x{addr - f.address:x}" if f else "?"
+        line = self.image.line_for(addr) if f else None
+        return f"0x{addr:08x} {name}" + (f" ({line})" if line else "")
+
+    # -- time -------------------------------------------------------------------------------
+    def cycles(self) -> int:
+        return self.tb.count + self.extra
+
+    def _insns_at(self, pc: int) -> int:
+        addr, start, n = self.tb.block
+        if addr == pc:
+            return start
+        if addr < pc < addr + 4 * n:
+            return start + thumb_insn_count(self._read(addr, pc - addr))
+        return self.tb.count
+
+    def _next_event(self) -> int | None:
+        events = [s.next_cycle for s in self.injections if s.next_cycle is not None]
+        st = self.nvic.systick
+        if st.enabled and st.zero_at is not None:
+            events.append(st.zero_at)
+        return min(events) if events else None
+
+    def _fire_events(self) -> None:
+        now = self.cycles()
+        st = self.nvic.systick
+        while st.enabled and st.zero_at is not None and st.zero_at <= now:
+            at = st.zero_at
+            if st.fire():
+                self.nvic.set_pending(15, cycle=at)
+        for s in self.injections:
+            while s.next_cycle is not None and s.next_cycle <= now:
+                irq = 16 + s.spec.irq
+                if irq - 16 < self.board.num_irqs:
+                    self.nvic.set_pending(irq, cycle=s.next_cycle, injected=True)
+                s.advance()
+
+    # -- exceptions -------------------------------------------------------------------------
+    def _deliver(self) -> None:
+        while True:
+            exc = self.nvic.takeable()
+            if exc is None:
+                return
+            rec = self.nvic.pending[exc]
+            tail = self._just_returned
+            overhead = self.timing.entry if not tail else self.timing.tailchain - self.timing.exit
+            try:
+                handler, fp = self.nvic.enter(exc)
+            except StackingFault as e:
+                self._set_fault(str(e))
+                return
+            except EmulationError as e:
+                self._set_fault(str(e))
+                return
+            overhead += self.timing.fp_frame if fp else 0
+            self.extra += overhead
+            self.uc.reg_write(A.UC_ARM_REG_PC, handler | 1)
+            name = exception_name(exc)
+            self.exception_counts[name] = self.exception_counts.get(name, 0) + 1
+            self._exc_entry_insns.append(self.tb.count)
+            self._samples.append(_Sample(exc, rec.cycle, self.cycles(), rec.pc, rec.active, rec.injected,
+                                         tail, self.tb.count))
+            self._just_returned = False
+
+    def _return(self, exc_return: int) -> None:
+        try:
+            exc = self.nvic.exit(exc_return)
+        except EmulationError as e:
+            self._set_fault(str(e))
+            return
+        self.extra += self.timing.exit
+        now = self.cycles()
+        entry_insns = self._exc_entry_insns.pop() if self._exc_entry_insns else self.tb.count
+        if not self._exc_entry_insns:
+            self.exc_insns += self.tb.count - entry_insns
+        if self._samples:
+            s = self._samples.pop()
+            duration = now - s.entry_cycle
+            if self._samples:
+                self._samples[-1].nested += duration + (s.entry_cycle - s.pend_cycle if s.pend_cycle > self._samples[-1].entry_cycle else 0)
+            if len(self.interrupts) < self.record_limit:
+                f = self.image.function_at(s.pc_at_pend)
+                self.interrupts.append(InterruptSample(
+                    exception=s.exc, name=exception_name(s.exc), injected=s.injected,
+                    pend_cycle=s.pend_cycle, entry_cycle=s.entry_cycle,
+                    latency_cycles=s.entry_cycle - s.pend_cycle, exit_cycle=now, duration_cycles=duration,
+                    exclusive_cycles=duration - s.nested, pc_at_pend=s.pc_at_pend,
+                    function_at_pend=f.name if f else None, active_at_pend=s.active_at_pend,
+                    tail_chained=s.tail))
+        self._just_returned = True
+        del exc
+
+    # -- probes -------------------------------------------------------------------------------
+    def _resolve(self, fn: str | int) -> int:
+        if isinstance(fn, int):
+            return fn & ~1
+        sym = self.image.symbol(fn)
+        if sym is None:
+            raise EmulationError(f"probe: the firmware has no function named {fn!r}")
+        return int(sym.address) & ~1
+
+    def _install_probes(self, stacks: tuple[StackProbe, ...], funcs: tuple[FunctionProbe, ...],
+                        allocs: tuple[AllocProbe, ...]) -> None:
+        for p in funcs:
+            addr = self._resolve(p.function)
+            name = p.function if isinstance(p.function, str) else self._name(addr)
+            stats = self._func_stats.setdefault(addr, {"name": name, "calls": 0, "total": 0, "excl": 0,
+                                                       "min": None, "max": 0, "max_cycles": 0, "open": 0})
+            self._on_entry(addr, lambda pc, st=stats: self._func_enter(st))
+        for a in allocs:
+            addr = self._resolve(a.function)
+            self._on_entry(addr, lambda pc: self._alloc_enter())
+        for sp in stacks:
+            c, a = self._resolve(sp.create), self._resolve(sp.alloc)
+            self._on_entry(c, lambda pc, probe=sp: self._create_enter(probe))
+            self._on_entry(a, lambda pc, probe=sp: self._stack_alloc_enter(probe))
+        for addr in self._entry_handlers:
+            self.uc.hook_add(UC_HOOK_CODE, self._entry_hook, begin=addr, end=addr)
+
+    def _name(self, addr: int) -> str:
+        f = self.image.function_at(addr)
+        return f.name if f else f"0x{addr:08x}"
+
+    def _on_entry(self, addr: int, fn: Callable[[int], None]) -> None:
+        self._entry_handlers.setdefault(addr, []).append(fn)
+
+    def _entry_hook(self, uc: Uc, address: int, size: int, _ud: object) -> None:
+        for fn in self._entry_handlers.get(address, ()):
+            fn(address)
+
+    def _open_frame(self, on_return: Callable[[_Frame], None], **data: Any) -> _Frame:
+        uc = self.uc
+        ret = int(uc.reg_read(A.UC_ARM_REG_LR)) & ~1
+        sp = int(uc.reg_read(A.UC_ARM_REG_SP))
+        pc = self._pc()
+        insns = self._insns_at(pc)
+        frame = _Frame(ret, sp, insns, insns + self.extra, self.exc_insns, on_return, dict(data))
+        self._frames.append(frame)
+        if ret not in self._ret_hooked and ret < TRAP_LOW:
+            self._ret_hooked.add(ret)
+            uc.hook_add(UC_HOOK_CODE, self._ret_hook, begin=ret, end=ret)
+            uc.ctl_remove_cache(ret, ret + 2)
+        return frame
+
+    def _ret_hook(self, uc: Uc, address: int, size: int, _ud: object) -> None:
+        sp = int(uc.reg_read(A.UC_ARM_REG_SP))
+        done = [f for f in self._frames if f.ret == address and f.sp == sp]
+        if not done:
+            return
+        self._frames = [f for f in self._frames if not (f.ret == address and f.sp == sp)]
+        end = self._insns_at(address)
+        for f in reversed(done):
+            f.data["end_insns"] = end
+            f.on_return(f)
+
+    def _func_enter(self, stats: dict[str, Any]) -> None:
+        stats["open"] += 1
+        self._open_frame(lambda f, st=stats: self._func_return(st, f))
+
+    def _func_return(self, stats: dict[str, Any], f: _Frame) -> None:
+        end = f.data["end_insns"]
+        total = end - f.insns
+        excl = total - (self.exc_insns - f.exc_insns)
+        stats["open"] -= 1
+        stats["calls"] += 1
+        stats["total"] += total
+        stats["excl"] += excl
+        stats["min"] = total if stats["min"] is None else min(stats["min"], total)
+        stats["max"] = max(stats["max"], total)
+        stats["max_cycles"] = max(stats["max_cycles"], end + self.extra - f.cycles)
+
+    def _alloc_enter(self) -> None:
+        uc = self.uc
+        self._open_frame(self._alloc_return, size=int(uc.reg_read(A.UC_ARM_REG_R0)),
+                         ipsr=int(uc.reg_read(A.UC_ARM_REG_IPSR)) & 0x1FF, cycle=self.cycles())
+
+    def _alloc_return(self, f: _Frame) -> None:
+        if len(self.allocations) >= self.record_limit:
+            return
+        end = f.data["end_insns"]
+        caller = f.ret
+        self.allocations.append(Allocation(
+            cycle=f.cycles, size=f.data["size"], caller=caller, caller_name=self._name(caller),
+            result=int(self.uc.reg_read(A.UC_ARM_REG_R0)), insns=end - f.insns,
+            cycles=end + self.extra - f.cycles, in_exception=f.data["ipsr"]))
+
+    def _create_enter(self, probe: StackProbe) -> None:
+        self._creating += 1
+        self._open_frame(lambda f: self._create_return(f), created_from=len(self.stacks))
+
+    def _create_return(self, f: _Frame) -> None:
+        self._creating -= 1
+        for s in self.stacks[f.data["created_from"]:]:
+            if s.kind == "runtime" and not s.skip:
+                data = self._read(s.bottom, s.top - s.bottom)
+                skip = 0
+                while skip + 4 <= len(data) and data[skip:skip + 4] != s.paint:
+                    skip += 4
+                s.skip = skip
+
+    def _stack_alloc_enter(self, probe: StackProbe) -> None:
+        for s in self.stacks:  # the allocator may reuse a dead stack: read it while it is intact
+            self._measure(s)
+        size = int(self.uc.reg_read(A.UC_ARM_REG_R0))
+        self._open_frame(lambda f: self._stack_alloc_return(probe, f), size=size, creating=self._creating > 0)
+
+    def _stack_alloc_return(self, probe: StackProbe, f: _Frame) -> None:
+        result = int(self.uc.reg_read(A.UC_ARM_REG_R0))
+        size = f.data["size"]
+        for s in self.stacks:
+            if s.kind == "runtime" and not s.closed and result < s.top and s.bottom < result + size:
+                self._measure(s)
+                s.closed = True
+        if not f.data["creating"] or not result or size < 8:
+            return
+        # Painting is visible to the firmware (a conservative GC scanning the stack object
+        # does slightly different work), so instruction counts differ from an unprobed run by
+        # a fraction of a percent. With `zero_paint`, a block the allocator zeroed is used as
+        # painted with zeros instead: the firmware's view stays exact, but a zero written at
+        # the deepest point is not seen (the high-water can be a few words low).
+        words = size // 4
+        paint = PAINT_BYTES
+        if probe.zero_paint and self._read(result, words * 4) == b"\0\0\0\0" * words:
+            paint = b"\0\0\0\0"
+        else:
+            self.uc.mem_write(result, paint * words)
+        self.stacks.append(_Stack(f"{probe.name}{sum(1 for s in self.stacks if s.kind == 'runtime')}",
+                                  "runtime", result, result + words * 4, self.cycles(), paint=paint))
+
+    def _measure(self, s: _Stack) -> None:
+        """Raise `s.used` to the deepest word (from the bottom) that no longer holds the paint."""
+        if s.closed:
+            return
+        lo = s.bottom + s.skip
+        hi = s.top - s.used  # everything above is already known used
+        if hi <= lo:
+            return
+        data = self._read(lo, hi - lo)
+        n = len(data) // 4
+        ref = s.paint * n
+        if data == ref:
+            return  # fast path: nothing new below the watermark
+        a, b = 0, n  # longest painted prefix, by binary search on slices
+        while a < b:
+            mid = (a + b + 1) // 2
+            if data[:mid * 4] == ref[:mid * 4]:
+                a = mid
+            else:
+                b = mid - 1
+        s.used = max(s.used, s.top - (lo + a * 4))
+
+    def msp_size_symbol(self) -> int | None:
+        """The main stack's size from a linker-script symbol, if the script defines one
+        (`_stack_size` in TinyGo's layout, `_Min_Stack_Size` in STM32CubeMX scripts)."""
+        for name in ("_stack_size", "_Min_Stack_Size", "__stack_size", "_STACK_SIZE"):
+            sym = self.image.symbol(name)
+            if sym is not None and 0 < sym.address < 0x100000:
+                return int(sym.address)
+        return None
+
+    def _paint_msp(self, top: int) -> None:
+        bottom = None
+        for sec in self.image.sections:
+            if sec.alloc and sec.nobits and "stack" in sec.name and sec.vma < top <= sec.vma + sec.size:
+                bottom = sec.vma
+        size_sym = self.msp_size_symbol()
+        if bottom is None and size_sym:
+            bottom = top - size_sym
+        if bottom is None:
+            ends = [s.vma + s.size for s in self.image.sections
+                    if s.alloc and s.vma < top and s.vma + s.size <= top and s.vma >= 0x20000000 - 0x20000000]
+            region = next((m for m in self.board.memory if m.origin < top <= m.origin + m.length), None)
+            if region is None:
+                return
+            below = [e for e in ends if e > region.origin]
+            bottom = max(below) if below else region.origin
+        bottom = (bottom + 3) & ~3
+        if top - bottom < 8:
+            return
+        self.uc.mem_write(bottom, PAINT_BYTES * ((top - bottom) // 4))
+        self.stacks.append(_Stack("main (MSP)", "msp", bottom, top & ~3, 0))
+
+    # -- the run ----------------------------------------------------------------------------
+    def _reset(self) -> None:
+        vtor = 0
+        vec = self.image.symbol("__isr_vector") or self.image.symbol("vectors") or self.image.symbol("g_pfnVectors")
+        if not self._mapped(0, 8) and vec is not None:
+            vtor = vec.address
+        elif not self._mapped(0, 8):
+            roms = [m.origin for m in self.board.memory if m.kind == "rom"]
+            vtor = min(roms) if roms else 0
+        self.nvic.vtor = vtor
+        try:
+            sp, pc = self._word(vtor), self._word(vtor + 4)
+        except UcError:
+            raise EmulationError(f"no vector table at 0x{vtor:08x}") from None
+        if not self._mapped((sp - 4) & 0xFFFFFFFF, 4) or sp & 3:
+            raise EmulationError(f"corrupt vector table at 0x{vtor:08x}: initial SP 0x{sp:08x} is not in RAM")
+        if not pc & 1 or not self._mapped(pc & ~1, 2):
+            raise EmulationError(f"corrupt vector table at 0x{vtor:08x}: reset vector 0x{pc:08x} "
+                                 "is not a Thumb address in memory")
+        self._paint_msp(sp)
+        uc = self.uc
+        uc.reg_write(A.UC_ARM_REG_CONTROL, 0)
+        uc.reg_write(A.UC_ARM_REG_MSP, sp)
+        uc.reg_write(A.UC_ARM_REG_SP, sp)
+        uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
+        uc.reg_write(A.UC_ARM_REG_PC, pc)
+
+    def _is_wfi(self, pc: int) -> bool:
+        try:
+            h = int.from_bytes(self._read(pc - 2, 2), "little")
+            w = int.from_bytes(self._read(pc - 4, 4), "little")
+        except UcError:
+            return False
+        return h in (0xBF30, 0xBF20) or w in (0x8003F3AF, 0x8002F3AF)
+
+    def run(self) -> RunResult:
+        self._reset()
+        uc, tb, nvic = self.uc, self.tb, self.nvic
+        start = time.monotonic()
+        last_pc = None
+        same_pc = 0
+        while self.stop is None:
+            self._fire_events()
+            self._deliver()
+            if self.stop is not None:
+                break
+            now_i = tb.count
+            if now_i >= self.max_insns:
+                self._stop_budget()
+                break
+            if self.timeout is not None and time.monotonic() - start > self.timeout:
+                self.stop, self.message = "timeout", f"wall-clock limit of {self.timeout:g} s reached"
+                break
+            deadline = min(self.max_insns, now_i + SLICE)
+            nxt = self._next_event()
+            if nxt is not None:
+                deadline = min(deadline, max(now_i + 1, nxt - self.extra))
+            tb.arm(deadline)
+            best = nvic.best_pending()
+            if best is not None and nvic.group_priority(best) < nvic.active_priority():
+                tb.watch(nvic.group_priority(best), nvic.group_mask)
+            else:
+                tb.watch(None, 0)
+            nvic.changed = False
+            pc = self._pc()
+            before = tb.count
+            try:
+                uc.emu_start(pc | 1, 0xFFFFFFFF)
+            except UcError as e:
+                self._set_fault(f"{e} at 0x{self._pc():08x}")
+                break
+            if tb.count != before:
+                self._just_returned = False
+            if self.progress is not None:
+                self.progress(tb.count, self.max_insns)
+            if self.stop is not None:
+                break
+            pc = self._pc()
+            reason = tb.stop_reason
+            if pc >= TRAP_LOW or reason & STOP_TRAP:
+                self._return(pc | 1)
+                continue
+            if self.unknown.spinning is not None:
+                r = self.unknown.spinning
+                self.stop = "spin"
+                self.message = (f"firmware spins reading unmodelled register 0x{r.address:08x} "
+                                f"({r.reads_since_write} reads with no write; first at {self._where(r.first_pc)})")
+                break
+            if nvic.reset_requested:
+                self.stop, self.message = "reset", "firmware requested a system reset (AIRCR.SYSRESETREQ)"
+                break
+            if reason == 0 and self._is_wfi(pc):
+                self._sleep()
+                continue
+            if reason == 1 and nvic.takeable() is None and self._next_event() is None:
+                # no event can change anything: detect a tight loop with interrupts masked
+                if pc == last_pc and (uc.reg_read(A.UC_ARM_REG_PRIMASK) & 1 or nvic.execution_priority() <= 0):
+                    same_pc += 1
+                    if same_pc >= 3:
+                        self.stop = "spin"
+                        self.message = f"tight loop with interrupts disabled at {self._where(pc)}"
+                        break
+                else:
+                    same_pc = 0
+                last_pc = pc
+        for s in self.stacks:
+            self._measure(s)
+        return self._result(time.monotonic() - start)
+
+    def _sleep(self) -> None:
+        nvic = self.nvic
+        best = nvic.best_pending()
+        if best is not None and nvic.group_priority(best) < nvic.active_priority():
+            return  # WFI wakes on a pending exception even when PRIMASK masks it
+        nxt = self._next_event()
+        if nxt is None:
+            self.stop = "deadlock"
+            self.message = f"WFI with no interrupt that can wake it, at {self._where(self._pc())}"
+            return
+        now = self.cycles()
+        if nxt > now:
+            self.extra += nxt - now
+            self.idle += nxt - now
+
+    def _stop_budget(self) -> None:
+        pc = self._pc()
+        masked = bool(self.uc.reg_read(A.UC_ARM_REG_PRIMASK) & 1)
+        self.stop = "budget"
+        self.message = (f"instruction budget of {self.max_insns} reached at {self._where(pc)}"
+                        + (" with interrupts disabled" if masked else ""))
+
+    def _result(self, wall: float) -> RunResult:
+        stacks = tuple(StackUse(s.name, s.kind, s.bottom, s.top, s.top - s.bottom, s.used, s.created,
+                                s.used >= s.top - s.bottom - s.skip) for s in self.stacks)
+        funcs = []
+        for addr, st in self._func_stats.items():
+            funcs.append(FunctionTiming(st["name"], addr, st["calls"], st["total"], st["excl"],
+                                        st["min"] or 0, st["max"], st["max_cycles"], st["open"]))
+        cycles = self.cycles()
+        return RunResult(
+            board=self.board.name, board_reason=self.board_reason, core=self.board.cpu,
+            clock_hz=self.board.clock_hz, stop=self.stop or "exit", message=self.message,
+            exit_code=self.exit_code, output=self.output.decode("utf-8", "replace"),
+            streams={k: v.decode("utf-8", "replace") for k, v in self.streams.items()},
+            instructions=self.tb.count, cycles=cycles, idle_cycles=self.idle,
+            time_us=clock.cycles_to_us(cycles, self.board.clock_hz), stacks=stacks, functions=tuple(funcs),
+            allocations=tuple(self.allocations), interrupts=tuple(self.interrupts),
+            exception_counts=dict(self.exception_counts),
+            unknown_mmio=tuple(MmioRecord(r.address, r.first_pc, r.first_is_write, r.reads, r.writes)
+                               for r in self.unknown.accesses.values()),
+            fault=self.fault, wall_seconds=wall, native_timebase=self.tb.native, notes=tuple(self.notes))

@@ -1,0 +1,133 @@
+"""What a run measured: frozen value types, no unicorn objects (the rest of gomcu reads these)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StackUse:
+    """High-water of one stack, by painting: `used` bytes of `size` were ever written.
+
+    `kind`: "msp" (the main stack from the vector table) or "runtime" (created while running,
+    found through the stack probe). `overflow` means the whole painted area was used."""
+
+    name: str
+    kind: str
+    bottom: int
+    top: int
+    size: int
+    used: int
+    created_cycle: int = 0
+    overflow: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionTiming:
+    """Calls of one function: instructions inclusive of callees, and with exception handlers'
+    instructions subtracted (`exclusive_of_interrupts`). `unfinished` calls never returned."""
+
+    name: str
+    address: int
+    calls: int
+    total_insns: int
+    total_excl_interrupts: int
+    min_insns: int
+    max_insns: int
+    max_cycles: int
+    unfinished: int = 0
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One call of the traced allocator: requested size (r0 at entry), caller (return address),
+    result (r0 at return; None if it never returned), cost in instructions and cycles."""
+
+    cycle: int
+    size: int
+    caller: int
+    caller_name: str | None
+    result: int | None
+    insns: int
+    cycles: int
+    in_exception: int  # IPSR at the call (0: thread mode)
+
+
+@dataclass(frozen=True)
+class InterruptSample:
+    """One exception taken: pend -> first handler instruction (latency) and handler duration.
+
+    `pc_at_pend`/`function_at_pend`/`active_at_pend` say what was running when it became
+    pending (for attributing latency, e.g. to a garbage collection in progress)."""
+
+    exception: int
+    name: str
+    injected: bool
+    pend_cycle: int
+    entry_cycle: int
+    latency_cycles: int
+    exit_cycle: int | None
+    duration_cycles: int | None
+    exclusive_cycles: int | None
+    pc_at_pend: int
+    function_at_pend: str | None
+    active_at_pend: int
+    tail_chained: bool
+
+
+@dataclass(frozen=True)
+class MmioRecord:
+    address: int
+    first_pc: int
+    first_is_write: bool
+    reads: int
+    writes: int
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Why the machine stopped abnormally, with registers and a backtrace of return addresses."""
+
+    message: str
+    pc: int
+    registers: dict[str, int]
+    backtrace: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    board: str
+    board_reason: str
+    core: str
+    clock_hz: int
+    stop: str              # exit | budget | timeout | fault | deadlock | reset | spin
+    message: str
+    exit_code: int | None
+    output: str            # everything printed, in order (UARTs and semihosting)
+    streams: dict[str, str]
+    instructions: int
+    cycles: int
+    idle_cycles: int
+    time_us: float
+    stacks: tuple[StackUse, ...]
+    functions: tuple[FunctionTiming, ...]
+    allocations: tuple[Allocation, ...]
+    interrupts: tuple[InterruptSample, ...]
+    exception_counts: dict[str, int]
+    unknown_mmio: tuple[MmioRecord, ...]
+    fault: Fault | None
+    wall_seconds: float
+    native_timebase: bool
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.stop == "exit"
+
+    @property
+    def mips(self) -> float:
+        return self.instructions / self.wall_seconds / 1e6 if self.wall_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

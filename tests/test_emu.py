@@ -1,0 +1,153 @@
+"""The emulator against its oracles: QEMU's recorded output, the firmware's own printed truths,
+determinism, and the two time-base implementations agreeing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, REFMW, REFMW_BUILD, run_gomcu
+from gomcu import emu, image
+from gomcu.errors import EmulationError
+
+EMU = FIXTURES / "emu"
+ARM_REFMW = sorted(p for p in REFMW_BUILD.glob("refmw-*.elf") if "rv32" not in p.name) if REFMW_BUILD.exists() else []
+STACKS = emu.StackProbe("internal/task.start", "runtime.alloc", "task")
+
+
+def _printed(output: str, key: str) -> int:
+    m = re.search(rf"^{re.escape(key)}: (\d+)$", output, re.M)
+    assert m, f"firmware did not print {key!r}"
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("elf,board", [("irqdemo-m3.elf", "lm3s6965evb"), ("irqdemo-mps2.elf", "mps2-an385")])
+def test_fixture_output_equals_qemu_recording(elf: str, board: str) -> None:
+    r = emu.run(image.load(EMU / elf), board)
+    assert r.stop == "exit" and r.exit_code == 0
+    assert r.streams["uart0"] == (EMU / elf.replace(".elf", ".qemu.out")).read_text()
+    assert r.streams["semihosting"] == "irqdemo: semihosting up\n"
+    # every kind of exception the fixture provokes was taken through the model
+    assert {"IRQ5", "IRQ6", "IRQ7", "SVCall", "SysTick", "PendSV"} <= set(r.exception_counts)
+
+
+@pytest.mark.skipif(not ARM_REFMW, reason="reference firmware not built")
+@pytest.mark.parametrize("elf", ARM_REFMW, ids=lambda p: p.name)
+def test_refmw_output_equals_qemu_recording(elf) -> None:  # type: ignore[no-untyped-def]
+    expected = (REFMW / "expected" / elf.name.replace(".elf", ".out")).read_text()
+    r = emu.run(image.load(elf), probes=[STACKS])
+    assert r.stop in ("exit",), r.message
+    assert r.streams["uart0"] == expected
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or not ARM_REFMW, reason="needs qemu and the refmw")
+@pytest.mark.parametrize("elf", ARM_REFMW, ids=lambda p: p.name)
+def test_refmw_exit_status_equals_qemu(elf) -> None:  # type: ignore[no-untyped-def]
+    r = emu.run(image.load(elf))
+    machine = "mps2-an386" if r.board.startswith("mps2-an386") else "lm3s6965evb"
+    q = subprocess.run(["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none", "-serial", "stdio",
+                        "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.exit_code == q.returncode
+    assert r.streams["uart0"] == q.stdout
+
+
+@pytest.mark.skipif(not ARM_REFMW, reason="reference firmware not built")
+def test_repeated_runs_are_identical() -> None:
+    img = image.load(REFMW_BUILD / "refmw-m3.elf")
+    probes = [STACKS, emu.AllocProbe("runtime.alloc"), emu.FunctionProbe("runtime.GC")]
+    inj = [emu.Injection(irq=0, period_cycles=30_000, jitter_cycles=500)]
+    a = emu.run(img, probes=probes, injections=inj)
+    b = emu.run(img, probes=probes, injections=inj)
+    assert (a.instructions, a.cycles, a.output) == (b.instructions, b.cycles, b.output)
+    assert a.stacks == b.stacks and a.functions == b.functions
+    assert a.allocations == b.allocations and a.interrupts == b.interrupts
+
+
+@pytest.mark.skipif(not emu.native_available(), reason="native time base not built")
+@pytest.mark.parametrize("elf", ["irqdemo-m3.elf"] + [p.name for p in ARM_REFMW[:2]])
+def test_native_and_python_time_bases_agree(elf: str) -> None:
+    path = EMU / elf if (EMU / elf).exists() else REFMW_BUILD / elf
+    img = image.load(path)
+    n = emu.run(img, native=True)
+    p = emu.run(img, native=False)
+    assert n.native_timebase and not p.native_timebase
+    assert (n.instructions, n.cycles, n.output, n.exit_code) == (p.instructions, p.cycles, p.output, p.exit_code)
+
+
+@pytest.mark.skipif(not ARM_REFMW, reason="reference firmware not built")
+def test_probes_agree_with_what_the_firmware_counts() -> None:
+    img = image.load(REFMW_BUILD / "refmw-m3.elf")
+    r = emu.run(img, probes=[STACKS, emu.AllocProbe("runtime.alloc"), emu.FunctionProbe("runtime.GC")])
+    out = r.streams["uart0"]
+    # the recursion task measures its own stack by painting; our high-water must agree
+    assert _printed(out, "recursion stack used") in {s.used for s in r.stacks if s.kind == "runtime"}
+    assert len(r.allocations) == _printed(out, "allocations")
+    gc = next(f for f in r.functions if f.name == "runtime.GC")
+    assert gc.calls == _printed(out, "gc cycles") and gc.unfinished == 0
+    assert 0 < gc.min_insns <= gc.max_insns
+    assert sum(1 for s in r.stacks if s.kind == "runtime") == _printed(out, "tasks started") + 1  # + main task
+    msp = next(s for s in r.stacks if s.kind == "msp")
+    assert msp.size == image.load(REFMW_BUILD / "refmw-m3.elf").symbol("_stack_size").address
+    assert 0 < msp.used < msp.size
+    handler_allocs = [a for a in r.allocations if a.in_exception]
+    assert len(handler_allocs) == _printed(out, "alloc irq runs")
+
+
+@pytest.mark.skipif(not ARM_REFMW, reason="reference firmware not built")
+def test_small_stack_build_overflows_its_recursion_stack() -> None:
+    r = emu.run(image.load(REFMW_BUILD / "refmw-m3-small-stack.elf"), probes=[STACKS])
+    assert r.exit_code == 1
+    assert any(s.overflow for s in r.stacks if s.kind == "runtime")
+
+
+def test_injection_records_latency_and_duration() -> None:
+    img = image.load(EMU / "irqdemo-m3.elf")
+    r = emu.run(img, injections=[emu.Injection(irq=7, period_cycles=1_000)])
+    assert r.stop == "exit"
+    injected = [s for s in r.interrupts if s.injected]
+    assert injected
+    timing = emu.machine_timing(r.core)
+    for s in injected:
+        assert s.entry_cycle - s.pend_cycle == s.latency_cycles
+        assert s.latency_cycles >= timing.tailchain
+        assert s.duration_cycles is not None and s.duration_cycles > 0
+
+
+@pytest.mark.parametrize("elf,stop", [
+    ("bad-spin-masked.elf", "spin"), ("bad-jump-unmapped.elf", "fault"),
+    ("bad-forever.elf", "budget"), ("bad-wfi-deadlock.elf", "deadlock"),
+])
+def test_runaway_firmware_is_reported(elf: str, stop: str) -> None:
+    r = emu.run(image.load(EMU / elf), max_insns=20_000_000, timeout=30)
+    assert r.stop == stop and r.message
+    if stop == "fault":
+        assert r.fault is not None and r.fault.registers["pc"] == 0x90000000
+
+
+def test_bad_input_is_one_line_exit_2() -> None:
+    p = run_gomcu("run", str(EMU / "bad-vector.elf"))
+    assert p.returncode == 2 and "vector table" in p.stderr and "Traceback" not in p.stderr
+    p = run_gomcu("run", str(EMU / "bad-forever.elf"), "--max-insns", "100000")
+    assert p.returncode == 2 and "budget" in p.stderr
+    with pytest.raises(EmulationError):
+        emu.run(image.load(EMU / "irqdemo-m3.elf"), "no-such-board")
+
+
+@pytest.mark.skipif(not (REFMW_BUILD / "refmw-rv32.elf").exists(), reason="reference firmware not built")
+def test_other_architecture_is_refused() -> None:
+    with pytest.raises(EmulationError, match="Cortex-M"):
+        emu.run(image.load(REFMW_BUILD / "refmw-rv32.elf"))
+
+
+def test_cli_json_has_the_documented_keys() -> None:
+    p = run_gomcu("run", str(EMU / "irqdemo-m3.elf"), "--format", "json", "--inject", "7:5000")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert {"exit", "output", "instructions", "stacks", "functions", "interrupts", "allocations"} <= set(doc)
+    assert doc["exit"]["code"] == 0 and "done" in doc["output"]
+    assert doc["board"] == "lm3s6965evb"
