@@ -1,0 +1,33 @@
+"""Two views of one firmware must agree: a static stack bound is never below what the emulator
+measures on the same stack (DESIGN.md: if it is, gomcu has a bug)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import REFMW_BUILD
+from gomcu import emu
+from gomcu.image import load
+from gomcu.limits.stack import analyse
+
+
+@pytest.mark.parametrize("name", ["refmw-m3.elf", "refmw-m4f.elf"])
+def test_static_bounds_cover_measured_high_water(name: str) -> None:
+    image = load(REFMW_BUILD / name)
+    static = analyse(image)
+    result = emu.run(image, probes=[emu.StackProbe("internal/task.start", "runtime.alloc")])
+    assert result.stop == "exit" and result.exit_code == 0
+    msp = next(s for s in result.stacks if s.kind == "msp")
+    assert static.system is not None
+    assert msp.used <= static.system.bound_bytes, "system stack: bound below measurement"
+    # The reference firmware starts its goroutines in stack-slot order (examples/README.md).
+    goroutines = sorted((r for r in static.roots if r.root.stack_slot is not None), key=lambda r: r.root.stack_slot or 0)
+    measured = [s for s in result.stacks if s.kind != "msp"]
+    assert len(measured) == len(goroutines)
+    for root, use in zip(goroutines, measured):
+        assert use.size == root.allotted_bytes, f"{root.name}: emulator and binary disagree on the stack size"
+        if root.bounded:
+            assert use.used <= root.bound_bytes, f"{root.name}: bound {root.bound_bytes} < measured {use.used}"
+        else:
+            # Unbounded (recursion): the static figure is a lower bound; the measurement must exceed it.
+            assert use.used >= root.bound_bytes
