@@ -35,7 +35,13 @@ def evaluate_footprint(image: Image, chip: Chip | None) -> tuple[footprint.Footp
             findings.append(Finding("memory.low-heap", Severity.WARNING,
                                     f"only {fp.heap_bytes} bytes of heap remain between _heap_start and _heap_end"))
     if any(f.rule == "memory.region-overflow" for f in findings):
-        suggestions.append("a larger chip, or less static data: see `gomcu size --by symbol` for the largest symbols")
+        from gomcu.chips import rank_fits
+
+        fitting = [f.chip.name for f in rank_fits(image.arch.value, image.core, fp.flash_bytes, fp.ram_bytes,
+                                                   hard_float=image.hard_float) if f.fits][:5]
+        if fitting:
+            suggestions.append(f"chips this firmware fits (smallest first): {', '.join(fitting)}")
+        suggestions.append("or less static data: `gomcu size --by symbol` lists the largest symbols")
     return fp, findings, figures, suggestions
 
 
