@@ -1,0 +1,197 @@
+"""The interrupt-context limit: handlers and what they reach (static), priorities as the firmware
+sets them and latency under injected interrupts (emulated), one verdict.
+
+`analyse` gathers everything into an `IrqReport`; `evaluate` turns it into the `LimitResult`
+`gomcu check` shows. The parts live in irq_static (call-graph proof, instruction counts),
+irq_priorities (NVIC/SCB read-back and checks) and irq_latency (campaign, causes, fitted model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gomcu.code import model as code_model
+from gomcu.emu.clock import cycles_to_us
+from gomcu.findings import Figure, Finding, Location, Origin, Severity, status_of
+from gomcu.image import Arch, Image
+from gomcu.limits import irq_latency, irq_priorities, irq_static
+from gomcu.limits.irq_latency import Campaign
+from gomcu.limits.irq_priorities import PriorityState
+from gomcu.limits.irq_static import Handler, VectorProblem
+from gomcu.report.model import LimitResult
+from gomcu.runtime.profile import RuntimeProfile, detect_profile
+
+if TYPE_CHECKING:
+    from gomcu.chips import Chip
+
+RULES = {
+    "alloc": "irq.alloc-in-handler",
+    "gc": "irq.gc-in-handler",
+    "block": "irq.block-in-handler",
+    "scheduler": "irq.scheduler-in-handler",
+    "panic": "irq.panic-in-handler",
+    "print": "irq.print-in-handler",
+}
+
+
+@dataclass(frozen=True)
+class IrqReport:
+    path: str
+    arch: str
+    core: str
+    runtime: str | None
+    chip: str | None
+    clock_hz: int | None
+    handlers: tuple[Handler, ...]
+    vector_problems: tuple[VectorProblem, ...]
+    priorities: PriorityState | None
+    campaign: Campaign | None
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+
+
+def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | None = None, run: bool = False,
+            inject: int | None = None, count: int = irq_latency.DEFAULT_COUNT,
+            period_us: float = irq_latency.DEFAULT_PERIOD_US, seed: int = 1) -> IrqReport:
+    """Static proof for every handler; with `run` (or `inject`), priorities and a latency campaign."""
+    model = code_model(image)
+    if profile is None:
+        profile = detect_profile(s.name for s in image.symbols)
+    stacks = _stacks(image)
+    counter = irq_static.InsnCounter(model)
+    handlers = tuple(irq_static.analyse_handler(image, model, r, profile, stacks, counter)
+                     for r in irq_static.handler_roots(model))
+    problems = irq_static.vector_problems(image, model)
+    notes: list[str] = []
+    if profile is None:
+        notes.append("no runtime profile matches this firmware: nothing is known to be unsafe, so no handler "
+                     "can be proved clean")
+    else:
+        notes.append(f"runtime profile: {profile.name}")
+        if profile.name == "tinygo":
+            notes.append(irq_priorities.TINYGO_NOTE)
+    if not model.vector_table:
+        notes.append("no vector table found (RISC-V images have none; trap handlers come from mtvec)")
+    priorities = campaign = None
+    if (run or inject is not None) and image.arch is Arch.ARM:
+        priorities = irq_priorities.read_back(image, model, handlers, chip)
+        irq = inject if inject is not None else default_irq(handlers, priorities)
+        if irq is not None:
+            owner = next((h for h in handlers if irq in h.irqs), None)
+            campaign = irq_latency.run_campaign(image, model, profile, chip, irq, count, period_us, seed=seed,
+                                                priorities=priorities, handler=owner.name if owner else None)
+        else:
+            notes.append("no enabled IRQ with a handler of its own: no latency campaign")
+    elif run or inject is not None:
+        notes.append(f"priorities and latency need a Cortex-M firmware (this is {image.arch.value})")
+    clock = campaign.clock_hz if campaign is not None else (chip.clock_hz if chip is not None else None)
+    findings = _findings(image, handlers, problems, priorities, campaign, clock)
+    return IrqReport(image.path, image.arch.value, image.core, profile.name if profile else None,
+                     chip.name if chip is not None else None, clock, handlers, problems, priorities, campaign,
+                     tuple(findings), tuple(notes))
+
+
+def default_irq(handlers: tuple[Handler, ...], priorities: PriorityState) -> int | None:
+    """The enabled IRQ with its own handler and the lowest priority: it waits for everything else,
+    so its latency tail shows every cause."""
+    own = {irq: h for h in handlers if not h.catch_all for irq in h.irqs}
+    candidates = [p for p in priorities.priorities if p.exception >= 16 and p.enabled and (p.exception - 16) in own]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: (p.implemented, -p.exception)).exception - 16
+
+
+def _stacks(image: Image) -> dict[str, tuple[int, bool]]:
+    """Each handler's worst-case stack from the stack analysis (exception frame included)."""
+    try:
+        from gomcu.limits import stack
+    except ImportError:  # pragma: no cover - the stack analysis is part of the package
+        return {}
+    report = stack.analyse(image)
+    return {r.name: (r.bound_bytes, r.bounded) for r in report.roots}
+
+
+def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[VectorProblem, ...],
+              priorities: PriorityState | None, campaign: Campaign | None, clock: int | None) -> list[Finding]:
+    out: list[Finding] = []
+    for p in problems:
+        sev = Severity.ERROR if p.problem == "outside-code" else Severity.WARNING
+        rule = "irq.vector-outside-code" if p.problem == "outside-code" else "irq.handler-without-symbol"
+        out.append(Finding(rule, sev, p.detail, Location(address=p.address)))
+    for h in handlers:
+        for v in h.violations:
+            more = "; then " + ", ".join(" -> ".join(c) for c in v.consequences) if v.consequences else ""
+            why = " (a fault handler that reports and stops: expected)" if v.severity is Severity.INFO else ""
+            out.append(Finding(RULES.get(v.kind, f"irq.{v.kind}-in-handler"), v.severity,
+                               f"{h.name} ({', '.join(h.vector_names)}) reaches {v.target} ({v.kind}): "
+                               f"{' -> '.join(v.chain)}{more}{why}", v.location, v.chain))
+        if h.unresolved and not any(v.severity is Severity.ERROR for v in h.violations):
+            first = h.unresolved[0]
+            out.append(Finding("irq.unknown-handler", Severity.WARNING,
+                               f"{h.name}: {len(h.unresolved)} unresolved indirect call(s) below it; what they "
+                               f"reach is unknown, so it cannot be proved clean (first at {first})", first))
+    if priorities is not None:
+        for c in priorities.checks:
+            sev = {"error": Severity.ERROR, "warning": Severity.WARNING}.get(c.severity, Severity.INFO)
+            out.append(Finding(c.rule, sev, c.message))
+    if campaign is not None:
+        if campaign.stop != "exit" or _panicked(campaign):
+            out.append(Finding("irq.run-failed", Severity.WARNING,
+                               f"under injection of IRQ {campaign.irq} the firmware stopped ({campaign.stop}"
+                               f"{': ' + campaign.stop_message if campaign.stop_message else ''}); last output: "
+                               f"{campaign.output_tail!r}"))
+        lat = campaign.latency
+        if lat is not None and clock:
+            tail = ", ".join(f"{k} {n}" for k, n in sorted(campaign.causes.items(), key=lambda kv: -kv[1])
+                             if k != "not-enabled")
+            out.append(Finding("irq.latency", Severity.INFO,
+                               f"IRQ {campaign.irq} latency min {lat.min} / median {lat.median:g} / p99 {lat.p99:.0f} / "
+                               f"max {lat.max} cycles (max {cycles_to_us(lat.max, clock):.1f} µs); late samples: "
+                               f"{tail or 'none'}"))
+    return out
+
+
+def _panicked(c: Campaign) -> bool:
+    return c.output_tail.startswith("panic")
+
+
+def evaluate(image: Image, chip: Chip | None, profile: RuntimeProfile | None = None, run: bool = False) -> LimitResult:
+    """The interrupt limit for `gomcu check`: fail when a handler reaches allocation, a collection,
+    blocking or the scheduler; warn when one is unknown."""
+    from gomcu.report.irq import to_json
+
+    report = analyse(image, chip, profile, run=run)
+    figures = [
+        Figure("handlers", len(report.handlers), "count", Origin.STATIC),
+        Figure("handlers with violations", sum(1 for h in report.handlers if h.status == "violation"), "count", Origin.STATIC),
+        Figure("handlers unknown", sum(1 for h in report.handlers if h.status == "unknown"), "count", Origin.STATIC),
+        Figure("handlers proved clean", sum(1 for h in report.handlers if h.status == "clean"), "count", Origin.STATIC),
+    ]
+    c = report.campaign
+    if c is not None and c.latency is not None:
+        figures += [
+            Figure(f"IRQ {c.irq} worst latency", round(cycles_to_us(c.latency.max, c.clock_hz), 3), "µs", Origin.EMULATED),
+            Figure(f"IRQ {c.irq} p99 latency", round(cycles_to_us(c.latency.p99, c.clock_hz), 3), "µs", Origin.EMULATED),
+            Figure(f"IRQ {c.irq} median latency", c.latency.median, "cycles", Origin.EMULATED),
+        ]
+        if c.duration is not None:
+            figures.append(Figure(f"IRQ {c.irq} worst handler duration",
+                                  round(cycles_to_us(c.duration.max, c.clock_hz), 3), "µs", Origin.EMULATED))
+        if c.fit.r2 is not None:
+            figures.append(Figure("latency model R²", round(c.fit.r2, 4), "ratio", Origin.EMULATED))
+    findings = tuple(report.findings)
+    suggestions = []
+    if any(f.rule in ("irq.alloc-in-handler", "irq.gc-in-handler") for f in findings):
+        suggestions.append("move allocation out of the handler: preallocate buffers, or hand the work to a "
+                           "goroutine through a buffered channel polled outside interrupt context")
+    if any(f.rule == "irq.block-in-handler" for f in findings):
+        suggestions.append("never block in a handler: use a non-blocking select with a default case or a flag")
+    return LimitResult("interrupts", status_of(findings), tuple(figures), findings, tuple(suggestions),
+                       to_json(report))
+
+
+def details(report: IrqReport) -> dict[str, Any]:
+    from gomcu.report.irq import to_json
+
+    return to_json(report)
