@@ -8,6 +8,7 @@ one runtime profile), adds budgets and plot data, and never prints.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field, replace
 
 from gomcu import image as image_mod
@@ -57,6 +58,12 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
 
     stack = analyse_stack(image)
     limits.append(memory.evaluate(image, chip, stack))
+    say("interrupt context" + (" (emulating the latency campaign)" if run else ""))
+    from gomcu.limits import interrupts
+
+    irq = interrupts.evaluate(image, chip, profile, run=run)
+    limits.append(irq)
+
     say("linker script")
     if options.ld_script:
         from gomcu.limits import linking
@@ -66,11 +73,12 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     else:
         limits.append(LimitResult("linker", Status.UNKNOWN, skipped="no linker script given (--ld SCRIPT)"))
 
-    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack))
+    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq.details))
     notes = list(options.extra_notes) + list(image.warnings)
     if chip is None:
         notes.append("no --chip given: use against the chip's memory and its clock are not known")
 
+    limits = [_most_severe_first(r) for r in limits]
     report = Report(
         firmware=options.firmware,
         arch=image.arch.value,
@@ -86,6 +94,37 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         report = _with_budget(report, options.budget)
     _ = run
     return report
+
+
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def _most_severe_first(result: LimitResult) -> LimitResult:
+    """Findings ordered errors, warnings, notes (stable within each), so the top ones matter most."""
+    ordered = tuple(sorted(result.findings, key=lambda f: _SEVERITY_ORDER[f.severity.value]))
+    return replace(result, findings=ordered)
+
+
+def _latency_plots(details: dict[str, Any]) -> dict[str, Any]:
+    """Latency samples (µs) and latency against heap use with the fitted line, from the campaign."""
+    campaign = details.get("latency") or {}
+    series = campaign.get("series") or []
+    clock = campaign.get("clock_hz")
+    if not series or not clock:
+        return {}
+    to_us = 1e6 / clock
+    measured = [row for row in series if row[1] is not None]
+    late = {s["pend_cycle"] for s in campaign.get("late_samples", []) if s.get("cause") == "not-enabled"}
+    measured = [row for row in measured if row[0] not in late]
+    model = details.get("model") or {}
+    line = None
+    if model.get("intercept") is not None and model.get("heap") is not None:
+        line = (model["intercept"] * to_us, model["heap"] * to_us)
+    return {
+        "latencies_us": tuple(row[1] * to_us for row in measured),
+        "latency_vs_heap": tuple((row[4], row[1] * to_us) for row in measured),
+        "latency_model": line,
+    }
 
 
 def _stack_paths(stack: StackReport) -> tuple[tuple[str, tuple[tuple[str, int | None], ...]], ...]:
@@ -119,7 +158,7 @@ def _memory_plots(image: Image, chip: Chip | None) -> Plots:
 
 
 def _with_budget(report: Report, budget: Budget) -> Report:
-    figures: dict[str, float | None] = {}
+    figures: dict[str, float | None] = {"irq_latency_us": _worst_latency_us(report)}
     memory_result = report.limit("memory")
     if memory_result is not None:
         figures["flash_bytes"] = memory_result.details.get("flash_bytes")
@@ -135,6 +174,12 @@ def _with_budget(report: Report, budget: Budget) -> Report:
         replace(r, status=_status_without(r, allowed)) if allowed else r for r in report.limits
     )
     return replace(report, budget=tuple(results), limits=limits)
+
+
+def _worst_latency_us(report: Report) -> float | None:
+    irq = report.limit("interrupts")
+    campaign = (irq.details.get("latency") or {}) if irq else {}
+    return ((campaign.get("latency") or {}).get("us") or {}).get("max")
 
 
 def _status_without(result: LimitResult, allowed: set[str]) -> Status:
