@@ -52,6 +52,27 @@ class RuntimeProfile:
     def is_goroutine_entry(self, name: str) -> bool:
         return _match(name, self.tasks.get("entries", ()))
 
+    def is_init(self, name: str) -> bool:
+        """A function that runs package initialisers (what it reaches runs once, at start-up)."""
+        return _match(name, self.gc.get("init", ()))
+
+    def is_main(self, name: str) -> bool:
+        """The program's main function (what reset reaches through it is the running program)."""
+        return _match(name, self.gc.get("main", ()))
+
+    def pause_probe(self, symbol_names: Iterable[str]) -> str | None:
+        """The function whose calls a measurement times as collections: the first the image has."""
+        names = set(symbol_names)
+        for candidate in self.gc.get("pause_probe", ()) or self.gc.get("collector", ()):
+            if candidate in names:
+                return candidate
+        return None
+
+    def mark_functions_present(self, symbol_names: Iterable[str]) -> tuple[str, ...]:
+        """The marking functions the image defines (evidence for the GC kind)."""
+        names = set(symbol_names)
+        return tuple(sorted(n for n in names if _match(n, self.gc.get("mark_functions", ()))))
+
     def unsafe_category(self, name: str) -> str | None:
         """The first category ("alloc", "block", ...) whose patterns name this function."""
         for category, patterns in self.unsafe_in_interrupt.items():
@@ -108,11 +129,13 @@ def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
 
 @lru_cache(maxsize=None)
 def builtin_profiles() -> tuple[RuntimeProfile, ...]:
+    """Every built-in profile, the most specific (most required symbols) first, so that a
+    runtime that extends another (the reference firmware over TinyGo) is detected as itself."""
     out = []
     for path in sorted(PROFILE_DIR.glob("*.toml")):
         with path.open("rb") as handle:
             out.append(parse_profile(tomllib.load(handle), str(path)))
-    return tuple(out)
+    return tuple(sorted(out, key=lambda p: (-len(p.detect_all), p.name)))
 
 
 def load_profile(name_or_path: str) -> RuntimeProfile:
@@ -136,5 +159,18 @@ def detect_profile(symbol_names: Iterable[str]) -> RuntimeProfile | None:
     names = set(symbol_names)
     for profile in builtin_profiles():
         if profile.matches(names):
+            return profile
+    return None
+
+
+def detect_family(symbol_names: Iterable[str]) -> RuntimeProfile | None:
+    """A built-in profile whose runtime the image shows signs of even without its allocator
+    (a TinyGo build with -gc=none has no runtime.alloc but still has its task machinery)."""
+    names = set(symbol_names)
+    found = detect_profile(names)
+    if found is not None:
+        return found
+    for profile in builtin_profiles():
+        if profile.detect_any and any(n in names for n in profile.detect_any):
             return profile
     return None

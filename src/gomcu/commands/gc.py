@@ -1,0 +1,57 @@
+"""`gomcu gc`: allocation sites, no-GC feasibility, heap budget and measured GC pauses."""
+
+from __future__ import annotations
+
+import argparse
+
+from gomcu import image as image_mod
+from gomcu.commands.base import (
+    EXIT_LIMIT_FAILED,
+    EXIT_OK,
+    Command,
+    add_chip_option,
+    add_format_option,
+    chip_for_image,
+    print_json,
+    require_file,
+)
+from gomcu.findings import Status
+from gomcu.limits import gc
+from gomcu.report import gc as report
+
+
+class GcCommand(Command):
+    name = "gc"
+    help = "allocation sites and their roots, -gc=none/leaking feasibility, heap budget, measured GC pauses"
+    description = (
+        "Finds every call of the runtime's allocator with its source line and the roots (main, goroutines, "
+        "interrupt handlers) that reach it; says whether -gc=none or -gc=leaking would work; adds up the heap "
+        "the program really has; with --run, measures collections in the emulator, and with --sweep re-runs "
+        "with smaller heaps. Exits 1 when an error-level finding (allocation in an interrupt) is found."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("firmware", metavar="FIRMWARE.elf", help="the linked firmware ELF")
+        add_chip_option(parser)
+        parser.add_argument("--runtime", metavar="NAME|FILE.toml",
+                            help="runtime profile to use instead of the detected one (tinygo, refmw, or a file)")
+        parser.add_argument("--run", action="store_true", help="run the firmware in the emulator and measure pauses")
+        parser.add_argument("--sweep", metavar="SIZES",
+                            help="re-run with these heap sizes (e.g. 8K,16K,32K or 25%%,50%%); implies --run")
+        parser.add_argument("--max-insns", metavar="N", type=int, default=200_000_000,
+                            help="instruction budget of each emulated run (default 200000000)")
+        add_format_option(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        require_file(args.firmware, "firmware file")
+        image = image_mod.load(args.firmware)
+        chip = chip_for_image(args.chip, image) if args.chip else None
+        analysis = gc.analyse(image, chip, args.runtime, run=args.run, sweep=args.sweep, max_insns=args.max_insns)
+        if args.format == "json":
+            print_json({"file": args.firmware, **report.to_json(analysis)})
+        else:
+            report.render_text(analysis, args.firmware)
+        return EXIT_LIMIT_FAILED if analysis.status is Status.FAIL else EXIT_OK
+
+
+COMMAND = GcCommand()

@@ -1,0 +1,310 @@
+"""Measured collections: run the firmware in the emulator with probes on the profile's collector
+and allocator, and re-run it with smaller heaps to see how pauses and collection counts scale.
+
+Built only on the emulator's public `run` and probes. A pause is one call of the profile's
+`pause_probe` function, timed by an `AllocProbe` on it (the probe records every call's cost,
+whatever the function). The sweep moves `_heap_end` by patching the literal-pool words through
+which the code loads it, in a temporary copy of the ELF: the firmware then lays out its heap
+(and the collector's metadata at its end) in the smaller space, as it would on a smaller chip.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import statistics
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gomcu.code.model import CodeModel
+from gomcu.errors import GomcuError
+from gomcu.image import Image
+from gomcu.image import load as load_image
+from gomcu.runtime.profile import RuntimeProfile
+
+if TYPE_CHECKING:
+    from gomcu.chips import Chip
+
+DEFAULT_MAX_INSNS = 200_000_000
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """count / min / median / p99 / max of a sample (p99 by nearest rank)."""
+
+    count: int
+    min: float | None
+    median: float | None
+    p99: float | None
+    max: float | None
+
+    @staticmethod
+    def of(values: "list[int] | list[float] | tuple[int, ...]") -> "Distribution":
+        if not values:
+            return Distribution(0, None, None, None, None)
+        ordered = sorted(values)
+        rank = max(1, math.ceil(0.99 * len(ordered)))
+        return Distribution(len(ordered), ordered[0], statistics.median(ordered), ordered[rank - 1], ordered[-1])
+
+    def scaled(self, factor: float) -> "Distribution":
+        def s(v: float | None) -> float | None:
+            return None if v is None else round(v * factor, 3)
+
+        return Distribution(self.count, s(self.min), s(self.median), s(self.p99), s(self.max))
+
+
+@dataclass(frozen=True)
+class GcRun:
+    """One emulated run: how it ended, its collections and its allocations."""
+
+    heap_bytes: int | None  # _heap_end - _heap_start in this run
+    stop: str
+    exit_code: int | None
+    message: str
+    instructions: int
+    cycles: int
+    clock_hz: int
+    board: str
+    pause_function: str | None
+    pauses_insns: tuple[int, ...]
+    pauses_cycles: tuple[int, ...]
+    allocations: int
+    alloc_insns: tuple[int, ...]
+    alloc_in_interrupt: int
+    heap_high_water: int | None  # highest heap byte any allocation handed out, from the heap start
+    collector_calls: int | None = None  # the collector's call count from a function probe (cross-check)
+    output_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.stop == "exit" and (self.exit_code in (0, None))
+
+    @property
+    def collections(self) -> int:
+        return len(self.pauses_insns)
+
+    def pauses(self) -> Distribution:
+        return Distribution.of(self.pauses_insns)
+
+    def pauses_us(self, clock_hz: int | None = None) -> Distribution:
+        hz = clock_hz or self.clock_hz
+        return Distribution.of(self.pauses_cycles).scaled(1e6 / hz)
+
+    def alloc_latency(self) -> Distribution:
+        return Distribution.of(self.alloc_insns)
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Least-squares line of the median pause against the heap size over the sweep's good runs:
+    pause = intercept + slope * heap (instructions, instructions per KiB), with R²."""
+
+    intercept_insns: float
+    slope_insns_per_kib: float
+    r2: float
+    runs: int
+
+
+def scaling(runs: "tuple[GcRun, ...] | list[GcRun]") -> Scaling | None:
+    points = [(r.heap_bytes / 1024, float(r.pauses().median)) for r in runs
+              if r.ok and r.heap_bytes is not None and r.pauses().median is not None]
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if sxx == 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
+    intercept = my - slope * mx
+    ss_tot = sum((y - my) ** 2 for _, y in points)
+    ss_res = sum((y - intercept - slope * x) ** 2 for x, y in points)
+    r2 = 1.0 - ss_res / ss_tot if ss_tot else 1.0
+    return Scaling(round(intercept, 1), round(slope, 2), round(r2, 4), n)
+
+
+@dataclass(frozen=True)
+class GcMeasurement:
+    run: GcRun
+    sweep: tuple[GcRun, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def scaling(self) -> Scaling | None:
+        return scaling(self.sweep)
+
+
+def _heap_bounds(image: Image, profile: RuntimeProfile) -> tuple[int | None, int | None]:
+    mem = profile.memory
+    a, b = image.symbol(mem.get("heap_start", "_heap_start")), image.symbol(mem.get("heap_end", "_heap_end"))
+    return (a.address if a else None, b.address if b else None)
+
+
+def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
+             max_insns: int = DEFAULT_MAX_INSNS, timeout: float | None = DEFAULT_TIMEOUT) -> GcRun:
+    """Two deterministic runs of the same firmware: one times every allocator call (and counts
+    the collector's calls), one times every collector call. Raises EmulationError for firmware
+    the emulator cannot run."""
+    from gomcu import emu
+
+    names = {s.name for s in image.symbols}
+    allocator = next((a for a in profile.allocators() if a in names), None)
+    if allocator is None:
+        raise GomcuError("no allocator in this firmware: nothing to measure")
+    pause_fn = profile.pause_probe(names)
+    board = chip.name if chip is not None else None
+    probes: list = [emu.AllocProbe(allocator)]
+    if pause_fn:
+        probes.append(emu.FunctionProbe(pause_fn))
+    first = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=probes)
+    pauses_i: tuple[int, ...] = ()
+    pauses_c: tuple[int, ...] = ()
+    calls = None
+    if pause_fn:
+        timing = next((f for f in first.functions if f.name == pause_fn), None)
+        calls = timing.calls if timing else None
+        second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(pause_fn)])
+        pauses_i = tuple(a.insns for a in second.allocations)
+        pauses_c = tuple(a.cycles for a in second.allocations)
+    start, end = _heap_bounds(image, profile)
+    allocs = [a for a in first.allocations]
+    high = None
+    if start is not None:
+        ends = [a.result + a.size - start for a in allocs
+                if a.result is not None and end is not None and start <= a.result < end]
+        high = max(ends) if ends else 0
+    return GcRun(
+        heap_bytes=(end - start) if start is not None and end is not None else None,
+        stop=first.stop, exit_code=first.exit_code, message=first.message,
+        instructions=first.instructions, cycles=first.cycles, clock_hz=first.clock_hz, board=first.board,
+        pause_function=pause_fn, pauses_insns=pauses_i, pauses_cycles=pauses_c,
+        allocations=len(allocs), alloc_insns=tuple(a.insns for a in allocs),
+        alloc_in_interrupt=sum(1 for a in allocs if a.in_exception),
+        heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:],
+    )
+
+
+# -- the sweep -------------------------------------------------------------------------------
+
+def heap_end_literals(model: CodeModel, value: int) -> tuple[int, ...]:
+    """Addresses of literal-pool words inside functions that hold `value` (how Thumb code loads
+    a linker symbol's address): the words to patch to move the heap's end."""
+    image = model.image
+    out = []
+    for fn in model.functions:
+        covered = [(i.address, i.end) for i in model.instructions(fn.name)]
+        code = {a for lo, hi in covered for a in range(lo, hi)}
+        start = (fn.address + 3) & ~3
+        for address in range(start, fn.address + fn.size - 3, 4):
+            if address in code:
+                continue
+            if image.read_word(address) == value:
+                out.append(address)
+    return tuple(sorted(set(out)))
+
+
+def _file_offset(image: Image, address: int) -> int | None:
+    for s in image.sections:
+        if s.alloc and not s.nobits and s.lma <= address < s.lma + s.size:
+            return s.offset + address - s.lma
+    return None
+
+
+def patched_copy(image: Image, words: dict[int, int], directory: str) -> str:
+    """A copy of the ELF file with the given words (address -> value) rewritten."""
+    data = bytearray(Path(image.path).read_bytes())
+    for address, value in words.items():
+        offset = _file_offset(image, address)
+        if offset is None:
+            raise GomcuError(f"cannot patch 0x{address:08x}: not in a loaded section")
+        data[offset:offset + 4] = value.to_bytes(4, "little")
+    path = os.path.join(directory, "patched.elf")
+    Path(path).write_bytes(bytes(data))
+    return path
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?i?[bB]?|%)?\s*$")
+
+
+def parse_sizes(text: str, heap_bytes: int) -> tuple[int, ...]:
+    """`8K,16K,32768,50%` -> heap sizes in bytes (K = 1024, % of the linked heap)."""
+    out = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        m = _SIZE.match(part)
+        if not m:
+            raise GomcuError(f"--sweep: cannot read the heap size {part.strip()!r} (use e.g. 8K,16K,50%)")
+        number, unit = float(m.group(1)), (m.group(2) or "").lower()
+        if unit == "%":
+            size = int(heap_bytes * number / 100)
+        elif unit.startswith("k"):
+            size = int(number * 1024)
+        elif unit.startswith("m"):
+            size = int(number * 1024 * 1024)
+        else:
+            size = int(number)
+        if size <= 0:
+            raise GomcuError(f"--sweep: heap size {part.strip()!r} is not positive")
+        if size > heap_bytes:
+            raise GomcuError(f"--sweep: {size} bytes is more than the linked heap ({heap_bytes} bytes); "
+                             "the sweep can only shrink it")
+        out.append(size)
+    if not out:
+        raise GomcuError("--sweep: no heap sizes given")
+    return tuple(sorted(set(out)))
+
+
+def sweep(image: Image, model: CodeModel, profile: RuntimeProfile, sizes: tuple[int, ...], *,
+          chip: Chip | None = None, max_insns: int = DEFAULT_MAX_INSNS,
+          timeout: float | None = DEFAULT_TIMEOUT) -> tuple[tuple[GcRun, ...], tuple[str, ...]]:
+    """Re-run with the heap cut to each size (bytes from _heap_start)."""
+    start, end = _heap_bounds(image, profile)
+    if start is None or end is None:
+        raise GomcuError("the sweep needs _heap_start and _heap_end symbols")
+    literals = heap_end_literals(model, end)
+    if not literals:
+        raise GomcuError(f"cannot move _heap_end: no literal word holding 0x{end:08x} in the code "
+                         "(the firmware computes it another way)")
+    notes = [f"_heap_end moved by patching {len(literals)} literal word(s) at "
+             + ", ".join(f"0x{a:08x}" for a in literals)]
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="gomcu-gc-") as directory:
+        for size in sizes:
+            new_end = start + size
+            path = patched_copy(image, {a: new_end for a in literals}, directory)
+            patched = load_image(path)
+            try:
+                r = run_once(patched, profile, chip=chip, max_insns=max_insns, timeout=timeout)
+            finally:
+                patched.close()
+            runs.append(_with_heap(r, size))
+    return tuple(runs), tuple(notes)
+
+
+def _with_heap(run: GcRun, size: int) -> GcRun:
+    from dataclasses import replace
+
+    return replace(run, heap_bytes=size)
+
+
+def measure(image: Image, model: CodeModel, profile: RuntimeProfile, *, chip: Chip | None = None,
+            sweep_sizes: tuple[int, ...] = (), max_insns: int = DEFAULT_MAX_INSNS,
+            timeout: float | None = DEFAULT_TIMEOUT) -> GcMeasurement:
+    base = run_once(image, profile, chip=chip, max_insns=max_insns, timeout=timeout)
+    notes: list[str] = []
+    if base.pause_function is None:
+        notes.append("the collector's entry is inlined: no function to time as a pause; "
+                     "the allocator's slowest calls include the collections")
+    elif base.collector_calls is not None and base.collector_calls != base.collections:
+        notes.append(f"pause probe saw {base.collections} calls, the function probe {base.collector_calls}")
+    runs: tuple[GcRun, ...] = ()
+    if sweep_sizes:
+        runs, sweep_notes = sweep(image, model, profile, sweep_sizes, chip=chip, max_insns=max_insns, timeout=timeout)
+        notes.extend(sweep_notes)
+    return GcMeasurement(base, runs, tuple(notes))
