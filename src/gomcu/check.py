@@ -58,6 +58,12 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
 
     stack = analyse_stack(image)
     limits.append(memory.evaluate(image, chip, stack))
+    say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
+    from gomcu.limits import gc
+
+    gc_result = gc.evaluate(image, chip, profile, run=run)
+    limits.append(gc_result)
+
     say("interrupt context" + (" (emulating the latency campaign)" if run else ""))
     from gomcu.limits import interrupts
 
@@ -73,7 +79,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     else:
         limits.append(LimitResult("linker", Status.UNKNOWN, skipped="no linker script given (--ld SCRIPT)"))
 
-    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq.details))
+    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq.details),
+                    gc_pauses_us=_pause_samples_us(gc_result.details))
     notes = list(options.extra_notes) + list(image.warnings)
     if chip is None:
         notes.append("no --chip given: use against the chip's memory and its clock are not known")
@@ -103,6 +110,13 @@ def _most_severe_first(result: LimitResult) -> LimitResult:
     """Findings ordered errors, warnings, notes (stable within each), so the top ones matter most."""
     ordered = tuple(sorted(result.findings, key=lambda f: _SEVERITY_ORDER[f.severity.value]))
     return replace(result, findings=ordered)
+
+
+def _pause_samples_us(details: dict[str, Any]) -> tuple[float, ...]:
+    measured = details.get("measured") or {}
+    clock = measured.get("board_clock_hz")
+    samples = measured.get("pause_samples_cycles") or []
+    return tuple(c * 1e6 / clock for c in samples) if clock else ()
 
 
 def _latency_plots(details: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +172,7 @@ def _memory_plots(image: Image, chip: Chip | None) -> Plots:
 
 
 def _with_budget(report: Report, budget: Budget) -> Report:
-    figures: dict[str, float | None] = {"irq_latency_us": _worst_latency_us(report)}
+    figures: dict[str, float | None] = {"irq_latency_us": _worst_latency_us(report), "gc_pause_us": _worst_pause_us(report)}
     memory_result = report.limit("memory")
     if memory_result is not None:
         figures["flash_bytes"] = memory_result.details.get("flash_bytes")
@@ -174,6 +188,12 @@ def _with_budget(report: Report, budget: Budget) -> Report:
         replace(r, status=_status_without(r, allowed)) if allowed else r for r in report.limits
     )
     return replace(report, budget=tuple(results), limits=limits)
+
+
+def _worst_pause_us(report: Report) -> float | None:
+    gc = report.limit("gc")
+    pauses = (gc.details.get("pauses") or {}) if gc else {}
+    return (pauses.get("us") or {}).get("max")
 
 
 def _worst_latency_us(report: Report) -> float | None:

@@ -55,6 +55,7 @@ def _run_json(r: GcRun, clock_hz: int | None) -> dict[str, Any]:
         "collections": r.collections, "pause_function": r.pause_function,
         "pauses": _dist(r.pauses()), "pauses_cycles": _dist(Distribution.of(r.pauses_cycles)),
         "pauses_us": _dist(r.pauses_us(hz)),
+        "pause_samples_cycles": list(r.pauses_cycles),
         "allocations": r.allocations, "alloc_latency": _dist(r.alloc_latency()),
         "alloc_in_interrupt": r.alloc_in_interrupt, "heap_high_water_bytes": r.heap_high_water,
     }
