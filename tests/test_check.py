@@ -84,6 +84,11 @@ def test_sarif_validates_against_2_1_0_schema(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
     assert document["version"] == "2.1.0"
+    results = document["runs"][0]["results"]
+    alloc = next(r for r in results if r["ruleId"] == "irq.alloc-in-handler")
+    location = alloc["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("main.c") and location["region"]["startLine"] == 190
+    assert any(r["ruleId"] == "stack.recursion" for r in results)
 
 
 CHROMIUM_FLAGS = [
@@ -171,3 +176,29 @@ def test_without_a_script_the_linker_limit_is_not_analysed() -> None:
     document = json.loads(_check(M3, "--format", "json").stdout)
     linker = next(limit for limit in document["limits"] if limit["limit"] == "linker")
     assert linker["skipped"] and linker["status"] == "unknown"
+
+
+def test_measured_budgets_run_the_emulator(tmp_path: Path) -> None:
+    """A budget on GC pauses and latency makes check measure; the figures are emulated and gate the exit."""
+    budget = tmp_path / "gomcu.toml"
+    budget.write_text('[check]\nchip = "lm3s6965"\n\n[budget]\ngc_pause_us = 100\nirq_latency_us = 1000000\n')
+    result = _check(M3, "--budget", str(budget), "--format", "json")
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    by_key = {b["key"]: b for b in document["budget"]}
+    assert by_key["gc_pause_us"]["exceeded"] and by_key["gc_pause_us"]["actual"] > 100
+    assert not by_key["irq_latency_us"]["exceeded"] and by_key["irq_latency_us"]["actual"] is not None
+    gc = next(limit for limit in document["limits"] if limit["limit"] == "gc")
+    assert any(f["origin"] == "emulated" for f in gc["figures"])
+    assert document["plots"]["gc_pauses_us"], "pause samples for the histogram"
+
+
+def test_reference_firmware_verdicts() -> None:
+    """The allocating handler fails both the GC and the interrupt limit, at its source line."""
+    document = json.loads(_check(M3, "--chip", "lm3s6965", "--format", "json").stdout)
+    status = {limit["limit"]: limit["status"] for limit in document["limits"]}
+    assert status["gc"] == "fail" and status["interrupts"] == "fail"
+    irq = next(limit for limit in document["limits"] if limit["limit"] == "interrupts")
+    alloc = next(f for f in irq["findings"] if f["rule"] == "irq.alloc-in-handler")
+    assert alloc["location"]["file"].endswith("main.c") and alloc["location"]["line"] == 190
+    assert alloc["chain"][0] == "UART1_IRQHandler" and alloc["chain"][-1] == "runtime.alloc"
