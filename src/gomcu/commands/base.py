@@ -42,6 +42,15 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_firmware_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("firmware", metavar="FIRMWARE.elf", help="the linked firmware ELF")
+
+
+def add_runtime_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runtime", metavar="NAME|FILE.toml",
+                        help="runtime profile to use instead of the detected one (tinygo, refmw, or a .toml file)")
+
+
 def add_chip_option(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
     parser.add_argument(
         "--chip",

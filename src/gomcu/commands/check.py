@@ -8,11 +8,13 @@ import os
 import sys
 
 from gomcu.commands.base import (
+    Command,
     EXIT_LIMIT_FAILED,
     EXIT_OK,
-    Command,
     add_chip_option,
+    add_firmware_argument,
     add_format_option,
+    add_runtime_option,
 )
 from gomcu.errors import GomcuError
 
@@ -48,7 +50,7 @@ class CheckCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("firmware", metavar="FIRMWARE.elf")
+        add_firmware_argument(parser)
         add_chip_option(parser)
         parser.add_argument("--ld", metavar="SCRIPT", help="the linker script to check against the Go runtime's needs")
         parser.add_argument("-L", dest="ld_search", action="append", default=[], metavar="DIR",
@@ -56,7 +58,7 @@ class CheckCommand(Command):
         parser.add_argument("--defsym", dest="ld_defsyms", action="append", default=[], metavar="NAME=EXPR",
                             help="linker --defsym for the script (e.g. _stack_size=4K)")
         parser.add_argument("--run", action="store_true", help="also run the firmware in the emulator and measure")
-        parser.add_argument("--runtime", metavar="NAME|FILE.toml", help="force a runtime profile (default: detected)")
+        add_runtime_option(parser)
         parser.add_argument("--budget", metavar="gomcu.toml", help="budgets that gate CI (exit 1 when exceeded)")
         parser.add_argument("--html", metavar="FILE", help="also write a static HTML report")
         parser.add_argument("--sarif", metavar="FILE", help="also write SARIF 2.1.0 for code scanning")

@@ -6,11 +6,13 @@ import argparse
 
 from gomcu import image as image_mod
 from gomcu.commands.base import (
+    Command,
     EXIT_LIMIT_FAILED,
     EXIT_OK,
-    Command,
     add_chip_option,
+    add_firmware_argument,
     add_format_option,
+    add_runtime_option,
     chip_for_image,
     print_json,
     require_file,
@@ -31,10 +33,9 @@ class GcCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("firmware", metavar="FIRMWARE.elf", help="the linked firmware ELF")
+        add_firmware_argument(parser)
         add_chip_option(parser)
-        parser.add_argument("--runtime", metavar="NAME|FILE.toml",
-                            help="runtime profile to use instead of the detected one (tinygo, refmw, or a file)")
+        add_runtime_option(parser)
         parser.add_argument("--run", action="store_true", help="run the firmware in the emulator and measure pauses")
         parser.add_argument("--sweep", metavar="SIZES",
                             help="re-run with these heap sizes (e.g. 8K,16K,32K or 25%%,50%%); implies --run")

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from gomcu.commands.base import EXIT_OK, Command, add_chip_option
+from gomcu.commands.base import (
+    Command,
+    EXIT_OK,
+    add_chip_option,
+    add_firmware_argument,
+)
 from gomcu.errors import GomcuError
 
 #: Headroom a starter budget leaves over today's figures, so that ordinary growth passes
@@ -74,7 +79,7 @@ class InitCommand(Command):
     help = "write a commented starter gomcu.toml budget from the firmware's current figures"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("firmware", metavar="FIRMWARE.elf")
+        add_firmware_argument(parser)
         add_chip_option(parser)
         parser.add_argument("--run", action="store_true", help="measure in the emulator to budget GC pauses and latency")
         parser.add_argument("-o", "--output", default="gomcu.toml", help="where to write (default: gomcu.toml)")

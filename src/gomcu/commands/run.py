@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from gomcu.commands.base import (
+    Command,
     EXIT_BAD_INPUT,
     EXIT_LIMIT_FAILED,
     EXIT_OK,
-    Command,
     add_chip_option,
+    add_firmware_argument,
     add_format_option,
     print_json,
     require_file,
@@ -39,7 +40,7 @@ class RunCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("firmware", metavar="FIRMWARE.elf")
+        add_firmware_argument(parser)
         parser.add_argument("--board", metavar="NAME", help="lm3s6965evb, mps2-an385 or mps2-an386 "
                             "(default: detected from the UART address the code uses, else by core)")
         add_chip_option(parser, "run on a generic board built from this chip's database entry")

@@ -6,10 +6,11 @@ import argparse
 
 from gomcu import image as image_mod
 from gomcu.commands.base import (
+    Command,
     EXIT_LIMIT_FAILED,
     EXIT_OK,
-    Command,
     add_chip_option,
+    add_firmware_argument,
     add_format_option,
     chip_for_image,
     print_json,
@@ -30,7 +31,7 @@ class SizeCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("firmware", metavar="FIRMWARE.elf", help="the linked firmware ELF")
+        add_firmware_argument(parser)
         add_chip_option(parser)
         parser.add_argument(
             "--by", choices=("section", "symbol", "package", "file"), default="package",

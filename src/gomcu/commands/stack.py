@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 
 from gomcu import image as image_mod
-from gomcu.commands.base import EXIT_LIMIT_FAILED, EXIT_OK, Command, add_format_option, print_json
+from gomcu.commands.base import (
+    Command,
+    EXIT_LIMIT_FAILED,
+    EXIT_OK,
+    add_firmware_argument,
+    add_format_option,
+    print_json,
+)
 from gomcu.errors import GomcuError
 from gomcu.limits import stack
 from gomcu.report import stack as report
@@ -22,7 +29,7 @@ class StackCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("firmware", metavar="FIRMWARE.elf", help="the linked firmware ELF")
+        add_firmware_argument(parser)
         parser.add_argument("--root", metavar="NAME", help="analyse only this root (or any function)")
         parser.add_argument("--stack-size", metavar="N", type=int,
                             help="goroutine/task stack size to judge against (like tinygo -stack-size)")
