@@ -54,9 +54,10 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
 
     limits: list[LimitResult] = []
     say("memory model (footprint and worst-case stacks)")
+    from gomcu.code.roots import TINYGO, TaskProfile
     from gomcu.limits.stack import analyse as analyse_stack
 
-    stack = analyse_stack(image)
+    stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO)
     limits.append(memory.evaluate(image, chip, stack))
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gomcu.runtime.profile import RuntimeProfile, load_profile
 from gomcu.code.types import Root, RootKind
 from gomcu.image import Arch
 
@@ -23,7 +24,7 @@ CSR_MTVEC = 0x305
 
 @dataclass(frozen=True)
 class TaskProfile:
-    """Names a runtime gives its task machinery (TINYGO-FACTS.md)."""
+    """Names a runtime gives its task machinery (TINYGO-FACTS.md); built from a runtime profile."""
 
     task_start: tuple[str, ...] = ("internal/task.start",)
     wrapper_suffix: str = "$gowrapper"
@@ -37,7 +38,27 @@ class TaskProfile:
     default_stack_size: int = 2048  # cortex-m and riscv32 targets
 
 
-TINYGO = TaskProfile()
+    @classmethod
+    def from_runtime(cls, profile: RuntimeProfile) -> TaskProfile:
+        """The task machinery a runtime profile (runtime/profiles/*.toml) names."""
+        tasks = profile.tasks
+        defaults = cls()
+        return cls(
+            task_start=tuple(tasks.get("start", defaults.task_start)),
+            wrapper_suffix=str(tasks.get("wrapper_suffix", defaults.wrapper_suffix)),
+            main_goroutine=str(tasks.get("main_goroutine", defaults.main_goroutine)),
+            stack_sizes_symbol=str(tasks.get("stack_sizes_symbol", defaults.stack_sizes_symbol)),
+            stack_sizes_section=str(tasks.get("stack_sizes_section", defaults.stack_sizes_section)),
+            swap=str((tasks.get("switch") or (defaults.swap,))[0]),
+            start_trampoline=str(tasks.get("start_trampoline", defaults.start_trampoline)),
+            swap_push_bytes=int(tasks.get("switch_push_bytes", defaults.swap_push_bytes)),
+            canary_bytes=int(tasks.get("canary_bytes", defaults.canary_bytes)),
+            default_stack_size=int(tasks.get("default_stack_size", defaults.default_stack_size)),
+        )
+
+
+#: The default: TinyGo's names, read from runtime/profiles/tinygo.toml.
+TINYGO = TaskProfile.from_runtime(load_profile("tinygo"))
 
 
 def stack_sizes(model: CodeModel, profile: TaskProfile = TINYGO) -> tuple[int, tuple[int, ...]] | None:
