@@ -79,6 +79,30 @@ def test_native_and_python_time_bases_agree(elf: str) -> None:
     assert (n.instructions, n.cycles, n.output, n.exit_code) == (p.instructions, p.cycles, p.output, p.exit_code)
 
 
+def _comparable(r: emu.RunResult) -> dict:  # type: ignore[type-arg]
+    d = r.to_dict()
+    d.pop("wall_seconds")
+    d.pop("native_timebase")
+    return d
+
+
+@pytest.mark.skipif(not emu.native_available() or not ARM_REFMW, reason="needs the native time base and the refmw")
+@pytest.mark.parametrize("elf", ARM_REFMW, ids=lambda p: p.name)
+@pytest.mark.parametrize("zero_paint", [False, True])
+def test_native_and_python_probes_agree(elf, zero_paint: bool) -> None:  # type: ignore[no-untyped-def]
+    """The probes run in C with the native time base and in Python without it: every figure
+    (stacks, allocations, function timings, interrupt samples, counts) must be the same."""
+    img = image.load(elf)
+    probes = [emu.StackProbe("internal/task.start", "runtime.alloc", "task", zero_paint=zero_paint),
+              emu.AllocProbe("runtime.alloc"), emu.FunctionProbe("runtime.GC"), emu.FunctionProbe("runtime.alloc")]
+    inj = [emu.Injection(irq=0, period_cycles=9_000, jitter_cycles=300)]
+    n = emu.run(img, probes=probes, injections=inj, native=True)
+    p = emu.run(img, probes=probes, injections=inj, native=False)
+    assert n.native_timebase and not p.native_timebase
+    assert n.allocations and any(s.kind == "runtime" for s in n.stacks)
+    assert _comparable(n) == _comparable(p)
+
+
 @pytest.mark.skipif(not ARM_REFMW, reason="reference firmware not built")
 def test_probes_agree_with_what_the_firmware_counts() -> None:
     img = image.load(REFMW_BUILD / "refmw-m3.elf")

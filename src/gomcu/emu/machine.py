@@ -3,7 +3,12 @@
 Time base: `native.py` counts instructions per translation block and stops emulation at the
 first block boundary at or after the next event (SysTick expiry, an injected interrupt, the
 budget, or a slice end for the wall-clock check), so no Python runs per block. Python runs
-only at events, exception entry/return, semihosting, MMIO and probe addresses.
+only at events, exception entry/return, semihosting and MMIO.
+
+Probes: with the native time base the probes' hooks run in C too (`_fastblock.c`, through
+`native.NativeProbes`), and Python turns their records into results after each emu_start;
+with the pure-Python time base the methods below (`_open_frame`, `_ret_hook`, ...) do the same
+work as Python hooks. Both give identical results (tests/test_emu.py checks it).
 """
 
 from __future__ import annotations
@@ -31,7 +36,18 @@ from unicorn import arm_const as A
 
 from gomcu.emu import clock
 from gomcu.emu.boards import Board
-from gomcu.emu.native import STOP_TRAP, TRAP_LOW, make_timebase, thumb_insn_count
+from gomcu.emu.native import (
+    K_ALLOC,
+    K_CREATE,
+    K_FUNC,
+    K_SALLOC,
+    S_MSP,
+    S_RUNTIME,
+    STOP_TRAP,
+    TRAP_LOW,
+    make_timebase,
+    thumb_insn_count,
+)
 from gomcu.emu.nvic import HARDFAULT, SVCALL, ExceptionModel, StackingFault, exception_name
 from gomcu.emu.peripherals import Uart, UnknownMmio
 from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
@@ -159,7 +175,10 @@ class Machine:
         self._stack_probes = stack_probes
         self._creating = 0
         self._func_stats: dict[int, dict[str, Any]] = {}
+        self._func_keys: list[int] = []
+        self._caller_names: dict[int, str] = {}
         self.allocations: list[Allocation] = []
+        self._native = getattr(self.tb, "probes", None)
         self._install_probes(stack_probes, function_probes, alloc_probes)
 
     # -- memory -------------------------------------------------------------------------
@@ -443,8 +462,81 @@ class Machine:
             c, a = self._resolve(sp.create), self._resolve(sp.alloc)
             self._on_entry(c, lambda pc, probe=sp: self._create_enter(probe))
             self._on_entry(a, lambda pc, probe=sp: self._stack_alloc_enter(probe))
+        if self._native is not None:
+            self._install_native(stacks, funcs, allocs)
+            return
         for addr in self._entry_handlers:
             self.uc.hook_add(UC_HOOK_CODE, self._entry_hook, begin=addr, end=addr)
+
+    def _install_native(self, stacks: tuple[StackProbe, ...], funcs: tuple[FunctionProbe, ...],
+                        allocs: tuple[AllocProbe, ...]) -> None:
+        """The same sites, in the same order, as native entry hooks (the Python handlers
+        registered above stay unused)."""
+        nat = self._native
+        assert nat is not None
+        sites: list[tuple[int, int, int, int]] = []
+        for p in funcs:
+            addr = self._resolve(p.function)
+            self._func_keys.append(addr)
+            sites.append((addr, K_FUNC, len(self._func_keys) - 1, 0))
+        for a in allocs:
+            sites.append((self._resolve(a.function), K_ALLOC, 0, 0))
+        for i, sp in enumerate(stacks):
+            flags = 1 if sp.zero_paint else 0
+            sites.append((self._resolve(sp.create), K_CREATE, i, flags))
+            sites.append((self._resolve(sp.alloc), K_SALLOC, i, flags))
+        for site in sites:
+            nat.add_site(*site)
+        for addr in self._entry_handlers:  # hooks in the order the Python path adds them
+            nat.hook(addr)
+
+    def _drain_native(self) -> None:
+        """Turn the native probes' records of returned calls into results (as the Python
+        probes' `_func_return` / `_alloc_return` do)."""
+        assert self._native is not None
+        names = self._caller_names
+        for (kind, aux, caller, size, result, ipsr, insns, end, cycles, end_cycles,
+             exc0, exc1) in self._native.take_records():
+            if kind == K_ALLOC:
+                if len(self.allocations) >= self.record_limit:
+                    continue
+                name = names.get(caller)
+                if name is None:
+                    name = names[caller] = self._name(caller)
+                self.allocations.append(Allocation(
+                    cycle=cycles, size=size, caller=caller, caller_name=name, result=result,
+                    insns=end - insns, cycles=end_cycles - cycles, in_exception=ipsr))
+            elif kind == K_FUNC:
+                stats = self._func_stats[self._func_keys[aux]]
+                total = end - insns
+                stats["calls"] += 1
+                stats["total"] += total
+                stats["excl"] += total - (exc1 - exc0)
+                stats["min"] = total if stats["min"] is None else min(stats["min"], total)
+                stats["max"] = max(stats["max"], total)
+                stats["max_cycles"] = max(stats["max_cycles"], end_cycles - cycles)
+
+    def _finish_native(self) -> None:
+        """Final stack measurement, stacks and open calls from the native probes."""
+        nat = self._native
+        assert nat is not None
+        self._drain_native()
+        nat.measure_all()
+        stacks: list[_Stack] = []
+        n_runtime = 0
+        for bottom, top, skip, used, created, paint, kind, aux, closed in nat.stacks():
+            if kind == S_MSP:
+                name, k = "main (MSP)", "msp"
+            else:
+                name, k = f"{self._stack_probes[aux].name}{n_runtime}", "runtime"
+                n_runtime += 1
+            stacks.append(_Stack(name, k, bottom, top, created, skip, used, bool(closed), paint.to_bytes(4, "little")))
+        self.stacks = stacks
+        for st in self._func_stats.values():
+            st["open"] = 0
+        for kind, aux in nat.open_frames():
+            if kind == K_FUNC:
+                self._func_stats[self._func_keys[aux]]["open"] += 1
 
     def _name(self, addr: int) -> str:
         f = self.image.function_at(addr)
@@ -608,6 +700,8 @@ class Machine:
             return
         self.uc.mem_write(bottom, PAINT_BYTES * ((top - bottom) // 4))
         self.stacks.append(_Stack("main (MSP)", "msp", bottom, top & ~3, 0))
+        if self._native is not None:
+            self._native.add_stack(bottom, top & ~3, 0, PAINT, S_MSP)
 
     # -- the run ----------------------------------------------------------------------------
     def _reset(self) -> None:
@@ -675,11 +769,15 @@ class Machine:
             nvic.changed = False
             pc = self._pc()
             before = tb.count
+            if self._native is not None:
+                self._native.sync(self.extra, self.exc_insns)
             try:
                 uc.emu_start(pc | 1, 0xFFFFFFFF)
             except UcError as e:
                 self._set_fault(f"{e} at 0x{self._pc():08x}")
                 break
+            if self._native is not None:
+                self._drain_native()
             if tb.count != before:
                 self._just_returned = False
             if self.progress is not None:
@@ -714,8 +812,11 @@ class Machine:
                 else:
                     same_pc = 0
                 last_pc = pc
-        for s in self.stacks:
-            self._measure(s)
+        if self._native is not None:
+            self._finish_native()
+        else:
+            for s in self.stacks:
+                self._measure(s)
         return self._result(time.monotonic() - start)
 
     def _sleep(self) -> None:

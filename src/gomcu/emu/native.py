@@ -16,10 +16,20 @@ from __future__ import annotations
 
 import ctypes
 import os
+import weakref
 from typing import Any
 
-from unicorn import UC_HOOK_BLOCK, Uc
-from unicorn.arm_const import UC_ARM_REG_BASEPRI, UC_ARM_REG_FAULTMASK, UC_ARM_REG_PRIMASK
+from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE, Uc
+from unicorn.arm_const import (
+    UC_ARM_REG_BASEPRI,
+    UC_ARM_REG_FAULTMASK,
+    UC_ARM_REG_IPSR,
+    UC_ARM_REG_LR,
+    UC_ARM_REG_PRIMASK,
+    UC_ARM_REG_R0,
+    UC_ARM_REG_SP,
+)
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE
 
 try:
     from unicorn.unicorn_py3.unicorn import uclib as _uclib
@@ -35,6 +45,9 @@ except ImportError:
 
 TRAP_LOW = 0xFFFFFF00
 STOP_DEADLINE, STOP_UNMASKED, STOP_TRAP = 1, 2, 4
+# native probes (keep in step with _fastblock.c): site kinds and stack kinds
+K_FUNC, K_ALLOC, K_CREATE, K_SALLOC = 1, 2, 3, 4
+S_MSP, S_RUNTIME = 0, 1
 
 
 class _State(ctypes.Structure):
@@ -46,6 +59,11 @@ class _State(ctypes.Structure):
         ("reg_faultmask", ctypes.c_uint32), ("fn_emu_stop", ctypes.c_void_p), ("fn_mem_read", ctypes.c_void_p),
         ("fn_reg_read", ctypes.c_void_p), ("blocks", ctypes.c_uint64), ("misses", ctypes.c_uint64),
         ("cache", ctypes.c_void_p),
+        ("extra", ctypes.c_uint64), ("exc_insns", ctypes.c_uint64), ("uc", ctypes.c_void_p),
+        ("fn_mem_write", ctypes.c_void_p), ("fn_hook_add", ctypes.c_void_p), ("fn_ctl", ctypes.c_void_p),
+        ("ctl_remove_cache", ctypes.c_uint32), ("reg_r0", ctypes.c_uint32), ("reg_sp", ctypes.c_uint32),
+        ("reg_lr", ctypes.c_uint32), ("reg_ipsr", ctypes.c_uint32), ("pad0", ctypes.c_uint32),
+        ("probes", ctypes.c_void_p),
     ]
 
 
@@ -78,6 +96,15 @@ class NativeTimebase:
         st.trap_low = TRAP_LOW
         st.reg_primask, st.reg_basepri, st.reg_faultmask = UC_ARM_REG_PRIMASK, UC_ARM_REG_BASEPRI, UC_ARM_REG_FAULTMASK
         st.deadline = 0
+        st.uc = uc._uch.value if hasattr(uc._uch, "value") else uc._uch
+        st.fn_mem_write = ctypes.cast(_uclib.uc_mem_write, ctypes.c_void_p).value
+        st.fn_hook_add = ctypes.cast(_uclib.uc_hook_add, ctypes.c_void_p).value
+        st.fn_ctl = ctypes.cast(_uclib.uc_ctl, ctypes.c_void_p).value
+        st.ctl_remove_cache = (UC_CTL_IO_WRITE << 30) | (2 << 26) | UC_CTL_TB_REMOVE_CACHE
+        st.reg_r0, st.reg_sp, st.reg_lr, st.reg_ipsr = UC_ARM_REG_R0, UC_ARM_REG_SP, UC_ARM_REG_LR, UC_ARM_REG_IPSR
+        _fastblock.init_probes(ctypes.addressof(st))
+        weakref.finalize(self, _fastblock.release, ctypes.addressof(st))
+        self.probes = NativeProbes(self)
         handle = ctypes.c_size_t()
         err = _uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK,
                                  ctypes.c_void_p(_fastblock.callback_address()),
@@ -122,6 +149,57 @@ class NativeTimebase:
     @property
     def stats(self) -> dict[str, Any]:
         return {"native": True, "blocks": int(self.st.blocks), "translations_counted": int(self.st.misses)}
+
+
+class NativeProbes:
+    """The probes' bookkeeping in `_fastblock.c` (entry/return hooks, frames, stacks, records).
+
+    machine.py turns what it returns into the same results its Python probes produce."""
+
+    def __init__(self, tb: NativeTimebase) -> None:
+        self.tb = tb
+        self.addr = ctypes.addressof(tb.st)
+        self._hooked: set[int] = set()
+
+    def add_site(self, addr: int, kind: int, aux: int = 0, flags: int = 0) -> None:
+        """A probed function entry; sites at one address run in the order they were added."""
+        _fastblock.add_site(self.addr, addr, kind, aux, flags)
+
+    def hook(self, addr: int) -> None:
+        """Install the native entry hook at `addr` (once per address)."""
+        if addr in self._hooked:
+            return
+        self._hooked.add(addr)
+        handle = ctypes.c_size_t()
+        err = _uclib.uc_hook_add(self.tb.uc._uch, ctypes.byref(handle), UC_HOOK_CODE,
+                                 ctypes.c_void_p(_fastblock.entry_callback_address()),
+                                 ctypes.c_void_p(self.addr), ctypes.c_uint64(addr), ctypes.c_uint64(addr))
+        if err:
+            raise RuntimeError(f"uc_hook_add failed ({err})")
+
+    def add_stack(self, bottom: int, top: int, created: int, paint: int, kind: int, aux: int = 0) -> None:
+        _fastblock.add_stack(self.addr, bottom, top, created, paint, kind, aux)
+
+    def sync(self, extra: int, exc_insns: int) -> None:
+        """Hand the machine's Python-side time figures to the hooks before an emu_start."""
+        st = self.tb.st
+        st.extra = extra
+        st.exc_insns = exc_insns
+
+    def take_records(self) -> list[tuple[int, ...]]:
+        """(kind, aux, caller, size, result, ipsr, insns, end_insns, cycles, end_cycles,
+        exc_insns, end_exc_insns) of each call that returned since the last take, in order."""
+        return _fastblock.take_records(self.addr)
+
+    def measure_all(self) -> None:
+        _fastblock.measure_all(self.addr)
+
+    def stacks(self) -> list[tuple[int, ...]]:
+        """(bottom, top, skip, used, created, paint, kind, aux, closed) of every stack."""
+        return _fastblock.stacks(self.addr)
+
+    def open_frames(self) -> list[tuple[int, int]]:
+        return _fastblock.open_frames(self.addr)
 
 
 class PythonTimebase:
