@@ -707,7 +707,10 @@ class Machine:
     def _reset(self) -> None:
         vtor = 0
         vec = self.image.symbol("__isr_vector") or self.image.symbol("vectors") or self.image.symbol("g_pfnVectors")
-        if not self._mapped(0, 8) and vec is not None:
+        # A firmware linked after a bootloader (flash origin not 0) has its table elsewhere; the
+        # bootloader sets VTOR to it before jumping, which is what we do here.
+        image_at_0 = any(sec.lma <= 0 < sec.lma + sec.size and not sec.nobits for sec in self.image.alloc_sections)
+        if vec is not None and (not self._mapped(0, 8) or not image_at_0):
             vtor = vec.address
         elif not self._mapped(0, 8):
             roms = [m.origin for m in self.board.memory if m.kind == "rom"]
