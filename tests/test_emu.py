@@ -175,3 +175,26 @@ def test_cli_json_has_the_documented_keys() -> None:
     assert {"exit", "output", "instructions", "stacks", "functions", "interrupts", "allocations"} <= set(doc)
     assert doc["exit"]["code"] == 0 and "done" in doc["output"]
     assert doc["board"] == "lm3s6965evb"
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None,
+                    reason="needs arm-none-eabi-gcc and make")
+def test_firmware_linked_after_a_bootloader_starts_from_its_own_table(tmp_path) -> None:
+    """Flash origin 0x4000 (as behind a UF2 bootloader): the run starts from __isr_vector, with the
+    same output as the firmware linked at 0."""
+    refmw = REFMW_BUILD.parent
+    build = tmp_path / "build"
+    subprocess.run(["make", "-s", "-C", str(refmw), f"BUILD={build}", f"{build}/refmw-m3.elf"],
+                   check=True, capture_output=True)
+    script = tmp_path / "offset.ld"
+    script.write_text((refmw / "refmw-m3.ld").read_text().replace(
+        "ORIGIN = 0x00000000, LENGTH = 256K", "ORIGIN = 0x00004000, LENGTH = 240K"))
+    elf = tmp_path / "offset.elf"
+    objects = sorted(str(p) for p in (build / "m3").glob("*.o"))
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m3", "-mthumb", "-nostdlib", "-Wl,--gc-sections",
+                    f"-L{refmw}", "-T", str(script), *objects, "-lgcc", "-o", str(elf)], check=True)
+    img = image.load(elf)
+    assert img.symbol("__isr_vector").address == 0x4000
+    result = emu.run(img, board="lm3s6965evb")
+    assert result.stop == "exit" and result.exit_code == 0
+    assert result.output == (refmw / "expected" / "refmw-m3.out").read_text()
