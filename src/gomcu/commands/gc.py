@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from gomcu import image as image_mod
 from gomcu.commands.base import (
     Command,
     EXIT_LIMIT_FAILED,
@@ -18,8 +17,6 @@ from gomcu.commands.base import (
     require_file,
 )
 from gomcu.findings import Status
-from gomcu.limits import gc
-from gomcu.report import gc as report
 
 
 class GcCommand(Command):
@@ -44,6 +41,10 @@ class GcCommand(Command):
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        from gomcu import image as image_mod
+        from gomcu.limits import gc
+        from gomcu.report import gc as report
+
         require_file(args.firmware, "firmware file")
         image = image_mod.load(args.firmware)
         chip = chip_for_image(args.chip, image) if args.chip else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from gomcu import image as image_mod
 from gomcu.commands.base import (
     Command,
     EXIT_LIMIT_FAILED,
@@ -18,9 +17,7 @@ from gomcu.commands.base import (
 )
 from gomcu.errors import GomcuError
 from gomcu.findings import Severity
-from gomcu.limits import interrupts
 from gomcu.limits.irq_latency import DEFAULT_COUNT, DEFAULT_PERIOD_US
-from gomcu.report import irq as report
 
 
 class IrqCommand(Command):
@@ -49,6 +46,10 @@ class IrqCommand(Command):
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        from gomcu import image as image_mod
+        from gomcu.limits import interrupts
+        from gomcu.report import irq as report
+
         if args.count <= 0:
             raise GomcuError("--count must be a positive number")
         if args.period <= 0:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from gomcu import image as image_mod
 from gomcu.commands.base import (
     Command,
     EXIT_LIMIT_FAILED,
@@ -16,8 +15,6 @@ from gomcu.commands.base import (
     print_json,
 )
 from gomcu.errors import GomcuError
-from gomcu.limits import footprint
-from gomcu.report import footprint as report
 
 
 class SizeCommand(Command):
@@ -42,6 +39,10 @@ class SizeCommand(Command):
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        from gomcu import image as image_mod
+        from gomcu.limits import footprint
+        from gomcu.report import footprint as report
+
         if args.top is not None and args.top < 1:
             raise GomcuError("--top must be at least 1")
         image = image_mod.load(args.firmware)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from gomcu import image as image_mod
 from gomcu.commands.base import (
     Command,
     EXIT_LIMIT_FAILED,
@@ -14,8 +13,6 @@ from gomcu.commands.base import (
     print_json,
 )
 from gomcu.errors import GomcuError
-from gomcu.limits import stack
-from gomcu.report import stack as report
 
 
 class StackCommand(Command):
@@ -36,6 +33,10 @@ class StackCommand(Command):
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        from gomcu import image as image_mod
+        from gomcu.limits import stack
+        from gomcu.report import stack as report
+
         if args.stack_size is not None and args.stack_size <= 0:
             raise GomcuError("--stack-size must be a positive number of bytes")
         image = image_mod.load(args.firmware)

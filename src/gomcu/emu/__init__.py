@@ -17,7 +17,6 @@ from typing import Any
 
 from gomcu.emu import clock
 from gomcu.emu.boards import BOARDS, Board, board_from_chip, find_board, guess_board
-from gomcu.emu.native import native_available
 from gomcu.emu.probes import AllocProbe, FunctionProbe, Injection, StackProbe
 from gomcu.emu.result import (
     Allocation,
@@ -36,6 +35,13 @@ __all__ = [
     "InterruptSample", "MmioRecord", "RunResult", "StackProbe", "StackUse", "board_from_chip", "choose_board",
     "find_board", "machine_timing", "native_available", "run",
 ]
+
+
+def native_available() -> bool:
+    """Whether the compiled block hook loads (imported on demand: it loads unicorn)."""
+    from gomcu.emu.native import native_available as available
+
+    return available()
 
 
 def machine_timing(core: str) -> "clock.CoreTiming":

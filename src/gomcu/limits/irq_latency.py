@@ -20,11 +20,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gomcu.code.model import CodeModel
 from gomcu.emu.clock import cycles_to_us
-from gomcu.image import Image
 
 if TYPE_CHECKING:
+    from gomcu.code.model import CodeModel
+    from gomcu.image import Image
     from gomcu.chips import Chip
     from gomcu.emu import Allocation, InterruptSample, RunResult
     from gomcu.limits.irq_priorities import MaskSite, PriorityState
