@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import Any
@@ -37,6 +37,7 @@ class DwarfView:
     @cached_property
     def compile_units(self) -> tuple[CompileUnit, ...]:
         units: list[CompileUnit] = []
+        offsets: list[tuple[int, int, int]] = []
         with self._guard("DWARF compile units"):
             for cu in self._info.iter_CUs():
                 top = cu.get_top_DIE()
@@ -45,16 +46,39 @@ class DwarfView:
                 producer = _text(attrs["DW_AT_producer"].value) if "DW_AT_producer" in attrs else ""
                 lang_code = attrs["DW_AT_language"].value if "DW_AT_language" in attrs else None
                 comp_dir = _text(attrs["DW_AT_comp_dir"].value) if "DW_AT_comp_dir" in attrs else None
+                ranges = self._cu_ranges(cu, top)
                 units.append(
                     CompileUnit(
                         name=name,
                         producer=producer,
                         language=_LANGUAGES.get(lang_code, None) if lang_code is not None else None,
                         comp_dir=comp_dir,
-                        ranges=self._cu_ranges(cu, top),
+                        ranges=ranges,
                     )
                 )
+                offsets.extend((begin, end, cu.cu_offset) for begin, end in ranges)
+        offsets.sort()
+        self.__dict__["_unit_offsets"] = offsets
         return tuple(units)
+
+    def _unit_offset_at(self, address: int) -> int | None:
+        """The compile unit whose ranges hold `address`: .debug_aranges first, then DW_AT_ranges."""
+        if self._aranges is not None:
+            with self._guard("DWARF address ranges"):
+                offset = self._aranges.cu_offset_at_addr(address)
+            if offset is not None:
+                return offset
+        _ = self.compile_units
+        ranges: list[tuple[int, int, int]] = self.__dict__["_unit_offsets"]
+        i = bisect.bisect_right(ranges, (address, 1 << 64, 1 << 64)) - 1
+        while i >= 0:
+            begin, end, offset = ranges[i]
+            if begin <= address < end:
+                return offset
+            if begin < address - (1 << 24):
+                break
+            i -= 1
+        return None
 
     def _cu_ranges(self, cu: Any, top: Any) -> tuple[tuple[int, int], ...]:
         attrs = top.attributes
@@ -85,11 +109,20 @@ class DwarfView:
         return ()
 
     @cached_property
-    def _line_table(self) -> tuple[list[int], list[SourceLine | None]]:
-        """Sorted row addresses and what they map to (None marks the end of a sequence)."""
+    def _aranges(self) -> Any | None:
+        """.debug_aranges (address -> compile unit), when the toolchain wrote it."""
+        with self._guard("DWARF address ranges"):
+            return self._info.get_aranges()
+
+    @cached_property
+    def _cu_tables(self) -> dict[int | None, tuple[list[int], list[SourceLine | None]]]:
+        return {}
+
+    def _rows(self, cus: Iterable[Any]) -> tuple[list[int], list[SourceLine | None]]:
+        """Sorted row addresses of the given units' line programs (None ends a sequence)."""
         rows: list[tuple[int, SourceLine | None]] = []
         with self._guard("DWARF line tables"):
-            for cu in self._info.iter_CUs():
+            for cu in cus:
                 program = self._info.line_program_for_CU(cu)
                 if program is None:
                     continue
@@ -104,15 +137,38 @@ class DwarfView:
                         rows.append((state.address, SourceLine(names.get(state.file, "?"), state.line)))
         # Stable sort keeps the sequence order for rows at one address; the last row wins below.
         rows.sort(key=lambda r: r[0])
-        addresses = [r[0] for r in rows]
-        lines = [r[1] for r in rows]
-        return addresses, lines
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def _table_for(self, address: int) -> tuple[list[int], list[SourceLine | None]]:
+        """The line table that covers `address`: only its unit's when .debug_aranges says which
+        (decoding every unit of a large TinyGo image costs a noticeable fraction of a second)."""
+        tables = self._cu_tables
+        offset = self._unit_offset_at(address)
+        if offset is None and self.__dict__["_unit_offsets"]:
+            return [], []  # units declare their ranges and none holds this address
+        if offset is None:
+            if None not in tables:
+                tables[None] = self._rows(self._info.iter_CUs())
+            return tables[None]
+        if offset not in tables:
+            with self._guard("DWARF compile unit"):
+                cu = self._info.get_CU_at(offset)
+            tables[offset] = self._rows([cu])
+        return tables[offset]
 
     def line_for(self, address: int) -> SourceLine | None:
-        addresses, lines = self._line_table
+        addresses, lines = self._table_for(address)
         i = bisect.bisect_right(addresses, address) - 1
         if i < 0:
             return None
+        # Line 0 means "no particular line" (often a prologue): take the next real row of the
+        # same sequence, which is the statement that code belongs to.
+        for j in range(i, min(i + 8, len(lines))):
+            row = lines[j]
+            if row is None:
+                break
+            if row.line != 0:
+                return row
         return lines[i]
 
 
