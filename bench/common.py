@@ -32,5 +32,13 @@ def best_of(repeats: int, fn: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def command(args: list[str]) -> Callable[[], object]:
-    return lambda: subprocess.run(args, check=True, capture_output=True)
+def command(args: list[str], ok_codes: tuple[int, ...] = (0,)) -> Callable[[], object]:
+    """A callable that runs `args` and fails loudly on an unexpected exit status."""
+
+    def go() -> object:
+        done = subprocess.run(args, capture_output=True)
+        if done.returncode not in ok_codes:
+            raise SystemExit(f"{args[0]} exited {done.returncode}: {done.stderr.decode(errors='replace')[:500]}")
+        return done
+
+    return go
