@@ -93,3 +93,13 @@ def test_real_dynamic_and_literal_pools_are_not_code() -> None:
     assert dyn.frame.dynamic and dyn.frame_bytes is None
     # literal pools after via_pointer's `bx r3` are $d: nothing undecodable anywhere
     assert not any("could not decode" in n for f in code.functions for n in f.notes)
+
+
+@pytest.mark.parametrize("name", ["refmw-m3.elf", "refmw-m4f.elf", "refmw-rv32.elf"])
+def test_frames_agree_with_debug_frame(name: str) -> None:
+    """Two independent accounts of every frame: the prologue as gomcu reads it, and GCC's CFI."""
+    from gomcu.code.cfi_check import cross_check_frames
+
+    check = cross_check_frames(model(image.load(REFMW_BUILD / name)))
+    assert check.checked >= 15
+    assert check.disagreements == ()

@@ -20,6 +20,7 @@ from elftools.elf.elffile import ELFFile
 
 from gomcu.errors import ImageError
 from gomcu.image import arch as archmod
+from gomcu.image.cfi import CfiFrame
 from gomcu.image.dwarf import DwarfView
 from gomcu.image.types import (
     Arch,
@@ -426,6 +427,17 @@ class Image:
     def line_for(self, address: int) -> SourceLine | None:
         """file:line of the instruction at `address`, when DWARF line tables cover it."""
         return self.dwarf.line_for(address) if self.dwarf else None
+
+    @cached_property
+    def cfi_frames(self) -> dict[int, CfiFrame]:
+        """Function address -> the compiler's call-frame information for it (.debug_frame)."""
+        from gomcu.image.cfi import read_cfi
+
+        try:
+            return read_cfi(self._elf, self.arch.value, self._guard)
+        except ImageError as error:
+            self.warnings.append(f"call-frame information unreadable: {error}")
+            return {}
 
     def compile_unit_of(self, address: int, variables: bool = True) -> str | None:
         """The compile unit (source file) that defines the function or variable at `address`.

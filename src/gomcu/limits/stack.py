@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gomcu.code import CodeModel, model as code_model
+from gomcu.code.cfi_check import cross_check_frames
 from gomcu.code.roots import TINYGO, TaskProfile
 from gomcu.code.types import CallSite, Cycle, Function, Root, RootKind
 from gomcu.code.worstcase import StackBound, StackGraph
@@ -245,10 +246,20 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
     reachable = set().union(*(model.reachable_from(r.name) for r in roots)) if roots else set()
     unresolved = tuple(c for c in model.unresolved_calls if c.caller in reachable or root is None)
     functions = model.functions if root is None else tuple(f for f in model.functions if f.name in reachable)
+    frames = cross_check_frames(model)
+    frame_notes: list[str] = []
+    if frames.checked:
+        frame_notes.append(f"frames cross-checked against .debug_frame: {frames.checked - len(frames.disagreements)} of "
+                     f"{frames.checked} agree")
+    for d in frames.disagreements:
+        findings.append(Finding(
+            "stack.frame-disagrees-with-cfi", Severity.WARNING,
+            f"{d.function}: frame read from the code is {d.computed} B but .debug_frame says {d.cfi} B; "
+            f"bounds through it may be off by {abs(d.cfi - d.computed)} B", Location(function=d.function)))
     status = Status.FAIL if any(f.severity is Severity.ERROR for f in findings) else (
-        Status.WARN if any(not r.bounded for r in results) else Status.PASS)
+        Status.WARN if any(not r.bounded for r in results) or frames.disagreements else Status.PASS)
     verdict = Verdict("stack", status, findings=tuple(findings))
-    notes = list(model.notes)
+    notes = list(model.notes) + frame_notes
     if exc:
         notes.append(f"exception frame {exc} B ({'FP context: FPU in use' if exc == EXCEPTION_FRAME_FP else 'no FPU use seen'})")
     return StackReport(image.path, image.arch.value, image.core, exc, tuple(results), system, recursion,

@@ -120,3 +120,5 @@ def render_text(report: StackReport) -> None:
     for f in report.findings:
         style = {"error": "red", "warning": "yellow", "info": "dim"}[f.severity.value]
         console.print(f"[{style}]{f.severity.value}:[/] {f.message}")
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/]")
