@@ -102,21 +102,10 @@ def needs_symbol(script: Any, name: str, defsyms: Sequence[str]) -> bool:
 
     def walk_expr(e: Any) -> None:
         nonlocal used
-        stack = [e]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, ast.Sym) and n.name == name:
-                used = True
-            elif isinstance(n, ast.Binary):
-                stack += (n.left, n.right)
-            elif isinstance(n, ast.Unary):
-                stack.append(n.operand)
-            elif isinstance(n, ast.Cond):
-                stack += (n.cond, n.then, n.otherwise)
-            elif isinstance(n, ast.Call):
-                if n.func == "DEFINED" and n.name == name:
-                    return
-                stack += n.args
+        nodes = list(ast.expression_nodes(e))
+        if any(isinstance(n, ast.Call) and n.func == "DEFINED" and n.name == name for n in nodes):
+            return  # a use guarded by DEFINED(name) does not require it
+        used = used or any(isinstance(n, ast.Sym) and n.name == name for n in nodes)
 
     def visit(item: Any) -> None:
         nonlocal defined

@@ -6,6 +6,7 @@ The parser builds these and nothing else; the evaluator reads them. Every node c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -90,6 +91,22 @@ class Call:
 
 
 Expr = Union[Num, Sym, Unary, Binary, Cond, Call]
+
+
+def expression_nodes(expr: Expr) -> Iterator[Expr]:
+    """Every node of an expression tree, iteratively (scripts can nest deeply)."""
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Binary):
+            stack += (node.left, node.right)
+        elif isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, Cond):
+            stack += (node.cond, node.then, node.otherwise)
+        elif isinstance(node, Call):
+            stack += node.args
 
 
 # --------------------------------------------------------------------------- statements

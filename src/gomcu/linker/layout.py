@@ -909,19 +909,7 @@ class Evaluator:
         refs_by_stmt: list[tuple[ast.Assignment | None, set[str]]] = []
 
         def walk(e: ast.Expr, out: set[str]) -> None:
-            stack = [e]
-            while stack:
-                n = stack.pop()
-                if isinstance(n, ast.Sym):
-                    out.add(n.name)
-                elif isinstance(n, ast.Binary):
-                    stack += (n.left, n.right)
-                elif isinstance(n, ast.Unary):
-                    stack.append(n.operand)
-                elif isinstance(n, ast.Cond):
-                    stack += (n.cond, n.then, n.otherwise)
-                elif isinstance(n, ast.Call):
-                    stack += n.args
+            out.update(n.name for n in ast.expression_nodes(e) if isinstance(n, ast.Sym))
 
         def visit(item: object) -> None:
             if isinstance(item, ast.Assignment):
