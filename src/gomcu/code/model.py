@@ -7,6 +7,7 @@ are not decoded), computes frames, resolves calls, decodes the vector table and 
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 import weakref
 from collections.abc import Iterable
 from functools import cached_property
@@ -183,13 +184,27 @@ class CodeModel:
                 insns = [i for i in insns if not any(lo <= i.address < hi for lo, hi in spans)]
             result = analyse_frame(insns, start, end, tables)
             notes = list(result.frame.notes)
+            frame_bytes, frame_unknown = result.frame.bytes, result.frame.dynamic
             if any(i.kind is Kind.INVALID for i in insns):
-                notes.append("bytes capstone could not decode (data in code without a $d mapping symbol?)")
+                # What the undecodable bytes do to sp is unknown: trust the compiler's CFI if it
+                # has the function, otherwise make the frame unbounded rather than guess.
+                cfi = self.image.cfi_frames.get(start)
+                if cfi is not None and cfi.max_offset is not None:
+                    frame_bytes = max(frame_bytes, cfi.max_offset)
+                    notes.append(f"bytes capstone could not decode; frame {frame_bytes} B taken from .debug_frame")
+                else:
+                    frame_unknown = True
+                    notes.append("bytes capstone could not decode (data in code without a $d mapping symbol?); "
+                                 "frame unknown")
             calls = self._calls(name, start, end, insns, result.depth_at, tables)
+            if frame_bytes != result.frame.bytes:
+                # The depths read at call sites came from the undecodable code: use the whole
+                # frame at every call, an upper bound.
+                calls = [replace(c, stack_depth=max(c.stack_depth, frame_bytes)) for c in calls]
             self._insns[name] = insns
             functions[name] = Function(
                 name=name, address=start, size=end - start,
-                frame=Frame(result.frame.bytes, result.frame.dynamic, tuple(notes)),
+                frame=Frame(frame_bytes, frame_unknown, tuple(notes)),
                 calls=tuple(calls), uses_fpu=any(i.fpu for i in insns), aliases=aliases,
                 notes=tuple(notes),
             )
