@@ -46,6 +46,7 @@ def test_handlers_and_proofs(build: str, quiet: str, quiet_irq: int, alloc: str,
     # the catch-all: one handler for every unused vector; its panic is expected (info)
     d = by_name["Default_Handler"]
     assert len(d.vectors) > 40 and all(v.severity is Severity.INFO for v in d.violations)
+    assert d.status == "clean", "a fault handler that reports and stops is doing its job"
     # stack per handler: the stack analysis' bound
     bounds = {r.name: r.bound_bytes for r in stack.analyse(img).roots}
     assert all(h.stack_bytes == bounds[h.name] for h in report.handlers)

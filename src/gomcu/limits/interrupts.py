@@ -32,6 +32,7 @@ RULES = {
     "scheduler": "irq.scheduler-in-handler",
     "panic": "irq.panic-in-handler",
     "print": "irq.print-in-handler",
+    "runtime_check": "irq.runtime-check-in-handler",
 }
 
 

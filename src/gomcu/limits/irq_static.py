@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 #: How bad reaching each category is from a handler. Allocation (and so a collection), blocking and
 #: scheduler entry corrupt runtime state or hang (TinyGo panics "heap alloc in interrupt" /
-#: "blocked inside interrupt"); panic and print paths are legal but long and end the program.
+#: "blocked inside interrupt"); panic and print paths are legal but long and end the program;
+#: implicit run-time checks (bounds, nil) only fire on a bug. Info-level reach (run-time checks,
+#: and panics or prints in fault handlers, which exist to report) leaves a handler clean.
 SEVERITY = {
     "alloc": Severity.ERROR,
     "gc": Severity.ERROR,
@@ -33,6 +35,7 @@ SEVERITY = {
     "scheduler": Severity.ERROR,
     "panic": Severity.WARNING,
     "print": Severity.WARNING,
+    "runtime_check": Severity.INFO,
 }
 FAULT_EXCEPTIONS = frozenset({2, 3, 4, 5, 6})  # NMI, HardFault, MemManage, BusFault, UsageFault
 #: Source paths of the runtime's own packages (TinyGo install tree), to tell user code from runtime.
@@ -157,7 +160,7 @@ def analyse_handler(image: Image, model: CodeModel, root: Root, profile: Runtime
     reachable = len(model.reachable_from(root.name))
     stack_bytes, stack_bounded = stacks.get(root.name, (None, False))
     insns, note = counter.count(root.name)
-    if violations:
+    if any(v.severity is not Severity.INFO for v in violations):
         status = "violation"
     elif unresolved or profile is None:
         status = "unknown"

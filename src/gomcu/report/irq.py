@@ -140,7 +140,8 @@ def render_text(report: IrqReport) -> None:
         pr = _priority(report, h)
         reaches = ", ".join(sorted({v.kind for v in h.violations}))
         if h.status == "clean":
-            reaches = f"proved clean ({h.reachable} functions)"
+            noted = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
+            reaches = f"proved clean ({h.reachable} functions)" + (f"; info: {noted}" if noted else "")
         elif h.unresolved:
             reaches += (", " if reaches else "") + f"{len(h.unresolved)} unresolved"
         table.add_row(escape(h.name), vec, "" if pr is None else f"0x{pr['written']:02X}/0x{pr['implemented']:02X}",
