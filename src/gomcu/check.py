@@ -85,6 +85,9 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     notes = list(options.extra_notes) + list(image.warnings)
     if chip is None:
         notes.append("no --chip given: use against the chip's memory and its clock are not known")
+    if run and image.arch.value != "arm":
+        notes.append(f"measurements need the emulator, which runs Cortex-M firmware only: every figure for this "
+                     f"{image.arch.value} image is static")
 
     limits = [_most_severe_first(r) for r in limits]
     report = Report(
