@@ -24,6 +24,7 @@ from gomcu.emu.result import (
     FunctionTiming,
     InterruptSample,
     MmioRecord,
+    NvicState,
     RunResult,
     StackUse,
 )
@@ -32,7 +33,7 @@ Probe = StackProbe | FunctionProbe | AllocProbe
 
 __all__ = [
     "BOARDS", "Allocation", "AllocProbe", "Board", "Fault", "FunctionProbe", "FunctionTiming", "Injection",
-    "InterruptSample", "MmioRecord", "RunResult", "StackProbe", "StackUse", "board_from_chip", "choose_board",
+    "InterruptSample", "MmioRecord", "NvicState", "RunResult", "StackProbe", "StackUse", "board_from_chip", "choose_board",
     "find_board", "machine_timing", "native_available", "run",
 ]
 

@@ -57,6 +57,7 @@ from gomcu.emu.result import (
     FunctionTiming,
     InterruptSample,
     MmioRecord,
+    NvicState,
     RunResult,
     StackUse,
 )
@@ -863,4 +864,6 @@ class Machine:
             exception_counts=dict(self.exception_counts),
             unknown_mmio=tuple(MmioRecord(r.address, r.first_pc, r.first_is_write, r.reads, r.writes)
                                for r in self.unknown.accesses.values()),
-            fault=self.fault, wall_seconds=wall, native_timebase=self.tb.native, notes=tuple(self.notes))
+            fault=self.fault, wall_seconds=wall, native_timebase=self.tb.native, notes=tuple(self.notes),
+            nvic=NvicState(dict(self.nvic.prio), tuple(sorted(self.nvic.enabled)), self.nvic.prigroup,
+                           self.nvic.priority_bits))

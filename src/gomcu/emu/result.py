@@ -96,6 +96,17 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class NvicState:
+    """What the firmware left in the NVIC/SCB when the run stopped: the priorities it wrote
+    (as the board keeps them), which IRQs it enabled, and PRIGROUP."""
+
+    priorities: dict[int, int]  # exception number -> priority byte
+    enabled: tuple[int, ...]  # exception numbers (16 + IRQ) enabled in NVIC ISER
+    prigroup: int
+    priority_bits: int
+
+
+@dataclass(frozen=True)
 class RunResult:
     board: str
     board_reason: str
@@ -120,6 +131,7 @@ class RunResult:
     wall_seconds: float
     native_timebase: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    nvic: NvicState | None = None
 
     @property
     def ok(self) -> bool:

@@ -106,23 +106,23 @@ def mask_sites(image: Image, model: CodeModel) -> tuple[MaskSite, ...]:
 def read_back(image: Image, model: CodeModel, handlers: tuple[Handler, ...], chip: object | None,
               max_insns: int = INIT_BUDGET) -> PriorityState:
     """Run the firmware's initialisation and read back the priorities it set, then check them."""
-    from gomcu.emu import choose_board
-    from gomcu.emu.machine import Machine
+    from gomcu import emu
 
-    board, why = choose_board(image, None, getattr(chip, "name", None) if chip is not None else None)
+    board, why = emu.choose_board(image, None, getattr(chip, "name", None) if chip is not None else None)
     chip_bits = getattr(chip, "nvic_priority_bits", None) or board.priority_bits
+    # Keep all 8 bits in the run so that what the firmware wrote can be told from what the chip keeps.
     wide = dataclasses.replace(board, priority_bits=8)
-    machine = Machine(image, wide, board_reason=why, max_insns=max_insns, timeout=30.0)
-    result = machine.run()
-    nvic = machine.nvic
+    result = emu.run(image, wide, max_insns=max_insns, timeout=30.0)
+    nvic = result.nvic
+    assert nvic is not None
     mask = (0xFF << (8 - chip_bits)) & 0xFF
     names = {v: h.name for h in handlers for v in h.vectors}
-    exceptions = sorted(set(nvic.prio) | set(nvic.enabled) | {PENDSV, SYSTICK, SVCALL} | set(names))
+    exceptions = sorted(set(nvic.priorities) | set(nvic.enabled) | {PENDSV, SYSTICK, SVCALL} | set(names))
     priorities = []
     for exc in exceptions:
         if exc < 4:
             continue
-        written = nvic.prio.get(exc, 0) & 0xFF
+        written = nvic.priorities.get(exc, 0) & 0xFF
         enabled = exc < 16 or exc in nvic.enabled
         priorities.append(Priority(exc, vector_name(exc), names.get(exc), written, written & mask, enabled))
     masks = mask_sites(image, model)
