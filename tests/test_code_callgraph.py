@@ -74,3 +74,14 @@ def test_stripped_image_falls_back_to_vector_table() -> None:
     code = model(image.load(FIXTURES / "elf" / "mini-stripped.elf"))
     assert code.functions and any(r.kind is RootKind.RESET for r in code.roots)
     assert any("no function symbols" in n for n in code.notes)
+
+
+def test_masking_instructions_are_found() -> None:
+    """irqdemo.c masks with cpsid/cpsie and writes BASEPRI twice; every site is listed."""
+    from gomcu.code.masking import mask_sites
+
+    sites = mask_sites(model(image.load(FIXTURES / "emu" / "irqdemo-m3.elf")))
+    kinds = [s.what for s in sites]
+    assert kinds.count("CPSID i") == kinds.count("CPSIE i") >= 1
+    assert kinds.count("MSR BASEPRI") == 2
+    assert all(s.function == "main" for s in sites)

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from gomcu.image import Image
     from gomcu.chips import Chip
     from gomcu.emu import Allocation, InterruptSample, RunResult
-    from gomcu.limits.irq_priorities import MaskSite, PriorityState
+    from gomcu.code.masking import MaskSite
+    from gomcu.limits.irq_priorities import PriorityState
     from gomcu.runtime.profile import RuntimeProfile
 
 DEFAULT_COUNT = 200

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gomcu.code.masking import MaskSite, mask_sites
 from gomcu.code.model import CodeModel
 from gomcu.code.vectors import vector_name
 from gomcu.errors import GomcuError
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 PENDSV, SYSTICK, SVCALL = 14, 15, 11
 CONFIGURABLE_EXCEPTIONS = (4, 5, 6, 11, 12, 14, 15)
 FIXED = {1: -3, 2: -2, 3: -1}  # reset, NMI, HardFault
-CPSID_I, CPSIE_I, CPSID_F, CPSIE_F = 0xB672, 0xB662, 0xB671, 0xB661
-SYSM = {0x10: "PRIMASK", 0x11: "BASEPRI", 0x12: "BASEPRI_MAX", 0x13: "FAULTMASK"}
 INIT_BUDGET = 5_000_000
 
 TINYGO_NOTE = ("TinyGo's scheduler is cooperative: goroutines switch only when they block "
@@ -43,15 +42,6 @@ class Priority:
     written: int
     implemented: int
     enabled: bool
-
-
-@dataclass(frozen=True)
-class MaskSite:
-    """An instruction that changes interrupt masking."""
-
-    function: str
-    address: int
-    what: str  # "CPSID i", "MSR BASEPRI", ...
 
 
 @dataclass(frozen=True)
@@ -82,27 +72,6 @@ class PriorityState:
         return value & ((0xFF << (self.prigroup + 1)) & 0xFF) if value >= 0 else value
 
 
-def mask_sites(image: Image, model: CodeModel) -> tuple[MaskSite, ...]:
-    """Every CPSID/CPSIE and MSR to PRIMASK, BASEPRI or FAULTMASK in the code (Thumb)."""
-    out = []
-    for fn in model.functions:
-        for ins in model.instructions(fn.name):
-            raw = image.read(ins.address, ins.size)
-            if not raw:
-                continue
-            h1 = int.from_bytes(raw[:2], "little")
-            what = None
-            if ins.size == 2:
-                what = {CPSID_I: "CPSID i", CPSIE_I: "CPSIE i", CPSID_F: "CPSID f", CPSIE_F: "CPSIE f"}.get(h1)
-            elif ins.size == 4 and h1 & 0xFFF0 == 0xF380:
-                h2 = int.from_bytes(raw[2:4], "little")
-                if h2 & 0xFF00 == 0x8800 and (h2 & 0xFF) in SYSM:
-                    what = f"MSR {SYSM[h2 & 0xFF]}"
-            if what:
-                out.append(MaskSite(fn.name, ins.address, what))
-    return tuple(out)
-
-
 def read_back(image: Image, model: CodeModel, handlers: tuple[Handler, ...], chip: object | None,
               max_insns: int = INIT_BUDGET) -> PriorityState:
     """Run the firmware's initialisation and read back the priorities it set, then check them."""
@@ -125,7 +94,7 @@ def read_back(image: Image, model: CodeModel, handlers: tuple[Handler, ...], chi
         written = nvic.priorities.get(exc, 0) & 0xFF
         enabled = exc < 16 or exc in nvic.enabled
         priorities.append(Priority(exc, vector_name(exc), names.get(exc), written, written & mask, enabled))
-    masks = mask_sites(image, model)
+    masks = mask_sites(model)
     state = PriorityState(tuple(priorities), nvic.prigroup, chip_bits, board.name, result.stop,
                           result.instructions, masks, (), (), ())
     preempts = _preemption(state, handlers)

@@ -1,0 +1,48 @@
+"""Instructions that change interrupt masking: CPSID/CPSIE and MSR to PRIMASK, BASEPRI, FAULTMASK.
+
+Decoded from their Thumb encodings (ARMv7-M ARM, A7.7.30 CPS and A7.7.83 MSR): capstone gives
+CPS no operands for the i/f flags, so the fixed encodings are the clearest source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gomcu.code.model import CodeModel
+from gomcu.image import Arch
+
+_CPS = {0xB672: "CPSID i", 0xB662: "CPSIE i", 0xB671: "CPSID f", 0xB661: "CPSIE f"}
+_SYSM = {0x10: "PRIMASK", 0x11: "BASEPRI", 0x12: "BASEPRI_MAX", 0x13: "FAULTMASK"}
+
+
+@dataclass(frozen=True)
+class MaskSite:
+    """An instruction that changes interrupt masking."""
+
+    function: str
+    address: int
+    what: str  # "CPSID i", "MSR BASEPRI", ...
+
+
+def mask_sites(model: CodeModel) -> tuple[MaskSite, ...]:
+    """Every masking instruction in the decoded functions (none on RISC-V, which masks via CSRs)."""
+    image = model.image
+    if image.arch is not Arch.ARM:
+        return ()
+    out = []
+    for fn in model.functions:
+        for ins in model.instructions(fn.name):
+            raw = image.read(ins.address, ins.size)
+            if not raw:
+                continue
+            first = int.from_bytes(raw[:2], "little")
+            what = None
+            if ins.size == 2:
+                what = _CPS.get(first)
+            elif ins.size == 4 and first & 0xFFF0 == 0xF380:  # MSR spec_reg, Rn
+                second = int.from_bytes(raw[2:4], "little")
+                if second & 0xFF00 == 0x8800 and (second & 0xFF) in _SYSM:
+                    what = f"MSR {_SYSM[second & 0xFF]}"
+            if what:
+                out.append(MaskSite(fn.name, ins.address, what))
+    return tuple(out)
