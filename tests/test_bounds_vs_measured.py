@@ -31,3 +31,25 @@ def test_static_bounds_cover_measured_high_water(name: str) -> None:
         else:
             # Unbounded (recursion): the static figure is a lower bound; the measurement must exceed it.
             assert use.used >= root.bound_bytes
+
+
+def test_priority_aware_system_stack_covers_the_measurement() -> None:
+    """With priorities read back, only handlers at distinct preemption levels nest; the bound
+    still covers the emulator's MSP high-water."""
+    from gomcu.limits import interrupts
+    from gomcu.limits.stack import nest_by_priority
+
+    image = load(REFMW_BUILD / "refmw-m3.elf")
+    static = analyse(image)
+    levels = interrupts.preemption_levels(interrupts.analyse(image, run=True))
+    assert levels is not None
+    assert levels["UART1_IRQHandler"] != levels["GPIOPortA_IRQHandler"], "0x80 and 0x40 are distinct levels"
+    nested = nest_by_priority(static, levels)
+    assert nested is not None and nested.assumption.startswith("priorities read back")
+    by_level: dict[int, list[str]] = {}
+    for name, handler_levels in levels.items():
+        for level in handler_levels:
+            by_level.setdefault(level, []).append(name)
+    assert len(nested.handlers) == len(by_level), "one handler per preemption level"
+    msp = next(s for s in emu.run(image).stacks if s.kind == "msp")
+    assert msp.used <= nested.bound_bytes

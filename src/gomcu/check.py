@@ -55,9 +55,16 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     limits: list[LimitResult] = []
     say("memory model (footprint and worst-case stacks)")
     from gomcu.code.roots import TINYGO, TaskProfile
-    from gomcu.limits.stack import analyse as analyse_stack
+    from gomcu.limits import interrupts
+    from gomcu.limits.stack import analyse as analyse_stack, nest_by_priority
 
     stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO)
+    say("interrupt context" + (" (reading back priorities, emulating the latency campaign)" if run else ""))
+    irq_report = interrupts.analyse(image, chip, profile, run=run)
+    levels = interrupts.preemption_levels(irq_report)
+    if levels is not None and stack.system is not None:
+        # Priorities are known from the emulator: only handlers at distinct levels can nest.
+        stack = replace(stack, system=nest_by_priority(stack, levels))
     limits.append(memory.evaluate(image, chip, stack))
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc
@@ -65,10 +72,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     gc_result = gc.evaluate(image, chip, profile, run=run)
     limits.append(gc_result)
 
-    say("interrupt context" + (" (emulating the latency campaign)" if run else ""))
-    from gomcu.limits import interrupts
-
-    irq = interrupts.evaluate(image, chip, profile, run=run)
+    irq = interrupts.limit_result(irq_report)
     limits.append(irq)
 
     say("linker script")

@@ -160,9 +160,40 @@ def _panicked(c: Campaign) -> bool:
 def evaluate(image: Image, chip: Chip | None, profile: RuntimeProfile | None = None, run: bool = False) -> LimitResult:
     """The interrupt limit for `gomcu check`: fail when a handler reaches allocation, a collection,
     blocking or the scheduler; warn when one is unknown."""
+    return limit_result(analyse(image, chip, profile, run=run))
+
+
+#: Exceptions with fixed priorities, and the configurable faults that escalate to HardFault
+#: unless enabled in SHCSR (ARMv7-M ARM B1.5.4).
+_FIXED_LEVELS = {2: -2, 3: -1, 4: -1, 5: -1, 6: -1}
+
+
+def preemption_levels(report: IrqReport) -> dict[str, set[int]] | None:
+    """Handler -> the preemption (group) levels it can run at, from the priorities read back in
+    the emulator; None when they were not read. IRQs the firmware never enabled cannot run."""
+    state = report.priorities
+    if state is None:
+        return None
+    levels: dict[str, set[int]] = {}
+    for h in report.handlers:
+        for vector in h.vectors:
+            if vector in _FIXED_LEVELS:
+                level = _FIXED_LEVELS[vector]
+            else:
+                p = state.of(vector)
+                if p is None:
+                    continue
+                if vector >= 16 and not p.enabled:
+                    continue
+                level = state.group(p.implemented)
+            levels.setdefault(h.name, set()).add(level)
+    return levels
+
+
+def limit_result(report: IrqReport) -> LimitResult:
+    """The LimitResult for one analysed firmware (figures, findings, suggestions, details)."""
     from gomcu.report.irq import to_json
 
-    report = analyse(image, chip, profile, run=run)
     figures = [
         Figure("handlers", len(report.handlers), "count", Origin.STATIC),
         Figure("handlers with violations", sum(1 for h in report.handlers if h.status == "violation"), "count", Origin.STATIC),

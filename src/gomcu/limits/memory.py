@@ -53,7 +53,9 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None) 
     if stack is not None:
         findings.extend(stack.findings)
         if stack.system is not None:
-            figures.append(Figure("system stack bound", stack.system.bound_bytes, "bytes", Origin.STATIC))
+            emulated = stack.system.assumption.startswith("priorities read back")
+            name = "system stack bound" + (" (nesting by the priorities read back in the emulator)" if emulated else "")
+            figures.append(Figure(name, stack.system.bound_bytes, "bytes", Origin.STATIC))
             if stack.system.allotted_bytes is not None:
                 figures.append(Figure("system stack allotted", stack.system.allotted_bytes, "bytes", Origin.STATIC))
         tightest = min((r for r in stack.roots if r.margin is not None and r.bounded), key=lambda r: r.margin or 0, default=None)

@@ -337,3 +337,31 @@ def _recursion(graph: StackGraph, results: list[RootStack], model: CodeModel) ->
                              best[3] if best else None, entry0, deepest, best[0] if best else None, indirect,
                              arg, implied))
     return tuple(out)
+
+
+def nest_by_priority(report: StackReport, levels: dict[str, set[int]]) -> SystemStack | None:
+    """The system stack once priorities are known (read back in the emulator): handlers at the
+    same preemption level cannot interrupt each other, so the bound is the reset path plus, for
+    each distinct level, the worst handler that runs at it. `levels` maps a handler to the
+    preemption levels of the vectors it serves (lower is more urgent; faults are negative)."""
+    system = report.system
+    if system is None:
+        return None
+    bounds = dict(system.handlers)
+    worst: dict[int, tuple[str, int]] = {}
+    unplaced = [name for name in bounds if name not in levels]
+    for name, handler_levels in levels.items():
+        if name not in bounds:
+            continue
+        for level in handler_levels:
+            if level not in worst or bounds[name] > worst[level][1]:
+                worst[level] = (name, bounds[name])
+    # A handler whose vectors' priorities were not read back keeps the pessimistic assumption.
+    nest = sum(b for _, b in worst.values()) + sum(bounds[name] for name in unplaced)
+    chosen = tuple(sorted(worst.values(), key=lambda nb: -nb[1])) + tuple((n, bounds[n]) for n in unplaced)
+    assumption = (f"priorities read back in the emulator: {len(worst)} preemption level(s) can nest; "
+                  "the worst handler of each level counts")
+    if unplaced:
+        assumption += f"; {len(unplaced)} handler(s) with unknown priority assumed to nest"
+    return SystemStack(system.reset, system.reset_bytes, chosen, system.reset_bytes + nest, system.bounded,
+                       system.allotted_bytes, assumption)
