@@ -202,3 +202,15 @@ def test_reference_firmware_verdicts() -> None:
     alloc = next(f for f in irq["findings"] if f["rule"] == "irq.alloc-in-handler")
     assert alloc["location"]["file"].endswith("main.c") and alloc["location"]["line"] == 190
     assert alloc["chain"][0] == "UART1_IRQHandler" and alloc["chain"][-1] == "runtime.alloc"
+
+
+def test_run_puts_measured_high_water_beside_the_bounds() -> None:
+    """The small-stack variant: the static under-allocation finding and the emulator's overflow agree."""
+    result = _check(str(REFMW_BUILD / "refmw-m3-small-stack.elf"), "--chip", "lm3s6965", "--run", "--format", "json")
+    assert result.returncode == 1
+    memory = json.loads(result.stdout)["limits"][0]
+    origins = {f["name"]: f["origin"] for f in memory["figures"]}
+    assert origins["system stack high-water"] == "emulated" and origins["flash"] == "static"
+    rules = {f["rule"] for f in memory["findings"]}
+    assert {"stack.under-allocated", "stack.overflow-measured"} <= rules
+    assert "stack.bound-below-measurement" not in rules

@@ -65,7 +65,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     if levels is not None and stack.system is not None:
         # Priorities are known from the emulator: only handlers at distinct levels can nest.
         stack = replace(stack, system=nest_by_priority(stack, levels))
-    limits.append(memory.evaluate(image, chip, stack))
+    high_water = _stack_high_water(image, chip, profile) if run and image.arch.value == "arm" else ()
+    limits.append(memory.evaluate(image, chip, stack, high_water))
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc
 
@@ -118,6 +119,23 @@ def _most_severe_first(result: LimitResult) -> LimitResult:
     """Findings ordered errors, warnings, notes (stable within each), so the top ones matter most."""
     ordered = tuple(sorted(result.findings, key=lambda f: _SEVERITY_ORDER[f.severity.value]))
     return replace(result, findings=ordered)
+
+
+def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None) -> tuple[Any, ...]:
+    """Every stack's high-water from one emulated run (stack painting), beside the static bounds."""
+    from gomcu import emu
+    from gomcu.errors import EmulationError
+
+    probes = []
+    tasks = profile.tasks if profile else {}
+    starts = [n for n in tasks.get("start", ()) if image.symbol(n)]
+    allocators = [n for n in (profile.allocators() if profile else ()) if image.symbol(n)]
+    if starts and allocators:
+        probes.append(emu.StackProbe(starts[0], allocators[0]))
+    try:
+        return emu.run(image, chip=chip.name if chip else None, probes=probes).stacks
+    except EmulationError:
+        return ()  # the GC and interrupt limits report why the firmware cannot run
 
 
 def _pause_samples_us(details: dict[str, Any]) -> tuple[float, ...]:

@@ -12,6 +12,7 @@ from gomcu.report.model import LimitResult
 
 if TYPE_CHECKING:
     from gomcu.chips import Chip
+    from gomcu.emu import StackUse
     from gomcu.limits.stack import StackReport
 
 #: Below this much heap a Go program with a collector will thrash (a judgement, stated as such).
@@ -45,8 +46,10 @@ def evaluate_footprint(image: Image, chip: Chip | None) -> tuple[footprint.Footp
     return fp, findings, figures, suggestions
 
 
-def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None) -> LimitResult:
-    """Footprint against the chip, plus worst-case stacks against what each was given."""
+def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
+             high_water: tuple[StackUse, ...] = ()) -> LimitResult:
+    """Footprint against the chip, plus worst-case stacks against what each was given; with
+    `high_water` (stacks painted in the emulator), the measurement beside the bound."""
     fp, findings, figures, suggestions = evaluate_footprint(image, chip)
     doc: dict[str, Any] = {"flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes, "heap_bytes": fp.heap_bytes,
                            "text": fp.text, "data": fp.data, "bss": fp.bss}
@@ -68,11 +71,36 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None) 
                 need = _round_up(needed, 256)
                 suggestions.append(f"give {root.name} a stack of at least {need} bytes (needs {needed}, "
                                    f"allotted {root.allotted_bytes}); with TinyGo: -stack-size={need}")
+        if high_water:
+            findings.extend(_compare_with_measurement(stack, high_water, figures))
         from gomcu.report.stack import to_json as stack_json
 
         doc["stack"] = stack_json(stack)
     status = status_of(findings)
     return LimitResult("memory", status, tuple(figures), tuple(findings), tuple(suggestions), doc)
+
+
+def _compare_with_measurement(stack: StackReport, high_water: tuple[StackUse, ...],
+                              figures: list[Figure]) -> list[Finding]:
+    """Measured high-water beside the static bound; a bound below a measurement is gomcu's bug."""
+    findings: list[Finding] = []
+    msp = next((s for s in high_water if s.kind == "msp"), None)
+    if msp is not None and stack.system is not None:
+        figures.append(Figure("system stack high-water", msp.used, "bytes", Origin.EMULATED))
+        if stack.system.bounded and msp.used > stack.system.bound_bytes:
+            findings.append(Finding("stack.bound-below-measurement", Severity.ERROR,
+                                    f"the system stack reached {msp.used} B in the emulator, above the static bound "
+                                    f"{stack.system.bound_bytes} B: a bug in gomcu's analysis, please report it"))
+    runtime = [s for s in high_water if s.kind != "msp"]
+    if runtime:
+        worst = max(runtime, key=lambda s: s.used / s.size if s.size else 0)
+        figures.append(Figure(f"fullest goroutine stack ({worst.name}, {worst.size} B)", worst.used, "bytes",
+                              Origin.EMULATED))
+        for s in runtime:
+            if s.overflow:
+                findings.append(Finding("stack.overflow-measured", Severity.ERROR,
+                                        f"{s.name} ({s.size} B at 0x{s.bottom:08x}) overflowed in the emulator"))
+    return findings
 
 
 def _round_up(value: int, step: int) -> int:
