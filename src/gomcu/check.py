@@ -90,6 +90,9 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     notes = list(options.extra_notes) + list(image.warnings)
     if chip is None:
         notes.append("no --chip given: use against the chip's memory and its clock are not known")
+    if not run and image.arch.value == "arm":
+        notes.append("static analysis only: --run also measures GC pauses, interrupt latency and stack high-water "
+                     "in the emulator")
     if run and image.arch.value != "arm":
         notes.append(f"measurements need the emulator, which runs Cortex-M firmware only: every figure for this "
                      f"{image.arch.value} image is static")
