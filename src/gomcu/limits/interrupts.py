@@ -125,7 +125,7 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
             more = "; then " + ", ".join(" -> ".join(c) for c in v.consequences) if v.consequences else ""
             why = " (a fault handler that reports and stops: expected)" if v.severity is Severity.INFO else ""
             out.append(Finding(RULES.get(v.kind, f"irq.{v.kind}-in-handler"), v.severity,
-                               f"{h.name} ({', '.join(h.vector_names)}) reaches {v.target} ({v.kind}): "
+                               f"{h.name} ({h.vectors_text}) reaches {v.target} ({v.kind}): "
                                f"{' -> '.join(v.chain)}{more}{why}", v.location, v.chain))
         if h.unresolved and not any(v.severity is Severity.ERROR for v in h.violations):
             first = h.unresolved[0]

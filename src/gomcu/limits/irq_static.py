@@ -82,6 +82,14 @@ class Handler:
         return tuple(vector_name(v) for v in self.vectors)
 
     @property
+    def vectors_text(self) -> str:
+        """The vectors it serves, shortened when it is a catch-all for dozens of them."""
+        names = self.vector_names
+        if len(names) <= 6:
+            return ", ".join(names)
+        return f"{len(names)} vectors: {', '.join(names[:4])}, ..."
+
+    @property
     def catch_all(self) -> bool:
         """Serves fault exceptions: panicking there is how a fault is reported, not a bug."""
         return bool(FAULT_EXCEPTIONS & set(self.vectors))
