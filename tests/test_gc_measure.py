@@ -11,6 +11,7 @@ import pytest
 from conftest import FIXTURES, REFMW_BUILD, run_gomcu
 from gomcu import image as image_mod
 from gomcu.code import model as code_model
+from gomcu.errors import GomcuError
 from gomcu.limits import gc, gc_measure
 from gomcu.report.gc import to_json
 from gomcu.runtime.profile import detect_profile
@@ -89,7 +90,7 @@ def test_too_small_heap_runs_out_in_the_sweep():
 
 def test_sizes_parse():
     assert gc_measure.parse_sizes("8K, 50%,1000", 20000) == (1000, 8192, 10000)
-    with pytest.raises(Exception):
+    with pytest.raises(GomcuError, match="more than the linked heap"):
         gc_measure.parse_sizes("1M", 20000)
 
 

@@ -80,7 +80,6 @@ def stack_sizes(model: CodeModel, profile: TaskProfile = TINYGO) -> tuple[int, t
 
 def find_roots(model: CodeModel, profile: TaskProfile = TINYGO) -> tuple[Root, ...]:
     roots: list[Root] = []
-    image = model.image
     reset = _reset(model)
     if reset is not None:
         roots.append(reset)

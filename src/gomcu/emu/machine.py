@@ -42,13 +42,12 @@ from gomcu.emu.native import (
     K_FUNC,
     K_SALLOC,
     S_MSP,
-    S_RUNTIME,
     STOP_TRAP,
     TRAP_LOW,
     make_timebase,
     thumb_insn_count,
 )
-from gomcu.emu.nvic import HARDFAULT, SVCALL, ExceptionModel, StackingFault, exception_name
+from gomcu.emu.nvic import SVCALL, ExceptionModel, StackingFault, exception_name
 from gomcu.emu.peripherals import Uart, UnknownMmio
 from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
 from gomcu.emu.result import (

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from gomcu.image import Image
     from gomcu.chips import Chip
     from gomcu.emu import Allocation, InterruptSample, RunResult
-    from gomcu.code.masking import MaskSite
     from gomcu.limits.irq_priorities import PriorityState
     from gomcu.runtime.profile import RuntimeProfile
 
