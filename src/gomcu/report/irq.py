@@ -138,7 +138,7 @@ def render_text(report: IrqReport) -> None:
         if len(vec) > 40:
             vec = f"{len(h.vectors)} vectors (shared)"
         pr = _priority(report, h)
-        reaches = ", ".join(sorted({v.kind for v in h.violations}))
+        reaches = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
         if h.status == "clean":
             noted = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
             reaches = f"proved clean ({h.reachable} functions)" + (f"; info: {noted}" if noted else "")
