@@ -30,7 +30,7 @@ def _reg_bytes(reg: int) -> int:
 class ThumbDecoder:
     name = "thumb"
     call_push = 0
-    arg_regs = (A.ARM_REG_R0, A.ARM_REG_R1, A.ARM_REG_R2, A.ARM_REG_R3)
+    arg_regs: tuple[int, ...] = (A.ARM_REG_R0, A.ARM_REG_R1, A.ARM_REG_R2, A.ARM_REG_R3)
     clobbered = frozenset({A.ARM_REG_R0, A.ARM_REG_R1, A.ARM_REG_R2, A.ARM_REG_R3, A.ARM_REG_R12, LR})
     min_size = 2
 

@@ -75,7 +75,8 @@ def analyse_frame(insns: list[Insn], start: int, end: int, tables: dict[int, lis
         work = seeds
         while work:
             i, d = work.pop()
-            if depth[i] is not None and depth[i] >= d:
+            known = depth[i]
+            if known is not None and known >= d:
                 continue
             visits[i] += 1
             if visits[i] > _MAX_VISITS:
@@ -94,8 +95,9 @@ def analyse_frame(insns: list[Insn], start: int, end: int, tables: dict[int, lis
             if depth[i] is None:
                 prev = insns[i - 1] if i else None
                 seed = deepest
-                if prev is not None and depth[i - 1] is not None and prev.kind in (Kind.OTHER, Kind.CALL, Kind.INDIRECT_CALL):
-                    seed = depth[i - 1] - prev.sp_delta
+                prev_depth = depth[i - 1] if i else None
+                if prev is not None and prev_depth is not None and prev.kind in (Kind.OTHER, Kind.CALL, Kind.INDIRECT_CALL):
+                    seed = prev_depth - prev.sp_delta
                 run([(i, max(seed, 0))])
     depth_at = {ins.address: d for ins, d in zip(insns, depth) if d is not None}
     if dynamic:

@@ -101,7 +101,7 @@ class CodeModel:
                 break
             starts |= new
         ordered = sorted(starts)
-        out = []
+        out: list[tuple[str, int, int, tuple[str, ...]]] = []
         for i, a in enumerate(ordered):
             section = self.image.section_at(a)
             assert section is not None

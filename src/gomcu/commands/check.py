@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 import os
 import sys
 
@@ -109,7 +110,7 @@ class CheckCommand(Command):
         return EXIT_LIMIT_FAILED if report.overall.value == "fail" else EXIT_OK
 
 
-def _progress(fmt: str):  # type: ignore[no-untyped-def]
+def _progress(fmt: str) -> Callable[[str], None] | None:
     """Progress lines on stderr for people; silent for JSON consumers and pipes."""
     if fmt == "json" or not sys.stderr.isatty():
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from gomcu.commands.base import (
     Command,
@@ -13,12 +14,15 @@ from gomcu.commands.base import (
 )
 from gomcu.errors import GomcuError
 
+if TYPE_CHECKING:
+    from gomcu.report.model import LimitResult, Report
+
 #: Headroom a starter budget leaves over today's figures, so that ordinary growth passes
 #: and a jump fails.
 GROWTH = 1.10
 
 
-def render_budget(report, chip: str | None, measured: bool) -> str:  # type: ignore[no-untyped-def]
+def render_budget(report: Report, chip: str | None, measured: bool) -> str:
     """The starter file's text: today's figures with headroom, each key explained."""
     from gomcu.budget import BUDGET_KEYS
 
@@ -67,7 +71,7 @@ def _grow(value: float | None) -> int | None:
     return None if value is None else int(value * GROWTH)
 
 
-def _figure(result, unit: str) -> float | None:  # type: ignore[no-untyped-def]
+def _figure(result: LimitResult | None, unit: str) -> float | None:
     if result is None:
         return None
     values = [f.value for f in result.figures if f.unit == unit and isinstance(f.value, (int, float))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from gomcu.commands.base import (
     Command,
@@ -94,29 +95,33 @@ class RunCommand(Command):
         return EXIT_OK if result.exit_code == 0 else EXIT_LIMIT_FAILED
 
     @staticmethod
-    def _progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    def _progress(args: argparse.Namespace) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
         """A rich progress bar on stderr once a run has taken more than a second."""
         import time
 
         if not sys.stderr.isatty():
             return None, lambda: None
         from rich.console import Console
-        from rich.progress import Progress
+        from rich.progress import Progress, TaskID
 
-        state: dict[str, object] = {"start": time.monotonic(), "bar": None, "task": None}
+        start = time.monotonic()
+        bar: Progress | None = None
+        task: TaskID | None = None
 
         def update(done: int, total: int) -> None:
-            if state["bar"] is None:
-                if time.monotonic() - float(state["start"]) < 1.0:  # type: ignore[arg-type]
+            nonlocal bar, task
+            if bar is None:
+                if time.monotonic() - start < 1.0:
                     return
                 bar = Progress(console=Console(stderr=True), transient=True)
                 bar.start()
-                state["bar"], state["task"] = bar, bar.add_task("emulating", total=total)
-            state["bar"].update(state["task"], completed=done)  # type: ignore[union-attr]
+                task = bar.add_task("emulating", total=total)
+            assert task is not None  # set together with bar
+            bar.update(task, completed=done)
 
         def finish() -> None:
-            if state["bar"] is not None:
-                state["bar"].stop()  # type: ignore[union-attr]
+            if bar is not None:
+                bar.stop()
 
         return update, finish
 

@@ -47,5 +47,5 @@ def timing_for(core: str) -> CoreTiming:
     return _TIMINGS.get(core, CoreTiming(core, 12, 12, 6))
 
 
-def cycles_to_us(cycles: int, clock_hz: int) -> float:
+def cycles_to_us(cycles: float, clock_hz: int) -> float:
     return cycles * 1e6 / clock_hz

@@ -454,14 +454,14 @@ class Machine:
             name = p.function if isinstance(p.function, str) else self._name(addr)
             stats = self._func_stats.setdefault(addr, {"name": name, "calls": 0, "total": 0, "excl": 0,
                                                        "min": None, "max": 0, "max_cycles": 0, "open": 0})
-            self._on_entry(addr, lambda pc, st=stats: self._func_enter(st))
+            self._on_entry(addr, self._func_entry_handler(stats))
         for a in allocs:
             addr = self._resolve(a.function)
             self._on_entry(addr, lambda pc: self._alloc_enter())
         for sp in stacks:
-            c, a = self._resolve(sp.create), self._resolve(sp.alloc)
-            self._on_entry(c, lambda pc, probe=sp: self._create_enter(probe))
-            self._on_entry(a, lambda pc, probe=sp: self._stack_alloc_enter(probe))
+            create_addr, alloc_addr = self._resolve(sp.create), self._resolve(sp.alloc)
+            self._on_entry(create_addr, self._create_entry_handler(sp))
+            self._on_entry(alloc_addr, self._stack_alloc_entry_handler(sp))
         if self._native is not None:
             self._install_native(stacks, funcs, allocs)
             return
@@ -574,9 +574,19 @@ class Machine:
             f.data["end_insns"] = end
             f.on_return(f)
 
+    # Entry handlers bound to one probe's state (each call makes a fresh closure).
+    def _func_entry_handler(self, stats: dict[str, Any]) -> Callable[[int], None]:
+        return lambda pc: self._func_enter(stats)
+
+    def _create_entry_handler(self, probe: StackProbe) -> Callable[[int], None]:
+        return lambda pc: self._create_enter(probe)
+
+    def _stack_alloc_entry_handler(self, probe: StackProbe) -> Callable[[int], None]:
+        return lambda pc: self._stack_alloc_enter(probe)
+
     def _func_enter(self, stats: dict[str, Any]) -> None:
         stats["open"] += 1
-        self._open_frame(lambda f, st=stats: self._func_return(st, f))
+        self._open_frame(lambda f: self._func_return(stats, f))
 
     def _func_return(self, stats: dict[str, Any], f: _Frame) -> None:
         end = f.data["end_insns"]

@@ -31,6 +31,7 @@ from unicorn.arm_const import (
 )
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE
 
+_uclib: ctypes.CDLL | None
 try:
     from unicorn.unicorn_py3.unicorn import uclib as _uclib
 except ImportError:  # pragma: no cover - other binding layouts
@@ -105,6 +106,7 @@ class NativeTimebase:
         _fastblock.init_probes(ctypes.addressof(st))
         weakref.finalize(self, _fastblock.release, ctypes.addressof(st))
         self.probes = NativeProbes(self)
+        assert _uclib is not None  # NativeTimebase (self.tb) exists only when it was found
         handle = ctypes.c_size_t()
         err = _uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK,
                                  ctypes.c_void_p(_fastblock.callback_address()),
@@ -170,6 +172,7 @@ class NativeProbes:
         if addr in self._hooked:
             return
         self._hooked.add(addr)
+        assert _uclib is not None  # NativeTimebase (self.tb) exists only when it was found
         handle = ctypes.c_size_t()
         err = _uclib.uc_hook_add(self.tb.uc._uch, ctypes.byref(handle), UC_HOOK_CODE,
                                  ctypes.c_void_p(_fastblock.entry_callback_address()),

@@ -88,6 +88,7 @@ def gc_kind_of(image: Image, profile: RuntimeProfile | None) -> tuple[str, tuple
     kind = profile.gc_kind(names)
     allocators = [a for a in profile.allocators() if a in names]
     marks = profile.mark_functions_present(names)
+    evidence: tuple[str, ...]
     if kind == "none":
         evidence = (f"no allocator ({', '.join(profile.allocators())}) in the symbol table",)
     elif kind == "leaking":

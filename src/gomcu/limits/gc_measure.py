@@ -110,8 +110,13 @@ class Scaling:
 
 
 def scaling(runs: "tuple[GcRun, ...] | list[GcRun]") -> Scaling | None:
-    points = [(r.heap_bytes / 1024, float(r.pauses().median)) for r in runs
-              if r.ok and r.heap_bytes is not None and r.pauses().median is not None]
+    points: list[tuple[float, float]] = []
+    for r in runs:
+        if not r.ok or r.heap_bytes is None:
+            continue
+        median = r.pauses().median
+        if median is not None:
+            points.append((r.heap_bytes / 1024, float(median)))
     if len(points) < 2:
         return None
     n = len(points)

@@ -17,6 +17,7 @@ emulator does not snapshot the heap, so survivors of a collection are not counte
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -100,7 +101,7 @@ class Campaign:
     notes: tuple[str, ...]
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (q in 0..100) of sorted or unsorted values."""
     s = sorted(values)
     if not s:

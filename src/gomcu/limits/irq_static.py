@@ -10,6 +10,7 @@ unresolved indirect call is "unknown", never "clean": the proof cannot see past 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -146,6 +147,11 @@ def handler_roots(model: CodeModel) -> tuple[Root, ...]:
     return tuple(out)
 
 
+def _other_unsafe(category: Callable[[str], str | None], target: str) -> Callable[[str], bool]:
+    """Is a function, other than `target` itself, in an unsafe category?"""
+    return lambda n: n != target and category(n) is not None
+
+
 def analyse_handler(image: Image, model: CodeModel, root: Root, profile: RuntimeProfile | None,
                     stacks: dict[str, tuple[int, bool]], counter: InsnCounter) -> Handler:
     violations: list[Violation] = []
@@ -160,7 +166,7 @@ def analyse_handler(image: Image, model: CodeModel, root: Root, profile: Runtime
             if catch_all and kind in ("panic", "print"):
                 severity = Severity.INFO
             consequences = tuple(
-                c.functions for c in chains_to(model, chain.target, lambda n, t=chain.target: n != t and category(n) is not None)
+                c.functions for c in chains_to(model, chain.target, _other_unsafe(category, chain.target))
                 if category(c.target) != kind)
             violations.append(Violation(kind, chain.target, chain.functions, loc, severity, consequences))
     violations.sort(key=lambda v: (_rank(v.severity), v.kind, len(v.chain), v.target))

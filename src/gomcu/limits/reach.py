@@ -74,7 +74,7 @@ def _chain(parent: dict[str, tuple[str, CallSite] | None], target: str) -> Chain
 
 def unresolved_reachable(model: CodeModel, root: str) -> list[CallSite]:
     """Indirect calls gomcu could not resolve anywhere below `root`: what it cannot see past."""
-    out = []
+    out: list[CallSite] = []
     for name in sorted(model.reachable_from(root)):
         fn = model.function(name)
         if fn is not None:

@@ -237,7 +237,7 @@ def adapt(script: ast.Script, layout: Layout, profile: RuntimeProfile, source_na
         if r.name not in (flash.name, ram.name):
             notes.append(f"region {r.name} is kept in MEMORY but the {p.name} runtime does "
                          "not place anything there")
-    target = {
+    target: dict[str, object] = {
         "linkerscript": "OUT.ld",
         "ldflags": [p.target_json_ldflag.format(size=stack_size)],
     }

@@ -252,7 +252,9 @@ def _check_vectors(layout: Layout, script: ast.Script, placed: Placement,
     out = _section(layout, placed.output.name)
     if out is None or flash is None:
         return
-    before = [i for i in placed.output.items[:placed.index] if isinstance(i, ast.InputSpec)]
+    # what lands in flash ahead of the vector table: input specs, or whole output sections
+    before: list[ast.InputSpec | ast.OutputSection] = [
+        i for i in placed.output.items[:placed.index] if isinstance(i, ast.InputSpec)]
     for other in output_sections(script):
         if other is placed.output:
             break

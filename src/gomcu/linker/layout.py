@@ -23,6 +23,7 @@ The rules follow GNU ld 2.40 (`arm-none-eabi-ld`, the oracle of the tests):
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -431,9 +432,9 @@ class _Pass:
         if f in ("DATA_SEGMENT_END", "DATA_SEGMENT_RELRO_END"):
             return self.rel_from_abs(self.dot)
         if f == "ASSERT":
-            v = self.eval(e.args[0])
-            self.check_assert(bool(v.value), e.name or "", e.pos)
-            return v
+            checked = self.eval(e.args[0])
+            self.check_assert(bool(checked.value), e.name or "", e.pos)
+            return checked
         raise AssertionError(f)
 
     def defined(self, name: str) -> bool:
@@ -936,9 +937,10 @@ class Evaluator:
                 for sub in item.items:
                     visit(sub)
             elif isinstance(item, ast.Overlay):
-                for sub in item.sections:
-                    visit(sub)
+                for section in item.sections:
+                    visit(section)
 
+        s: set[str]
         for _, e in self.defsyms:
             s = set()
             walk(e, s)
@@ -1067,8 +1069,7 @@ class Evaluator:
                     if sorted_groups:
                         specs = item.sections
                         for pi, group in sorted_groups.items():
-                            ordered = sorted(group, key=lambda s, k=specs[pi].sort:
-                                             _sort_key(k, s))
+                            ordered = sorted(group, key=functools.partial(_sort_key, specs[pi].sort))
                             slots = [i for i, s in enumerate(matched) if s in group]
                             for slot, s in zip(slots, ordered):
                                 matched[slot] = s

@@ -61,6 +61,7 @@ def read_object(path: str) -> InputFile:
     """Sections and symbols of a relocatable object (ET_REL)."""
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
 
     try:
         handle = open(path, "rb")
@@ -104,6 +105,8 @@ def read_object(path: str) -> InputFile:
                     entries=entries,
                 ))
             symtab = elf.get_section_by_name(".symtab")
+            if symtab is not None and not isinstance(symtab, SymbolTableSection):
+                raise LinkerScriptError(f"{path}: corrupt ELF object (.symtab is not a symbol table)")
             if symtab is not None:
                 for symbol in symtab.iter_symbols():
                     name = symbol.name

@@ -412,12 +412,12 @@ class _Parser:
         self.enter()
         if func in _NAME_BUILTINS:
             if func == "SEGMENT_START":
-                name = self.need_word("a segment name")
+                segment = self.need_word("a segment name")
                 self.expect(",")
                 default = self.expr()
                 self.expect(")", "')'")
                 self.leave()
-                return ast.Call(func, (default,), name, pos, default.depth + 1)
+                return ast.Call(func, (default,), segment, pos, default.depth + 1)
             name = self.word(_NAME_CHARS)
             if name is None:
                 raise self.error(f"expected a name in {func}(), found {self.describe()}")

@@ -192,10 +192,11 @@ def render_text(a: GcAnalysis, path: str) -> None:
             t = Table(title="heap-size sweep", show_edge=False, pad_edge=False)
             for col in ("heap", "stop", "collections", "pause median", "pause max", "max µs", "high-water"):
                 t.add_column(col, justify="right")
-            for s in m.sweep:
-                sp, su = s.pauses(), s.pauses_us(hz)
-                t.add_row(f"{s.heap_bytes:,} B", s.stop if s.ok else f"{s.stop} ({s.exit_code})", str(s.collections),
-                          _fmt(sp.median), _fmt(sp.max), _fmt(su.max, 1), human_bytes(s.heap_high_water))
+            for run in m.sweep:
+                sp, su = run.pauses(), run.pauses_us(hz)
+                t.add_row(f"{run.heap_bytes:,} B", run.stop if run.ok else f"{run.stop} ({run.exit_code})",
+                          str(run.collections), _fmt(sp.median), _fmt(sp.max), _fmt(su.max, 1),
+                          human_bytes(run.heap_high_water))
             c.print(t)
             fit = m.scaling
             if fit is not None:
@@ -209,8 +210,8 @@ def render_text(a: GcAnalysis, path: str) -> None:
             c.print(f"  [{color}]{f.severity.value}[/] {escape(f.rule)}: {escape(f.message)}")
             if f.chain:
                 c.print(f"      [dim]{escape(' -> '.join(f.chain))}[/]")
-    for s in a.suggestions:
-        c.print(f"  [green]suggestion[/]: {escape(s)}")
-    for n in a.notes:
-        c.print(f"  [dim]note: {escape(n)}[/]")
+    for suggestion in a.suggestions:
+        c.print(f"  [green]suggestion[/]: {escape(suggestion)}")
+    for text in a.notes:
+        c.print(f"  [dim]note: {escape(text)}[/]")
     c.print(f"\n[bold]GC limit: {a.status.value}[/]")

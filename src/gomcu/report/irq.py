@@ -137,14 +137,14 @@ def render_text(report: IrqReport) -> None:
         vec = ", ".join(h.vector_names)
         if len(vec) > 40:
             vec = f"{len(h.vectors)} vectors (shared)"
-        pr = _priority(report, h)
+        prio = _priority(report, h)
         reaches = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
         if h.status == "clean":
             noted = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
             reaches = f"proved clean ({h.reachable} functions)" + (f"; info: {noted}" if noted else "")
         elif h.unresolved:
             reaches += (", " if reaches else "") + f"{len(h.unresolved)} unresolved"
-        table.add_row(escape(h.name), vec, "" if pr is None else f"0x{pr['written']:02X}/0x{pr['implemented']:02X}",
+        table.add_row(escape(h.name), vec, "" if prio is None else f"0x{prio['written']:02X}/0x{prio['implemented']:02X}",
                       f"[{colour[h.status]}]{h.status}[/]", reaches,
                       "?" if h.stack_bytes is None else f"{'' if h.stack_bounded else '>= '}{h.stack_bytes} B",
                       str(h.max_insns) if h.max_insns is not None else "[dim]loops[/]" if "loop" in h.insns_note else "?")
@@ -153,8 +153,8 @@ def render_text(report: IrqReport) -> None:
         for v in h.violations:
             console.print(f"  {escape(h.name)}: [bold]{v.kind}[/] {escape(' -> '.join(v.chain))}  "
                           f"[dim]at {escape(str(v.location))}[/]")
-            for c in v.consequences:
-                console.print(f"      then {escape(' -> '.join(c))}")
+            for then in v.consequences:
+                console.print(f"      then {escape(' -> '.join(then))}")
         for u in h.unresolved[:3]:
             console.print(f"  {escape(h.name)}: [yellow]unresolved indirect call[/] at {escape(str(u))}")
     for p in report.vector_problems:

@@ -126,9 +126,9 @@ def render_text(result: RunResult, firmware: str) -> None:
         t = Table(title="exceptions taken (cycles)", title_justify="left")
         for col in ("exception", "count", "injected", "latency min/median/max", "duration min/median/max"):
             t.add_column(col, justify="left" if col == "exception" else "right")
-        for s in summary:
-            lat, dur = s["latency_cycles"], s["duration_cycles"]
-            t.add_row(s["name"], str(s["count"]), str(s["injected"]),
+        for row in summary:
+            lat, dur = row["latency_cycles"], row["duration_cycles"]
+            t.add_row(row["name"], str(row["count"]), str(row["injected"]),
                       f"{lat['min']}/{lat['median']:g}/{lat['max']}",
                       f"{dur['min']}/{dur['median']:g}/{dur['max']}" if dur else "-")
         con.print(t)

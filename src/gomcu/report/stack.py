@@ -115,8 +115,8 @@ def render_text(report: StackReport) -> None:
         console.print(rec)
     if report.unresolved_calls:
         console.print(f"\nunresolved calls ({len(report.unresolved_calls)}):")
-        for c in report.unresolved_calls[:20]:
-            console.print(f"  0x{c.address:08x}  {c.kind} in {c.caller}")
+        for call in report.unresolved_calls[:20]:
+            console.print(f"  0x{call.address:08x}  {call.kind} in {call.caller}")
     for f in report.findings:
         style = {"error": "red", "warning": "yellow", "info": "dim"}[f.severity.value]
         console.print(f"[{style}]{f.severity.value}:[/] {f.message}")
