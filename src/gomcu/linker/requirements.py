@@ -1,14 +1,16 @@
 """What a Go runtime needs from a linker script, as data (a profile), not code paths.
 
-The TinyGo facts come from its targets/arm.ld and src/runtime/baremetal.go (see
-TINYGO-FACTS.md): region names, the symbols the runtime reads, the system stack at the bottom of
-RAM, .data loaded from flash, the vector table kept at the flash origin and the stack-size table
-kept. The checker (`check.py`) walks these fields; the adapter (`adapt.py`) writes them.
+The facts live in the runtime profile's `[linker]` table (runtime/profiles/tinygo.toml: from
+TinyGo's targets/arm.ld and src/runtime/baremetal.go, see TINYGO-FACTS.md): region names, the
+symbols the runtime reads, the system stack at the bottom of RAM, .data loaded from flash, the
+vector table kept at the flash origin and the stack-size table kept. The checker (`check.py`)
+walks these fields; the adapter (`adapt.py`) writes them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,54 +47,47 @@ class RuntimeProfile:
     target_json_ldflag: str  # how TinyGo's target JSON passes the stack size
 
 
-TINYGO = RuntimeProfile(
-    name="tinygo",
-    flash_region="FLASH_TEXT",
-    ram_region="RAM",
-    symbols=(
-        SymbolNeed("_stack_top", "initial MSP: word 0 of the vector table and the system stack "
-                   "interrupts and the scheduler run on", ("_estack", "__StackTop", "__stack"), 8),
-        SymbolNeed("_heap_start", "start of the GC heap (runtime reads it in baremetal.go)",
-                   ("end", "_end", "__end__", "__HeapBase")),
-        SymbolNeed("_heap_end", "end of the GC heap (runtime reads it in baremetal.go)",
-                   ("__HeapLimit", "_estack")),
-        SymbolNeed("_globals_start", "start of the globals the GC scans as roots",
-                   ("_sdata", "__data_start__")),
-        SymbolNeed("_globals_end", "end of the globals the GC scans as roots",
-                   ("_ebss", "__bss_end__")),
-        SymbolNeed("_sdata", "start of .data in RAM (copied at reset)", ("__data_start__",)),
-        SymbolNeed("_edata", "end of .data in RAM", ("__data_end__",)),
-        SymbolNeed("_sidata", "load address of .data in flash", ("__etext", "__data_load__")),
-        SymbolNeed("_sbss", "start of .bss (zeroed at reset)", ("__bss_start__",)),
-        SymbolNeed("_ebss", "end of .bss", ("__bss_end__",)),
-    ),
-    stack_section=".stack",
-    stack_top="_stack_top",
-    stack_size="_stack_size",
-    stack_align=8,
-    vector_section=".isr_vector",
-    kept_sections=(
-        (".isr_vector", "the vector table is referenced by nothing; without KEEP, "
-         "--gc-sections drops it"),
-        (".tinygo_stacksizes", "TinyGo writes each goroutine's computed stack size here "
-         "(internal/task.stackSizes); dropped or orphaned, automatic stack sizes break"),
-    ),
-    data_section=".data",
-    bss_section=".bss",
-    heap_start="_heap_start",
-    heap_end="_heap_end",
-    default_stack_size=2048,
-    top_of_ram_stack_names=("_estack", "__StackTop", "__stack", "_stack_top"),
-    target_json_ldflag="--defsym=_stack_size={size}",
-)
+def from_runtime(runtime: Any) -> RuntimeProfile:
+    """The linker needs a runtime profile states in its `[linker]` table (runtime/profiles/*.toml
+    or the user's file), as the checker and adapter use them."""
+    from gomcu.errors import GomcuError
 
-PROFILES = {"tinygo": TINYGO}
+    table = runtime.linker
+    if not table:
+        raise GomcuError(f"runtime profile {runtime.name!r} says nothing about linker scripts (no [linker] table)")
+    try:
+        return RuntimeProfile(
+            name=runtime.name,
+            flash_region=str(table["flash_region"]),
+            ram_region=str(table["ram_region"]),
+            symbols=tuple(
+                SymbolNeed(str(s["name"]), str(s["why"]), tuple(s.get("vendor_names", ())), int(s.get("align", 4)))
+                for s in table.get("symbols", ())
+            ),
+            stack_section=str(table["stack_section"]),
+            stack_top=str(table["stack_top"]),
+            stack_size=str(table["stack_size"]),
+            stack_align=int(table.get("stack_align", 8)),
+            vector_section=str(table["vector_section"]),
+            kept_sections=tuple((str(k["section"]), str(k["why"])) for k in table.get("keep", ())),
+            data_section=str(table.get("data_section", ".data")),
+            bss_section=str(table.get("bss_section", ".bss")),
+            heap_start=str(table["heap_start"]),
+            heap_end=str(table["heap_end"]),
+            default_stack_size=int(table["default_stack_size"]),
+            top_of_ram_stack_names=tuple(table.get("top_of_ram_stack_names", ())),
+            target_json_ldflag=str(table.get("target_json_ldflag", "")),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise GomcuError(f"runtime profile {runtime.name!r}: invalid [linker] table ({error})") from None
 
 
 def profile(name: str) -> RuntimeProfile:
-    from gomcu.errors import GomcuError
+    """A runtime's linker needs: a built-in profile by name, or a user's .toml file."""
+    from gomcu.runtime.profile import load_profile
 
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise GomcuError(f"unknown runtime {name!r} (known: {', '.join(PROFILES)})") from None
+    return from_runtime(load_profile(name))
+
+
+#: TinyGo's needs, from runtime/profiles/tinygo.toml.
+TINYGO = profile("tinygo")

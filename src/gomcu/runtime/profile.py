@@ -28,6 +28,8 @@ class RuntimeProfile:
     gc: dict[str, tuple[str, ...]]
     tasks: dict[str, Any]
     unsafe_in_interrupt: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: what the runtime needs from a linker script (read by gomcu.linker.requirements)
+    linker: dict[str, Any] = field(default_factory=dict)
 
     # -- questions analyses ask -------------------------------------------------------------
 
@@ -122,6 +124,7 @@ def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
             gc=_tuples(data.get("gc", {})),
             tasks=_tuples(data.get("tasks", {})),
             unsafe_in_interrupt=_tuples(data.get("unsafe_in_interrupt", {})),
+            linker=dict(data.get("linker", {})),
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise GomcuError(f"{origin}: invalid runtime profile ({error})") from None
@@ -131,11 +134,31 @@ def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
 def builtin_profiles() -> tuple[RuntimeProfile, ...]:
     """Every built-in profile, the most specific (most required symbols) first, so that a
     runtime that extends another (the reference firmware over TinyGo) is detected as itself."""
-    out = []
+    raw = _builtin_tables()
+    out = [parse_profile(_inherited(data, raw), origin) for data, origin in raw.values()]
+    return tuple(sorted(out, key=lambda p: (-len(p.detect_all), p.name)))
+
+
+@lru_cache(maxsize=None)
+def _builtin_tables() -> dict[str, tuple[dict[str, Any], str]]:
+    """name -> (the TOML tables, the file) of every built-in profile."""
+    raw: dict[str, tuple[dict[str, Any], str]] = {}
     for path in sorted(PROFILE_DIR.glob("*.toml")):
         with path.open("rb") as handle:
-            out.append(parse_profile(tomllib.load(handle), str(path)))
-    return tuple(sorted(out, key=lambda p: (-len(p.detect_all), p.name)))
+            data = tomllib.load(handle)
+        raw[str(data.get("name", path.stem))] = (data, str(path))
+    return raw
+
+
+def _inherited(data: dict[str, Any], builtin: dict[str, tuple[dict[str, Any], str]]) -> dict[str, Any]:
+    """`inherits = "tinygo"`: tables the profile does not define come from the named built-in."""
+    parent_name = data.get("inherits")
+    if not parent_name:
+        return data
+    if parent_name not in builtin:
+        raise GomcuError(f"runtime profile {data.get('name')!r} inherits unknown profile {parent_name!r}")
+    parent = _inherited(builtin[parent_name][0], builtin)
+    return {**{k: v for k, v in parent.items() if k not in ("name", "description", "detect")}, **data}
 
 
 def load_profile(name_or_path: str) -> RuntimeProfile:
@@ -147,7 +170,8 @@ def load_profile(name_or_path: str) -> RuntimeProfile:
     if path.suffix == ".toml" and path.is_file():
         try:
             with path.open("rb") as handle:
-                return parse_profile(tomllib.load(handle), str(path))
+                data = tomllib.load(handle)
+            return parse_profile(_inherited(data, _builtin_tables()), str(path))
         except tomllib.TOMLDecodeError as error:
             raise GomcuError(f"{path}: {error}") from None
     known = ", ".join(p.name for p in builtin_profiles())
