@@ -106,8 +106,9 @@ class ChipsCommand(Command):
 
 
 def _print_table(chips: Sequence[Chip]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from gomcu.report.console import stdout_console
 
     table = Table(title=f"{len(chips)} chips")
     for column, justify in (("name", "left"), ("core", "left"), ("clock MHz", "right"),
@@ -117,12 +118,13 @@ def _print_table(chips: Sequence[Chip]) -> None:
         ram = _kib(c.ram_bytes) + (f" +{_kib(c.extra_ram_bytes)}" if c.extra_ram_bytes else "")
         table.add_row(c.name, c.core, f"{c.clock_mhz:g}", _kib(c.flash_bytes), ram,
                       c.tinygo_support)
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def _print_fits(fits: Sequence[Fit], path: str, flash: int, ram: int) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from gomcu.report.console import stdout_console
 
     table = Table(title=f"{path}: {_kib(flash)} KiB flash, {_kib(ram)} KiB RAM")
     for column in ("chip", "core", "flash free KiB", "RAM free KiB", "fits", "TinyGo"):
@@ -131,7 +133,7 @@ def _print_fits(fits: Sequence[Fit], path: str, flash: int, ram: int) -> None:
         table.add_row(f.chip.name, f.chip.core, _signed_kib(f.flash_headroom),
                       _signed_kib(f.ram_headroom), "yes" if f.fits else "no",
                       f.chip.tinygo_support)
-    Console().print(table)
+    stdout_console().print(table)
 
 
 COMMAND = ChipsCommand()

@@ -72,7 +72,7 @@ class LdCommand(Command):
 
     def show(self, args: argparse.Namespace) -> int:
         from gomcu.limits.linking import lay_out
-        from gomcu.linker import render
+        from gomcu.report import linker as render
 
         _, layout = lay_out(args.script, args.search, args.defsym, getattr(args, "elf", None),
                             getattr(args, "input", None) or [])
@@ -93,7 +93,7 @@ class LdCommand(Command):
 
     def check(self, args: argparse.Namespace) -> int:
         from gomcu.limits.linking import check_script
-        from gomcu.linker import render
+        from gomcu.report import linker as render
 
         chip = None
         if args.chip:

@@ -77,7 +77,7 @@ def check_script(script_path: str, search: Sequence[str] = (), defsyms: Sequence
 def evaluate(script_path: str, search: Sequence[str], defsyms: Sequence[str], elf: str | None,
              chip: Chip | None, runtime: str = "tinygo") -> LimitResult:
     """The linker-script verdict for `gomcu check --ld`: the script laid out with the firmware's sections."""
-    from gomcu.linker.render import layout_json
+    from gomcu.report.linker import layout_json
 
     done, findings = check_script(script_path, search, defsyms, elf, (), runtime, chip)
     figures: list[Figure] = []

@@ -6,6 +6,7 @@ from typing import Any
 
 from gomcu.findings import Finding
 from gomcu.linker.layout import Layout
+from gomcu.report.console import stdout_console
 
 
 def layout_json(layout: Layout) -> dict[str, Any]:
@@ -31,10 +32,9 @@ def layout_json(layout: Layout) -> dict[str, Any]:
 
 
 def print_layout(layout: Layout) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     regions = Table(title="Memory regions", title_justify="left")
     for col in ("region", "origin", "length", "used", "free", "use"):
         regions.add_column(col, justify="left" if col == "region" else "right")
@@ -72,9 +72,7 @@ def print_layout(layout: Layout) -> None:
 
 
 def print_findings(script: str, runtime: str, findings: list[Finding]) -> None:
-    from rich.console import Console
-
-    console = Console()
+    console = stdout_console()
     colour = {"error": "red", "warning": "yellow", "info": "cyan"}
     if not findings:
         console.print(f"{script}: everything the {runtime} runtime needs is there")
