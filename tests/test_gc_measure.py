@@ -142,3 +142,30 @@ def test_cli_fixtures(name, kind, code):
     assert json.loads(p.stdout)["gc_kind"] == kind
     text = run_gomcu("gc", str(FIXTURES / "gc" / name))
     assert text.returncode == code and "GC limit" in text.stdout
+
+
+def test_inlined_collector_is_timed_through_the_allocator(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Optimised TinyGo inlines runtime.GC into runtime.alloc. Pretend the reference firmware did
+    (a profile that does not know runtime.GC): collections are then the allocator calls during
+    which marking ran, and each must cover the runtime.GC call it contains (the allocator also
+    searches the heap before and after collecting, so it can take up to twice as long)."""
+    from gomcu.runtime.profile import load_profile
+
+    image = image_mod.load(REFMW_BUILD / "refmw-m3.elf")
+    inlined = tmp_path / "inlined.toml"
+    inlined.write_text(
+        'name = "inlined"\ninherits = "refmw"\n[detect]\nall_symbols = ["runtime.alloc"]\n'
+        '[gc]\nallocator = ["runtime.alloc"]\ncollector = ["runtime.markRoots"]\n'
+        'mark_functions = ["runtime.markRoots"]\npause_probe = []\n'
+    )
+    direct = gc_measure.run_once(image, load_profile("refmw"))
+    through_alloc = gc_measure.run_once(image, load_profile(str(inlined)))
+    assert direct.pause_function == "runtime.GC"
+    assert through_alloc.pause_function == "runtime.alloc calls that ran runtime.markRoots"
+    # Six collections: five inside runtime.alloc, one explicit runtime.GC() from main.c:300,
+    # which the allocator-based timing cannot see and says so.
+    assert direct.collections == 6 and through_alloc.collections == 5
+    assert any("outside allocator calls" in note for note in through_alloc.notes)
+    # In time order the first five runtime.GC calls are the allocator's, the sixth is main's.
+    for whole, gc_only in zip(through_alloc.pauses_insns, direct.pauses_insns[:5]):
+        assert gc_only <= whole <= 2 * gc_only, (whole, gc_only)

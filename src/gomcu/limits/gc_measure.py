@@ -3,18 +3,21 @@ and allocator, and re-run it with smaller heaps to see how pauses and collection
 
 Built only on the emulator's public `run` and probes. A pause is one call of the profile's
 `pause_probe` function, timed by an `AllocProbe` on it (the probe records every call's cost,
-whatever the function). The sweep moves `_heap_end` by patching the literal-pool words through
+whatever the function); when that entry is inlined (optimised TinyGo), it is an allocator call
+during which a marking function ran. The sweep moves `_heap_end` by patching the literal-pool words through
 which the code loads it, in a temporary copy of the ELF: the firmware then lays out its heap
 (and the collector's metadata at its end) in the smaller space, as it would on a smaller chip.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import re
 import statistics
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +30,7 @@ from gomcu.runtime.profile import RuntimeProfile
 
 if TYPE_CHECKING:
     from gomcu.chips import Chip
+    from gomcu.emu import Allocation
 
 DEFAULT_MAX_INSNS = 200_000_000
 DEFAULT_TIMEOUT = 60.0
@@ -78,6 +82,7 @@ class GcRun:
     heap_high_water: int | None  # highest heap byte any allocation handed out, from the heap start
     collector_calls: int | None = None  # the collector's call count from a function probe (cross-check)
     output_tail: str = ""
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -162,6 +167,8 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     if allocator is None:
         raise GomcuError("no allocator in this firmware: nothing to measure")
     pause_fn = profile.pause_probe(names)
+    marker = None if pause_fn else profile.collection_marker(names)
+    extra_notes: list[str] = []
     board = chip.name if chip is not None else None
     probes: list = [emu.AllocProbe(allocator)]
     if pause_fn:
@@ -176,6 +183,18 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(pause_fn)])
         pauses_i = tuple(a.insns for a in second.allocations)
         pauses_c = tuple(a.cycles for a in second.allocations)
+    elif marker:
+        # The collector is inlined into the allocator: the same deterministic run again, timing
+        # the marker's calls; the allocator calls they fall inside are the collections.
+        second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(marker)])
+        collecting, outside = innermost_calls(first.allocations, [a.cycle for a in second.allocations])
+        if outside:
+            extra_notes.append(f"{marker} also ran {outside} time(s) outside allocator calls (an explicit "
+                               "runtime.GC(), inlined): those collections are not timed")
+        calls = len(collecting)
+        pauses_i = tuple(a.insns for a in collecting)
+        pauses_c = tuple(a.cycles for a in collecting)
+        pause_fn = f"{allocator} calls that ran {marker}"
     start, end = _heap_bounds(image, profile)
     allocs = [a for a in first.allocations]
     high = None
@@ -190,8 +209,27 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         pause_function=pause_fn, pauses_insns=pauses_i, pauses_cycles=pauses_c,
         allocations=len(allocs), alloc_insns=tuple(a.insns for a in allocs),
         alloc_in_interrupt=sum(1 for a in allocs if a.in_exception),
-        heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:],
+        heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:], notes=tuple(extra_notes),
     )
+
+
+def innermost_calls(calls: "Sequence[Allocation]", instants: Sequence[int]) -> tuple[list[Allocation], int]:
+    """For each instant, the innermost call (latest start) whose span [cycle, cycle + cycles)
+    holds it: an interrupt handler's own allocator call nests inside the thread's. Returns the
+    calls that hold at least one instant, in order, and how many instants no call holds."""
+    ordered = sorted(calls, key=lambda c: c.cycle)
+    starts = [c.cycle for c in ordered]
+    chosen: dict[int, Allocation] = {}
+    outside = 0
+    for t in instants:
+        i = bisect.bisect_right(starts, t) - 1
+        while i >= 0 and not t < ordered[i].cycle + ordered[i].cycles:
+            i -= 1  # an earlier, longer call may still enclose it (nesting)
+        if i < 0:
+            outside += 1
+        else:
+            chosen.setdefault(i, ordered[i])
+    return [chosen[i] for i in sorted(chosen)], outside
 
 
 # -- the sweep -------------------------------------------------------------------------------
@@ -302,10 +340,12 @@ def measure(image: Image, model: CodeModel, profile: RuntimeProfile, *, chip: Ch
             sweep_sizes: tuple[int, ...] = (), max_insns: int = DEFAULT_MAX_INSNS,
             timeout: float | None = DEFAULT_TIMEOUT) -> GcMeasurement:
     base = run_once(image, profile, chip=chip, max_insns=max_insns, timeout=timeout)
-    notes: list[str] = []
+    notes: list[str] = list(base.notes)
     if base.pause_function is None:
-        notes.append("the collector's entry is inlined: no function to time as a pause; "
-                     "the allocator's slowest calls include the collections")
+        notes.append("no collector entry and no marking function to time: pauses not measured")
+    elif " calls that ran " in base.pause_function:
+        notes.append(f"the collector's entry is inlined: a pause is a whole {base.pause_function.split()[0]} call "
+                     "during which marking ran (it includes that allocation's own search)")
     elif base.collector_calls is not None and base.collector_calls != base.collections:
         notes.append(f"pause probe saw {base.collections} calls, the function probe {base.collector_calls}")
     runs: tuple[GcRun, ...] = ()

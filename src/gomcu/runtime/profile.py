@@ -63,12 +63,19 @@ class RuntimeProfile:
         return _match(name, self.gc.get("main", ()))
 
     def pause_probe(self, symbol_names: Iterable[str]) -> str | None:
-        """The function whose calls a measurement times as collections: the first the image has."""
+        """The function one call of which is one whole collection (runtime.GC / runGC), when the
+        image still has it; optimised TinyGo builds inline it into the allocator."""
         names = set(symbol_names)
-        for candidate in self.gc.get("pause_probe", ()) or self.gc.get("collector", ()):
+        for candidate in self.gc.get("pause_probe", ()):
             if candidate in names:
                 return candidate
         return None
+
+    def collection_marker(self, symbol_names: Iterable[str]) -> str | None:
+        """A marking function that runs inside every collection (once or more): with the
+        collector's entry inlined, an allocator call during which it ran is a collection."""
+        present = self.mark_functions_present(symbol_names)
+        return present[0] if present else None
 
     def mark_functions_present(self, symbol_names: Iterable[str]) -> tuple[str, ...]:
         """The marking functions the image defines (evidence for the GC kind)."""
