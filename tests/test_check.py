@@ -110,6 +110,8 @@ def test_html_report_in_a_real_browser(tmp_path: Path) -> None:
     )
     assert "<svg" in dom.stdout and 'class="plot"' in dom.stdout, "the plots are in the rendered page"
     assert 'id="verdicts"' in dom.stdout
+    assert 'id="allocation-sites"' in dom.stdout and "main.c:190" in dom.stdout
+    assert 'id="interrupt-handlers"' in dom.stdout and "UART1_IRQHandler" in dom.stdout
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], f"console messages: {console}"
     shot = tmp_path / "report.png"
