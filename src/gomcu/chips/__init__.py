@@ -8,7 +8,7 @@ datasheet its figures come from.
 """
 
 from gomcu.chips.fit import Fit, isa_runs_on, rank_fits
-from gomcu.chips.loader import DATA_DIR, find_chip, load_chips
+from gomcu.chips.loader import DATA_DIR, filter_chips, find_chip, load_chips
 from gomcu.chips.model import Chip, MemoryRegion
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "DATA_DIR",
     "Fit",
     "MemoryRegion",
+    "filter_chips",
     "find_chip",
     "isa_runs_on",
     "load_chips",

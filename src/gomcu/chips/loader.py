@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from gomcu.chips.model import Chip
@@ -104,3 +104,16 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """'; did you mean: a, b, c?' for the closest candidates, or '' when nothing is close."""
     matches = difflib.get_close_matches(word.lower(), list(candidates), n=3, cutoff=0.5)
     return f"; did you mean: {', '.join(matches)}?" if matches else ""
+
+
+def filter_chips(chips: Sequence[Chip], text: str | None) -> list[Chip]:
+    """Chips whose name, part, an alias, core, architecture or vendor contains `text`."""
+    if not text:
+        return list(chips)
+    needle = text.lower()
+    out = []
+    for chip in chips:
+        haystack = [chip.name, chip.part, chip.core, chip.arch, chip.vendor, *chip.aliases]
+        if any(needle in field.lower() for field in haystack):
+            out.append(chip)
+    return out

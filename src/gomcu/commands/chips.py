@@ -11,9 +11,7 @@ firmware fits no chip (a limit failed).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-
-from gomcu.chips import Chip, Fit, load_chips, rank_fits
+from gomcu.chips import Chip, filter_chips, load_chips, rank_fits
 from gomcu.chips.loader import did_you_mean
 from gomcu.commands.base import (
     EXIT_LIMIT_FAILED,
@@ -24,28 +22,7 @@ from gomcu.commands.base import (
     require_file,
 )
 from gomcu.errors import ChipError
-
-
-def filter_chips(chips: Sequence[Chip], text: str | None) -> list[Chip]:
-    """Chips whose name, part, an alias, core, architecture or vendor contains `text`."""
-    if not text:
-        return list(chips)
-    needle = text.lower()
-    out = []
-    for chip in chips:
-        haystack = [chip.name, chip.part, chip.core, chip.arch, chip.vendor, *chip.aliases]
-        if any(needle in field.lower() for field in haystack):
-            out.append(chip)
-    return out
-
-
-def _kib(n: int) -> str:
-    """KiB with no decimals when whole (512 B shows as 0.5)."""
-    return f"{n // 1024}" if n % 1024 == 0 else f"{n / 1024:.1f}"
-
-
-def _signed_kib(n: int) -> str:
-    return ("-" if n < 0 else "+") + _kib(abs(n))
+from gomcu.report import chips as report
 
 
 class ChipsCommand(Command):
@@ -75,65 +52,31 @@ class ChipsCommand(Command):
         if args.format == "json":
             print_json({"chips": [c.to_dict() for c in selected]})
         else:
-            _print_table(selected)
+            report.print_table(selected)
         return EXIT_OK
 
     def _fits(self, args: argparse.Namespace, selected: list[Chip]) -> int:
+        from gomcu import image as image_module
+        from gomcu.limits import footprint
+
         path = require_file(args.fits, "firmware file")
-        try:
-            from gomcu import image as image_module
-            from gomcu.limits import footprint
-        except ImportError as error:  # the ELF loader is another module's job
-            raise ChipError(f"--fits is not available in this build ({error})") from None
         image = image_module.load(path)
         size = footprint.measure(image)
-        arch = str(getattr(image.arch, "value", image.arch))
-        fits = rank_fits(arch, image.core, size.flash_bytes, size.ram_bytes, selected,
-                         hard_float=bool(getattr(image, "hard_float", False)))
+        arch = image.arch.value
+        fits = rank_fits(arch, image.core, size.flash_bytes, size.ram_bytes, selected, hard_float=image.hard_float)
         if args.format == "json":
             print_json({
                 "firmware": path,
                 "arch": arch,
                 "core": image.core,
-                "hard_float": bool(getattr(image, "hard_float", False)),
+                "hard_float": image.hard_float,
                 "flash_bytes": size.flash_bytes,
                 "ram_bytes": size.ram_bytes,
                 "fits": [f.to_dict() for f in fits],
             })
         else:
-            _print_fits(fits, path, size.flash_bytes, size.ram_bytes)
+            report.print_fits(fits, path, size.flash_bytes, size.ram_bytes)
         return EXIT_OK if any(f.fits for f in fits) else EXIT_LIMIT_FAILED
-
-
-def _print_table(chips: Sequence[Chip]) -> None:
-    from rich.table import Table
-
-    from gomcu.report.console import stdout_console
-
-    table = Table(title=f"{len(chips)} chips")
-    for column, justify in (("name", "left"), ("core", "left"), ("clock MHz", "right"),
-                            ("flash KiB", "right"), ("RAM KiB", "right"), ("TinyGo", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for c in chips:
-        ram = _kib(c.ram_bytes) + (f" +{_kib(c.extra_ram_bytes)}" if c.extra_ram_bytes else "")
-        table.add_row(c.name, c.core, f"{c.clock_mhz:g}", _kib(c.flash_bytes), ram,
-                      c.tinygo_support)
-    stdout_console().print(table)
-
-
-def _print_fits(fits: Sequence[Fit], path: str, flash: int, ram: int) -> None:
-    from rich.table import Table
-
-    from gomcu.report.console import stdout_console
-
-    table = Table(title=f"{path}: {_kib(flash)} KiB flash, {_kib(ram)} KiB RAM")
-    for column in ("chip", "core", "flash free KiB", "RAM free KiB", "fits", "TinyGo"):
-        table.add_column(column)
-    for f in fits:
-        table.add_row(f.chip.name, f.chip.core, _signed_kib(f.flash_headroom),
-                      _signed_kib(f.ram_headroom), "yes" if f.fits else "no",
-                      f.chip.tinygo_support)
-    stdout_console().print(table)
 
 
 COMMAND = ChipsCommand()
