@@ -135,3 +135,14 @@ def test_region_overflow_is_reported_as_ld_would() -> None:
     overflow = [f for f in findings if f.rule == "memory.region-overflow"]
     assert len(overflow) == 1
     assert f"overflowed by {fp.ram_bytes - 16 * 1024} bytes" in overflow[0].message
+
+
+def test_bracketed_names_are_printed_as_they_are(tmp_path: Path) -> None:
+    """TinyGo names generic instances `f[pkg.T]`; the terminal view must not eat the brackets."""
+    data = (ELF_FIXTURES / "mini-m4f.elf").read_bytes()
+    assert data.count(b"\x00checksum\x00") >= 1  # .strtab (and .debug_str)
+    renamed = tmp_path / "generic.elf"
+    renamed.write_bytes(data.replace(b"\x00checksum\x00", b"\x00f[i/x.T]\x00"))
+    result = run_gomcu("size", str(renamed), "--by", "symbol", "--top", "5")
+    assert result.returncode == 0, result.stderr
+    assert "f[i/x.T]" in result.stdout

@@ -200,7 +200,9 @@ def _memory_plots(image: Image, chip: Chip | None) -> Plots:
     return Plots(ram_map=tuple(ram), ram_total=ram_total, flash_map=tuple(flash), flash_total=flash_total)
 
 
-def _with_budget(report: Report, budget: Budget) -> Report:
+def budget_figures(report: Report) -> tuple[dict[str, float | None], dict[str, int | None]]:
+    """The report's figures under the budget's keys, and each root's stack margin: what
+    `--budget` compares and what `gomcu init` starts a budget from."""
     figures: dict[str, float | None] = {"irq_latency_us": _worst_latency_us(report), "gc_pause_us": _worst_pause_us(report)}
     memory_result = report.limit("memory")
     if memory_result is not None:
@@ -211,6 +213,11 @@ def _with_budget(report: Report, budget: Budget) -> Report:
     stack = memory_result.details.get("stack") if memory_result is not None else None
     for root in (stack or {}).get("roots", []):
         margins[root["name"]] = root.get("margin_bytes")
+    return figures, margins
+
+
+def _with_budget(report: Report, budget: Budget) -> Report:
+    figures, margins = budget_figures(report)
     results = evaluate_budget(budget, figures, margins)
     allowed = set(budget.allowed_findings)
     limits = tuple(

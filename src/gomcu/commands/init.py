@@ -15,7 +15,7 @@ from gomcu.commands.base import (
 from gomcu.errors import GomcuError
 
 if TYPE_CHECKING:
-    from gomcu.report.model import LimitResult, Report
+    from gomcu.report.model import Report
 
 #: Headroom a starter budget leaves over today's figures, so that ordinary growth passes
 #: and a jump fails.
@@ -25,9 +25,9 @@ GROWTH = 1.10
 def render_budget(report: Report, chip: str | None, measured: bool) -> str:
     """The starter file's text: today's figures with headroom, each key explained."""
     from gomcu.budget import BUDGET_KEYS
+    from gomcu.check import budget_figures
 
-    memory = report.limit("memory")
-    details = memory.details if memory else {}
+    figures, _ = budget_figures(report)
     lines = [
         "# gomcu budget: `gomcu check FIRMWARE.elf --budget gomcu.toml` exits 1 when one is exceeded.",
         f"# Written by `gomcu init` from {report.firmware}; limits are today's figures + {round((GROWTH - 1) * 100)}%.",
@@ -39,22 +39,21 @@ def render_budget(report: Report, chip: str | None, measured: bool) -> str:
         "[budget]",
     ]
 
-    def entry(key: str, value: float | None, comment_out: bool = False) -> None:
-        _, meaning, unit, kind = BUDGET_KEYS[key]
-        prefix = "# " if value is None or comment_out else ""
-        shown = "0" if value is None else (str(int(value)) if BUDGET_KEYS[key][0] is int else f"{value:.1f}")
-        lines.append(f"# {meaning} ({kind}, {unit})")
+    def entry(key: str, value: float | None) -> None:
+        kind_type, meaning, unit, kind = BUDGET_KEYS[key]
+        prefix = "# " if value is None else ""
+        shown = "0" if value is None else (str(int(value)) if kind_type is int else f"{value:.1f}")
+        lines.append(f"# {meaning} ({kind}, {unit})" + ("; measured with --run" if value is None and unit == "us" else ""))
         lines.append(f"{prefix}{key} = {shown}")
 
-    entry("flash_bytes", _grow(details.get("flash_bytes")))
-    entry("ram_bytes", _grow(details.get("ram_bytes")))
-    heap = details.get("heap_bytes")
+    entry("flash_bytes", _grow(figures.get("flash_bytes")))
+    entry("ram_bytes", _grow(figures.get("ram_bytes")))
+    heap = figures.get("heap_headroom_bytes")
     entry("heap_headroom_bytes", int(heap * 0.5) if heap else None)
     entry("stack_margin_bytes", 64)
-    gc = report.limit("gc")
-    irq = report.limit("interrupts")
-    entry("gc_pause_us", _figure(gc, "us"), comment_out=not measured)
-    entry("irq_latency_us", _figure(irq, "us"), comment_out=not measured)
+    for key in ("gc_pause_us", "irq_latency_us"):
+        value = figures.get(key)
+        entry(key, value * GROWTH if value is not None else None)
     lines += [
         "# findings (rule names) that do not fail the check, e.g. a deliberate recursion:",
         "allowed_findings = []",
@@ -69,13 +68,6 @@ def render_budget(report: Report, chip: str | None, measured: bool) -> str:
 
 def _grow(value: float | None) -> int | None:
     return None if value is None else int(value * GROWTH)
-
-
-def _figure(result: LimitResult | None, unit: str) -> float | None:
-    if result is None:
-        return None
-    values = [f.value for f in result.figures if f.unit == unit and isinstance(f.value, (int, float))]
-    return max(values) * GROWTH if values else None
 
 
 class InitCommand(Command):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from gomcu.chips import Chip, Fit
@@ -26,17 +27,17 @@ def print_table(chips: Sequence[Chip]) -> None:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for c in chips:
         ram = _kib(c.ram_bytes) + (f" +{_kib(c.extra_ram_bytes)}" if c.extra_ram_bytes else "")
-        table.add_row(c.name, c.core, f"{c.clock_mhz:g}", _kib(c.flash_bytes), ram,
+        table.add_row(escape(c.name), c.core, f"{c.clock_mhz:g}", _kib(c.flash_bytes), ram,
                       c.tinygo_support)
     stdout_console().print(table)
 
 
 def print_fits(fits: Sequence[Fit], path: str, flash: int, ram: int) -> None:
-    table = Table(title=f"{path}: {_kib(flash)} KiB flash, {_kib(ram)} KiB RAM")
+    table = Table(title=f"{escape(path)}: {_kib(flash)} KiB flash, {_kib(ram)} KiB RAM")
     for column in ("chip", "core", "flash free KiB", "RAM free KiB", "fits", "TinyGo"):
         table.add_column(column)
     for f in fits:
-        table.add_row(f.chip.name, f.chip.core, _signed_kib(f.flash_headroom),
+        table.add_row(escape(f.chip.name), f.chip.core, _signed_kib(f.flash_headroom),
                       _signed_kib(f.ram_headroom), "yes" if f.fits else "no",
                       f.chip.tinygo_support)
     stdout_console().print(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from gomcu.findings import Finding
@@ -77,7 +78,7 @@ def render_text(
 ) -> None:
     console = stdout_console()
     console.print(
-        f"[bold]{image.path}[/]: {image.arch.value} {image.core}"
+        f"[bold]{escape(image.path)}[/]: {image.arch.value} {image.core}"
         f"{' hard-float' if image.hard_float else ''}, built by {image.toolchain.name}"
         f"{' ' + image.toolchain.version if image.toolchain.version else ''}"
     )
@@ -107,7 +108,7 @@ def render_text(
             runtime.add_column(col, justify="left" if col == "region" else "right")
         for r in fp.runtime_regions:
             length = r.length or 0
-            runtime.add_row(r.name, f"0x{r.origin:08x}", f"0x{r.origin + length:08x}", f"{length} B")
+            runtime.add_row(escape(r.name), f"0x{r.origin:08x}", f"0x{r.origin + length:08x}", f"{length} B")
         console.print(runtime)
 
     title = {"section": "sections", "symbol": "largest symbols", "package": "by Go package / C unit",
@@ -122,10 +123,10 @@ def render_text(
     table.add_column("RAM", justify="right")
     if by == "section":
         for s in fp.sections:
-            table.add_row(s.name, s.kind, f"0x{s.vma:08x}", f"0x{s.lma:08x}", str(s.flash_bytes), str(s.ram_bytes))
+            table.add_row(escape(s.name), s.kind, f"0x{s.vma:08x}", f"0x{s.lma:08x}", str(s.flash_bytes), str(s.ram_bytes))
     else:
         for g in groups[:top]:
-            table.add_row(g.name, str(g.flash_bytes), str(g.ram_bytes))
+            table.add_row(escape(g.name), str(g.flash_bytes), str(g.ram_bytes))
     console.print(table)
     for f in findings:
-        console.print(f"[red]{f.severity.value}:[/] {f.message}")
+        console.print(f"[red]{f.severity.value}:[/] {escape(f.message)}")

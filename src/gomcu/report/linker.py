@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
+from rich.table import Table
+
 from gomcu.findings import Finding
 from gomcu.linker.layout import Layout
 from gomcu.report.console import stdout_console
@@ -32,15 +35,13 @@ def layout_json(layout: Layout) -> dict[str, Any]:
 
 
 def print_layout(layout: Layout) -> None:
-    from rich.table import Table
-
     console = stdout_console()
     regions = Table(title="Memory regions", title_justify="left")
     for col in ("region", "origin", "length", "used", "free", "use"):
         regions.add_column(col, justify="left" if col == "region" else "right")
     for r in layout.regions:
         pct = f"{100 * r.used / r.length:.1f}%" if r.length else "-"
-        regions.add_row(r.name, f"{r.origin:#010x}", f"{r.length:#x}", str(r.used),
+        regions.add_row(escape(r.name), f"{r.origin:#010x}", f"{r.length:#x}", str(r.used),
                         str(r.free), pct)
     console.print(regions)
     sections = Table(title="Output sections", title_justify="left")
@@ -52,22 +53,22 @@ def print_layout(layout: Layout) -> None:
         where = s.region or "-"
         if s.lma_region and s.lma_region != s.region:
             where += f" AT> {s.lma_region}"
-        sections.add_row(s.name, f"{s.vma:#010x}", f"{s.lma:#010x}", str(s.size), where)
+        sections.add_row(escape(s.name), f"{s.vma:#010x}", f"{s.lma:#010x}", str(s.size), escape(where))
     console.print(sections)
     symbols = Table(title="Symbols", title_justify="left")
     symbols.add_column("symbol")
     symbols.add_column("value", justify="right")
     for name, v in sorted(layout.symbols.items(), key=lambda kv: (kv[1].value, kv[0])):
-        symbols.add_row(name, f"{v.value:#010x}")
+        symbols.add_row(escape(name), f"{v.value:#010x}")
     console.print(symbols)
     for a in layout.asserts:
         if not a.passed:
-            console.print(f"[red]ASSERT failed[/red] ({a.pos}): {a.message}")
+            console.print(f"[red]ASSERT failed[/red] ({escape(str(a.pos))}): {escape(a.message)}")
     for p in layout.problems:
         if not any(a.message == p.message for a in layout.asserts):
-            console.print(f"[red]ld would fail:[/red] {p.message}")
+            console.print(f"[red]ld would fail:[/red] {escape(p.message)}")
     for o in layout.orphans:
-        console.print(f"[yellow]orphan[/yellow] {o.file}({o.name}), {o.size} bytes: no "
+        console.print(f"[yellow]orphan[/yellow] {escape(o.file)}({escape(o.name)}), {o.size} bytes: no "
                       "description takes it; ld would place it by its own rules (not modelled)")
 
 
@@ -75,12 +76,12 @@ def print_findings(script: str, runtime: str, findings: list[Finding]) -> None:
     console = stdout_console()
     colour = {"error": "red", "warning": "yellow", "info": "cyan"}
     if not findings:
-        console.print(f"{script}: everything the {runtime} runtime needs is there")
+        console.print(f"{escape(script)}: everything the {runtime} runtime needs is there")
         return
     for f in findings:
         where = f" ({f.location})" if f.location else ""
         sev = f.severity.value
-        console.print(f"[{colour[sev]}]{sev}[/{colour[sev]}] {f.rule}{where}: {f.message}",
+        console.print(f"[{colour[sev]}]{sev}[/{colour[sev]}] {f.rule}{escape(where)}: {escape(f.message)}",
                       highlight=False)
     counts = {s: sum(1 for f in findings if f.severity.value == s)
               for s in ("error", "warning", "info")}

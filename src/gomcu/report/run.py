@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from gomcu.emu.result import RunResult
@@ -110,7 +111,7 @@ def render_text(result: RunResult, firmware: str) -> None:
         for col in ("stack", "kind", "range", "size", "used", "%"):
             t.add_column(col, justify="right" if col in ("size", "used", "%") else "left")
         for s in result.stacks:
-            t.add_row(s.name, s.kind, f"0x{s.bottom:08x}-0x{s.top:08x}", human_bytes(s.size), human_bytes(s.used),
+            t.add_row(escape(s.name), s.kind, f"0x{s.bottom:08x}-0x{s.top:08x}", human_bytes(s.size), human_bytes(s.used),
                       f"{100 * s.used / s.size:.0f}%" + (" [red]overflow[/]" if s.overflow else ""))
         con.print(t)
     if result.functions:
@@ -118,7 +119,7 @@ def render_text(result: RunResult, firmware: str) -> None:
         for col in ("function", "calls", "total", "excl. interrupts", "min", "max", "max cycles", "unfinished"):
             t.add_column(col, justify="left" if col == "function" else "right")
         for f in result.functions:
-            t.add_row(f.name, str(f.calls), f"{f.total_insns:,}", f"{f.total_excl_interrupts:,}", f"{f.min_insns:,}",
+            t.add_row(escape(f.name), str(f.calls), f"{f.total_insns:,}", f"{f.total_excl_interrupts:,}", f"{f.min_insns:,}",
                       f"{f.max_insns:,}", f"{f.max_cycles:,}", str(f.unfinished))
         con.print(t)
     summary = _interrupt_summary(result)
@@ -128,7 +129,7 @@ def render_text(result: RunResult, firmware: str) -> None:
             t.add_column(col, justify="left" if col == "exception" else "right")
         for row in summary:
             lat, dur = row["latency_cycles"], row["duration_cycles"]
-            t.add_row(row["name"], str(row["count"]), str(row["injected"]),
+            t.add_row(escape(row["name"]), str(row["count"]), str(row["injected"]),
                       f"{lat['min']}/{lat['median']:g}/{lat['max']}",
                       f"{dur['min']}/{dur['median']:g}/{dur['max']}" if dur else "-")
         con.print(t)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from gomcu.limits.stack import RootStack, StackReport
@@ -77,31 +78,32 @@ def _bytes(n: int | None, bounded: bool = True) -> str:
 
 def render_text(report: StackReport) -> None:
     console = stdout_console()
-    console.print(f"[bold]{report.path}[/]: {report.arch} {report.core}, worst-case stack per root [dim](static)[/]")
+    console.print(f"[bold]{escape(report.path)}[/]: {report.arch} {report.core}, worst-case stack per root [dim](static)[/]")
     table = Table(title="roots", title_justify="left")
     for col in ("root", "kind", "bound", "stack", "allotted", "margin", "status"):
         table.add_column(col, justify="left" if col in ("root", "kind", "stack", "status") else "right")
     colour = {"pass": "green", "warn": "yellow", "fail": "red", "unknown": "dim"}
     for r in report.roots:
-        table.add_row(r.name, r.root.kind.value, _bytes(r.bound_bytes, r.bounded), r.stack,
+        table.add_row(escape(r.name), r.root.kind.value, _bytes(r.bound_bytes, r.bounded), r.stack,
                       _bytes(r.allotted_bytes), "" if r.margin is None else f"{r.margin} B",
                       f"[{colour[r.status.value]}]{r.status.value}[/]")
     console.print(table)
     system = report.system
     if system is not None:
-        parts = " + ".join(f"{n} {b}" for n, b in system.handlers)
-        console.print(f"system stack: {system.reset or 'reset'} {system.reset_bytes}"
+        parts = escape(" + ".join(f"{n} {b}" for n, b in system.handlers))
+        console.print(f"system stack: {escape(system.reset or 'reset')} {system.reset_bytes}"
                       + (f" + {parts}" if parts else "")
                       + f" = {_bytes(system.bound_bytes, system.bounded)} of {_bytes(system.allotted_bytes)}"
-                      + f"  [dim]({system.assumption})[/]")
+                      + f"  [dim]({escape(system.assumption)})[/]")
     for r in report.roots:
-        console.print(f"\n[bold]{r.name}[/] ({r.root.kind.value}, {r.root.evidence}): {_bytes(r.bound_bytes, r.bounded)}")
+        console.print(f"\n[bold]{escape(r.name)}[/] ({r.root.kind.value}, {escape(r.root.evidence)}): "
+                      f"{_bytes(r.bound_bytes, r.bounded)}")
         for s in r.bound.path:
-            console.print(f"  {s.entry_depth:>6}  {s.function}  [dim]frame {_bytes(s.frame_bytes)}[/]")
+            console.print(f"  {s.entry_depth:>6}  {escape(s.function)}  [dim]frame {_bytes(s.frame_bytes)}[/]")
         for c in r.added:
-            console.print(f"  [dim]+ {c.bytes} B {c.what}[/]")
+            console.print(f"  [dim]+ {c.bytes} B {escape(c.what)}[/]")
         for reason in r.bound.reasons[:5]:
-            console.print(f"  [yellow]unbounded:[/] {reason}")
+            console.print(f"  [yellow]unbounded:[/] {escape(reason)}")
         if len(r.bound.reasons) > 5:
             console.print(f"  [yellow]unbounded:[/] ... {len(r.bound.reasons) - 5} more")
     if report.recursion:
@@ -109,16 +111,16 @@ def render_text(report: StackReport) -> None:
         for col in ("cycle", "B/iteration", "max depth", "on"):
             rec.add_column(col, justify="right" if col in ("B/iteration", "max depth") else "left")
         for x in report.recursion:
-            rec.add_row(" -> ".join(x.cycle.functions + x.cycle.functions[:1]), str(x.cycle.bytes_per_iteration),
+            rec.add_row(escape(" -> ".join(x.cycle.functions + x.cycle.functions[:1])), str(x.cycle.bytes_per_iteration),
                         "?" if x.max_depth is None else str(x.max_depth),
-                        f"{x.root} ({x.stack_bytes} B usable)" if x.root else "")
+                        f"{escape(x.root)} ({x.stack_bytes} B usable)" if x.root else "")
         console.print(rec)
     if report.unresolved_calls:
         console.print(f"\nunresolved calls ({len(report.unresolved_calls)}):")
         for call in report.unresolved_calls[:20]:
-            console.print(f"  0x{call.address:08x}  {call.kind} in {call.caller}")
+            console.print(f"  0x{call.address:08x}  {call.kind} in {escape(call.caller)}")
     for f in report.findings:
         style = {"error": "red", "warning": "yellow", "info": "dim"}[f.severity.value]
-        console.print(f"[{style}]{f.severity.value}:[/] {f.message}")
+        console.print(f"[{style}]{f.severity.value}:[/] {escape(f.message)}")
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(f"[dim]note: {escape(note)}[/]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from gomcu.report.console import stdout_console
@@ -19,7 +20,7 @@ def _value(v: object) -> str:
 def render_text(report: Report, top_findings: int = 5) -> None:
     console = stdout_console()
     console.print(
-        f"[bold]{report.firmware}[/]: {report.arch} {report.core}, built by {report.toolchain}"
+        f"[bold]{escape(report.firmware)}[/]: {report.arch} {report.core}, built by {report.toolchain}"
         + (f", chip {report.chip}" if report.chip else ", no chip given")
         + (f", runtime profile {report.runtime}" if report.runtime else "")
     )
@@ -29,20 +30,20 @@ def render_text(report: Report, top_findings: int = 5) -> None:
     table.add_column("deciding figures (origin)")
     table.add_column("top findings")
     for r in report.limits:
-        figures = "\n".join(f"{f.name}: {_value(f.value)} {f.unit} ({f.origin.value})" for f in r.figures)
-        lines = [f"{f.severity.value}: {f.message}" for f in r.findings[:top_findings]]
+        figures = "\n".join(f"{escape(f.name)}: {_value(f.value)} {f.unit} ({f.origin.value})" for f in r.figures)
+        lines = [f"{f.severity.value}: {escape(f.message)}" for f in r.findings[:top_findings]]
         if len(r.findings) > top_findings:
             lines.append(f"... and {len(r.findings) - top_findings} more")
-        lines += [f"suggestion: {s}" for s in r.suggestions]
+        lines += [f"suggestion: {escape(s)}" for s in r.suggestions]
         if r.skipped:
-            lines.insert(0, f"not analysed: {r.skipped}")
+            lines.insert(0, f"not analysed: {escape(r.skipped)}")
         style = _STYLE[r.status.value]
         table.add_row(r.title, f"[{style}]{r.status.value}[/]", figures, "\n".join(lines))
     console.print(table)
     for b in report.budget:
         style = "red" if b.exceeded else "green"
-        console.print(f"[{style}]budget[/] {b.line()}")
+        console.print(f"[{style}]budget[/] {escape(b.line())}")
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(f"[dim]note: {escape(note)}[/]")
     style = _STYLE[report.overall.value]
     console.print(f"overall: [{style}]{report.overall.value}[/]")
