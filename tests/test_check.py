@@ -216,3 +216,16 @@ def test_run_puts_measured_high_water_beside_the_bounds() -> None:
     rules = {f["rule"] for f in memory["findings"]}
     assert {"stack.under-allocated", "stack.overflow-measured"} <= rules
     assert "stack.bound-below-measurement" not in rules
+
+
+def test_init_with_run_budgets_measured_figures(tmp_path: Path) -> None:
+    out = tmp_path / "gomcu.toml"
+    result = run_gomcu("init", M3, "--chip", "lm3s6965", "--run", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    from gomcu.budget import load_budget
+
+    budget = load_budget(out)
+    assert budget.limits["gc_pause_us"] > 0 and budget.limits["irq_latency_us"] > 0
+    document = json.loads(_check(M3, "--budget", str(out), "--format", "json").stdout)
+    by_key = {b["key"]: b for b in document["budget"]}
+    assert not by_key["gc_pause_us"]["exceeded"] and by_key["gc_pause_us"]["actual"] is not None
