@@ -229,3 +229,14 @@ def test_init_with_run_budgets_measured_figures(tmp_path: Path) -> None:
     document = json.loads(_check(M3, "--budget", str(out), "--format", "json").stdout)
     by_key = {b["key"]: b for b in document["budget"]}
     assert not by_key["gc_pause_us"]["exceeded"] and by_key["gc_pause_us"]["actual"] is not None
+
+
+def test_run_that_stops_early_reports_no_high_water() -> None:
+    """A run that faults measured only its start: no emulated stack figure, and a note says why."""
+    from conftest import FIXTURES
+
+    result = _check(str(FIXTURES / "emu" / "bad-jump-unmapped.elf"), "--run", "--format", "json")
+    document = json.loads(result.stdout)
+    memory = document["limits"][0]
+    assert not any(f["origin"] == "emulated" for f in memory["figures"])
+    assert any(n.startswith("stack high-water not reported") and "fault" in n for n in document["notes"])

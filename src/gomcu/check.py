@@ -53,6 +53,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     run = options.run or (options.budget is not None and options.budget.needs_measurements)
 
     limits: list[LimitResult] = []
+    run_notes: list[str] = []
     say("memory model (footprint and worst-case stacks)")
     from gomcu.code.roots import TINYGO, TaskProfile
     from gomcu.limits import interrupts
@@ -65,7 +66,11 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     if levels is not None and stack.system is not None:
         # Priorities are known from the emulator: only handlers at distinct levels can nest.
         stack = replace(stack, system=nest_by_priority(stack, levels))
-    high_water = _stack_high_water(image, chip, profile) if run and image.arch.value == "arm" else ()
+    high_water: tuple[Any, ...] = ()
+    if run and image.arch.value == "arm":
+        high_water, why_not = _stack_high_water(image, chip, profile)
+        if why_not:
+            run_notes.append(f"stack high-water not reported: {why_not}")
     limits.append(memory.evaluate(image, chip, stack, high_water))
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc
@@ -87,7 +92,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
 
     plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq.details),
                     gc_pauses_us=_pause_samples_us(gc_result.details))
-    notes = list(options.extra_notes) + list(image.warnings)
+    notes = list(options.extra_notes) + list(image.warnings) + run_notes
     if chip is None:
         notes.append("no --chip given: use against the chip's memory and its clock are not known")
     if not run and image.arch.value == "arm":
@@ -124,8 +129,9 @@ def _most_severe_first(result: LimitResult) -> LimitResult:
     return replace(result, findings=ordered)
 
 
-def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None) -> tuple[Any, ...]:
-    """Every stack's high-water from one emulated run (stack painting), beside the static bounds."""
+def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None) -> tuple[tuple[Any, ...], str]:
+    """Every stack's high-water from one emulated run (stack painting), beside the static bounds;
+    or why there is none (a run that stopped early measured only its start)."""
     from gomcu import emu
     from gomcu.errors import EmulationError
 
@@ -136,9 +142,12 @@ def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile |
     if starts and allocators:
         probes.append(emu.StackProbe(starts[0], allocators[0]))
     try:
-        return emu.run(image, chip=chip.name if chip else None, probes=probes).stacks
-    except EmulationError:
-        return ()  # the GC and interrupt limits report why the firmware cannot run
+        result = emu.run(image, chip=chip.name if chip else None, probes=probes)
+    except EmulationError as error:
+        return (), str(error)
+    if result.stop not in ("exit", "budget", "timeout"):
+        return (), f"the emulated run stopped early ({result.stop}: {result.message})"
+    return result.stacks, ""
 
 
 def _pause_samples_us(details: dict[str, Any]) -> tuple[float, ...]:

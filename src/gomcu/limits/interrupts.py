@@ -123,7 +123,11 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
     for h in handlers:
         for v in h.violations:
             more = "; then " + ", ".join(" -> ".join(c) for c in v.consequences) if v.consequences else ""
-            why = " (a fault handler that reports and stops: expected)" if v.severity is Severity.INFO else ""
+            why = ""
+            if v.kind == "runtime_check":
+                why = " (an implicit bounds/nil/division check: it panics only if the handler has a bug)"
+            elif v.severity is Severity.INFO:
+                why = " (a fault handler that reports and stops: expected)"
             out.append(Finding(RULES.get(v.kind, f"irq.{v.kind}-in-handler"), v.severity,
                                f"{h.name} ({h.vectors_text}) reaches {v.target} ({v.kind}): "
                                f"{' -> '.join(v.chain)}{more}{why}", v.location, v.chain))
