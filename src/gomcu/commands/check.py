@@ -86,7 +86,15 @@ class CheckCommand(Command):
                 runtime=args.runtime or (budget.check.get("runtime") if budget else None),
                 budget=budget,
             )
-            report = run_check(options, progress=_progress(args.format))
+            from gomcu import emu
+            from gomcu.report.progress import emulation_progress
+
+            update, finish = emulation_progress("emulating") if args.format == "text" else (None, lambda: None)
+            try:
+                with emu.progress_to(update):
+                    report = run_check(options, progress=_progress(args.format))
+            finally:
+                finish()
         except GomcuError as error:
             if args.format == "json":
                 json.dump(error_json(str(error)), sys.stdout, indent=2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
 from gomcu.commands.base import (
     Command,
@@ -77,7 +76,9 @@ class RunCommand(Command):
         if alloc_fn:
             probes.append(emu.AllocProbe(alloc_fn))
         injections = [emu.Injection(irq=i, period_cycles=p) for i, p in map(_inject, args.inject)]
-        progress, done = self._progress(args)
+        from gomcu.report.progress import emulation_progress
+
+        progress, done = emulation_progress()
         try:
             result = emu.run(img, args.board, chip=args.chip, max_insns=args.max_insns, timeout=args.timeout,
                              probes=probes, injections=injections, progress=progress)
@@ -93,37 +94,5 @@ class RunCommand(Command):
             print(f"gomcu: {args.firmware}: {result.stop}: {result.message}", file=sys.stderr)
             return EXIT_BAD_INPUT
         return EXIT_OK if result.exit_code == 0 else EXIT_LIMIT_FAILED
-
-    @staticmethod
-    def _progress(args: argparse.Namespace) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
-        """A rich progress bar on stderr once a run has taken more than a second."""
-        import time
-
-        if not sys.stderr.isatty():
-            return None, lambda: None
-        from rich.console import Console
-        from rich.progress import Progress, TaskID
-
-        start = time.monotonic()
-        bar: Progress | None = None
-        task: TaskID | None = None
-
-        def update(done: int, total: int) -> None:
-            nonlocal bar, task
-            if bar is None:
-                if time.monotonic() - start < 1.0:
-                    return
-                bar = Progress(console=Console(stderr=True), transient=True)
-                bar.start()
-                task = bar.add_task("emulating", total=total)
-            assert task is not None  # set together with bar
-            bar.update(task, completed=done)
-
-        def finish() -> None:
-            if bar is not None:
-                bar.stop()
-
-        return update, finish
-
 
 COMMAND = RunCommand()

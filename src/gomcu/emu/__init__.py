@@ -12,7 +12,9 @@ The emulator knows nothing about Go: probes name functions, the caller chooses t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from gomcu.emu import clock
@@ -36,6 +38,20 @@ __all__ = [
     "InterruptSample", "MmioRecord", "NvicState", "RunResult", "StackProbe", "StackUse", "board_from_chip", "choose_board",
     "find_board", "machine_timing", "native_available", "run",
 ]
+
+
+_progress_listener: ContextVar[Callable[[int, int], None] | None] = ContextVar("gomcu_emu_progress", default=None)
+
+
+@contextmanager
+def progress_to(listener: Callable[[int, int], None] | None) -> Iterator[None]:
+    """Every run inside the block reports (instructions done, budget) to `listener`, unless it is
+    given its own `progress`: how `gomcu check` shows progress for the runs its analyses make."""
+    token = _progress_listener.set(listener)
+    try:
+        yield
+    finally:
+        _progress_listener.reset(token)
 
 
 def native_available() -> bool:
@@ -94,6 +110,7 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
 
     b, why = choose_board(image, board, chip)
     probes = tuple(probes)
+    progress = progress or _progress_listener.get()
     m = Machine(image, b, board_reason=why,
                 stack_probes=tuple(p for p in probes if isinstance(p, StackProbe)),
                 function_probes=tuple(p for p in probes if isinstance(p, FunctionProbe)),
