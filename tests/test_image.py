@@ -146,3 +146,14 @@ def test_fixtures_rebuild_identically(tmp_path: Path) -> None:
     subprocess.run(["make", "-s", *committed], cwd=work, check=True, capture_output=True)
     for name, data in committed.items():
         assert (work / name).read_bytes() == data, f"{name} differs from its rebuild"
+
+
+def test_file_of_a_code_range_is_where_most_of_it_comes_from() -> None:
+    from conftest import REFMW_BUILD
+
+    image = load(REFMW_BUILD / "refmw-m3.elf")
+    for name, expected in (("main.recurse", "main.c"), ("runtime.alloc", "runtime.c"), ("internal/task.start", "task.c")):
+        sym = image.symbol(name)
+        assert sym is not None and sym.size > 0
+        assert image.file_of_range(sym.address, sym.end) == expected
+    assert image.file_of_range(0xFFFF0000, 0xFFFF0010) is None

@@ -156,6 +156,21 @@ class DwarfView:
             tables[offset] = self._rows([cu])
         return tables[offset]
 
+    def file_of_range(self, start: int, end: int) -> str | None:
+        """The source file that most bytes of [start, end) come from (inlined code at a
+        function's first instruction makes that instruction's file a poor guess)."""
+        addresses, lines = self._table_for(start)
+        i = max(0, bisect.bisect_right(addresses, start) - 1)
+        weight: dict[str, int] = {}
+        while i < len(addresses) and addresses[i] < end:
+            row = lines[i]
+            following = addresses[i + 1] if i + 1 < len(addresses) else end
+            span = min(following, end) - max(addresses[i], start)
+            if row is not None and span > 0:
+                weight[row.file] = weight.get(row.file, 0) + span
+            i += 1
+        return max(weight, key=lambda f: weight[f]) if weight else None
+
     def line_for(self, address: int) -> SourceLine | None:
         addresses, lines = self._table_for(address)
         i = bisect.bisect_right(addresses, address) - 1

@@ -424,6 +424,10 @@ class Image:
     def compile_units(self) -> tuple[CompileUnit, ...]:
         return self.dwarf.compile_units if self.dwarf else ()
 
+    def file_of_range(self, start: int, end: int) -> str | None:
+        """The source file most of the code in [start, end) comes from, by DWARF line rows."""
+        return self.dwarf.file_of_range(start, end) if self.dwarf else None
+
     def line_for(self, address: int) -> SourceLine | None:
         """file:line of the instruction at `address`, when DWARF line tables cover it."""
         return self.dwarf.line_for(address) if self.dwarf else None

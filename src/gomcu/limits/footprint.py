@@ -279,7 +279,17 @@ def _group_key(sym: SymbolUse, by: GroupBy, image: Image | None) -> str:
         code = sym.kind == "text"
         unit = image.compile_unit_of(sym.address, variables=False) if image is not None and code else None
         return f"(C) {unit}" if unit else "(C and other non-Go symbols)"
-    unit = image.compile_unit_of(sym.address) if image is not None else None
+    if image is None:
+        return "(no debug info)"
+    unit = image.compile_unit_of(sym.address)
+    if unit in (None, "<unknown>") and sym.kind == "text":
+        # TinyGo puts a whole package's Go code in one unit named "<unknown>": the line table
+        # still says which source file most of each function's code comes from.
+        source = image.file_of_range(sym.address, sym.address + sym.size)
+        if source is not None:
+            return source
+    if unit == "<unknown>" and sym.package:
+        return f"(Go package {sym.package})"
     return unit or "(no debug info)"
 
 
