@@ -30,6 +30,8 @@ class RuntimeProfile:
     unsafe_in_interrupt: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: what the runtime needs from a linker script (read by gomcu.linker.requirements)
     linker: dict[str, Any] = field(default_factory=dict)
+    #: names the Go source analysis (gomcu.source) matches calls against
+    source: dict[str, Any] = field(default_factory=dict)
 
     # -- questions analyses ask -------------------------------------------------------------
 
@@ -132,6 +134,7 @@ def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
             tasks=_tuples(data.get("tasks", {})),
             unsafe_in_interrupt=_tuples(data.get("unsafe_in_interrupt", {})),
             linker=dict(data.get("linker", {})),
+            source=_tuples(data.get("source", {})),
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise GomcuError(f"{origin}: invalid runtime profile ({error})") from None
