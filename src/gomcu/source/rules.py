@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gomcu.graphs import strongly_connected
 from gomcu.findings import Finding, Location, Severity
 from gomcu.source.callgraph import CallGraph, Unresolved, _key
 from gomcu.source.model import Call, CallKind, Function, GoStatement, MmioAccess, MmioPointer, Package, Position, Registration
@@ -112,42 +113,12 @@ class Cycle:
 
 
 def recursion(package: Package, graph: CallGraph) -> tuple[tuple[Cycle, ...], list[Finding]]:
-    """Strongly connected components of the call graph (Tarjan), each a recursion cycle."""
+    """Strongly connected components of the call graph, each a recursion cycle."""
     nodes = {_key(f): f for f in package.functions}
     succ: dict[str, list[tuple[str, Position]]] = {k: [] for k in nodes}
     for caller, callee, call in graph.edges():
         succ[_key(caller)].append((_key(callee), call.position))
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    sccs: list[list[str]] = []
-    counter = [0]
-
-    def visit(v: str) -> None:  # recursion depth is bounded by the package's call depth
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w, _ in succ[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            sccs.append(comp)
-
-    for v in nodes:
-        if v not in index:
-            visit(v)
+    sccs = strongly_connected(list(nodes), {k: [w for w, _ in v] for k, v in succ.items()})
     cycles: list[Cycle] = []
     findings: list[Finding] = []
     for comp in sccs:
