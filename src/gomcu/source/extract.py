@@ -331,12 +331,7 @@ class Extractor:
             recv = node.child_by_field_name("receiver")
             if recv is not None:
                 w.declare_params(recv)
-        params = node.child_by_field_name("parameters")
-        if params is not None:
-            w.declare_params(params)
-        body = node.child_by_field_name("body")
-        if body is not None:
-            w.walk(body)
+        w.walk_function(node)
         self.functions.append(w.finish(w.pos(node)))
 
 
@@ -460,17 +455,21 @@ class _Walker:
     def _func_literal(self, node: Node) -> None:
         self.literal(node, call=True)
 
+    def walk_function(self, node: Node) -> None:
+        """Declare a function's (or literal's) parameters, then walk its body."""
+        params = node.child_by_field_name("parameters")
+        if params is not None:
+            self.declare_params(params)
+        body = node.child_by_field_name("body")
+        if body is not None:
+            self.walk(body)
+
     def literal(self, node: Node, call: bool) -> str:
         """Walk a function literal as a function of its own; an edge from here unless started by go."""
         self.counter[0] += 1
         name = f"{self.top}.func{self.counter[0]}"
         w = _Walker(self.ex, name, None, None, self)
-        params = node.child_by_field_name("parameters")
-        if params is not None:
-            w.declare_params(params)
-        body = node.child_by_field_name("body")
-        if body is not None:
-            w.walk(body)
+        w.walk_function(node)
         self.ex.functions.append(w.finish(self.pos(node)))
         free = w.used - set(w.types)
         captured = sorted(n for n in free if self.is_local(n))
