@@ -27,9 +27,9 @@ def _parser() -> Any:
     try:
         import tree_sitter
         import tree_sitter_go
-    except ImportError as error:  # pragma: no cover - the extra is part of the install
+    except ImportError as error:  # pragma: no cover - both are dependencies of the package
         raise GomcuError(f"Go source analysis needs tree-sitter and tree-sitter-go ({error}); "
-                         "install gomcu[go]") from None
+                         "reinstall gomcu with its dependencies") from None
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_go.language()))
 
 
