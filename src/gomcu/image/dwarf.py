@@ -29,56 +29,90 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _unit_name(top: Any) -> str:
+    return _text(top.attributes["DW_AT_name"].value) if "DW_AT_name" in top.attributes else "?"
+
+
 class DwarfView:
     def __init__(self, dwarfinfo: Any, guard: Guard) -> None:
         self._info = dwarfinfo
         self._guard = guard
 
     @cached_property
-    def compile_units(self) -> tuple[CompileUnit, ...]:
+    def _units(self) -> tuple[tuple[CompileUnit, ...], list[tuple[int, int, int, str]]]:
+        """The compile units, and every (begin, end, unit offset, unit name) range, sorted."""
         units: list[CompileUnit] = []
-        offsets: list[tuple[int, int, int]] = []
+        ranges: list[tuple[int, int, int, str]] = []
         with self._guard("DWARF compile units"):
             for cu in self._info.iter_CUs():
                 top = cu.get_top_DIE()
                 attrs = top.attributes
-                name = _text(attrs["DW_AT_name"].value) if "DW_AT_name" in attrs else "?"
+                name = _unit_name(top)
                 producer = _text(attrs["DW_AT_producer"].value) if "DW_AT_producer" in attrs else ""
                 lang_code = attrs["DW_AT_language"].value if "DW_AT_language" in attrs else None
                 comp_dir = _text(attrs["DW_AT_comp_dir"].value) if "DW_AT_comp_dir" in attrs else None
-                ranges = self._cu_ranges(cu, top)
+                unit_ranges = self._cu_ranges(cu, top)
                 units.append(
                     CompileUnit(
                         name=name,
                         producer=producer,
                         language=_LANGUAGES.get(lang_code, None) if lang_code is not None else None,
                         comp_dir=comp_dir,
-                        ranges=ranges,
+                        ranges=unit_ranges,
                     )
                 )
-                offsets.extend((begin, end, cu.cu_offset) for begin, end in ranges)
-        offsets.sort()
-        self.__dict__["_unit_offsets"] = offsets
-        return tuple(units)
+                ranges.extend((begin, end, cu.cu_offset, name) for begin, end in unit_ranges)
+        ranges.sort()
+        return tuple(units), ranges
 
-    def _unit_offset_at(self, address: int) -> int | None:
-        """The compile unit whose ranges hold `address`: .debug_aranges first, then DW_AT_ranges."""
-        if self._aranges is not None:
-            with self._guard("DWARF address ranges"):
-                offset = self._aranges.cu_offset_at_addr(address)
-            if offset is not None:
-                return offset
-        _ = self.compile_units
-        ranges: list[tuple[int, int, int]] = self.__dict__["_unit_offsets"]
-        i = bisect.bisect_right(ranges, (address, 1 << 64, 1 << 64)) - 1
+    @property
+    def compile_units(self) -> tuple[CompileUnit, ...]:
+        return self._units[0]
+
+    def unit_at(self, address: int) -> tuple[int, str] | None:
+        """(offset, name) of the compile unit whose declared ranges hold `address`."""
+        ranges = self._units[1]
+        i = bisect.bisect_right(ranges, (address, 1 << 64, 1 << 64, "")) - 1
         while i >= 0:
-            begin, end, offset = ranges[i]
+            begin, end, offset, name = ranges[i]
             if begin <= address < end:
-                return offset
+                return offset, name
             if begin < address - (1 << 24):
                 break
             i -= 1
         return None
+
+    def _unit_offset_at(self, address: int) -> int | None:
+        """The compile unit holding `address`: .debug_aranges first, then the units' own ranges."""
+        if self._aranges is not None:
+            with self._guard("DWARF address ranges"):
+                offset = self._aranges.cu_offset_at_addr(address)
+            if offset is not None:
+                return int(offset)
+        found = self.unit_at(address)
+        return found[0] if found else None
+
+    @cached_property
+    def variables(self) -> dict[int, str]:
+        """Static variable address -> compile unit: a walk over every DIE, so only on demand."""
+        found: dict[int, str] = {}
+        with self._guard("DWARF variables"):
+            for cu in self._info.iter_CUs():
+                name = _unit_name(cu.get_top_DIE())
+                for die in cu.iter_DIEs():
+                    if die.tag != "DW_TAG_variable" or "DW_AT_location" not in die.attributes:
+                        continue
+                    address = _location_address(die.attributes["DW_AT_location"])
+                    if address is not None:
+                        found.setdefault(address, name)
+        return found
+
+    def unit_name_for(self, address: int, variables: bool = True) -> str | None:
+        """The compile unit (source file) that defines the variable or code at `address`."""
+        if variables and address in self.variables:
+            return self.variables[address]
+        found = self.unit_at(address)
+        return found[1] if found else None
 
     def _cu_ranges(self, cu: Any, top: Any) -> tuple[tuple[int, int], ...]:
         attrs = top.attributes
@@ -144,7 +178,7 @@ class DwarfView:
         (decoding every unit of a large TinyGo image costs a noticeable fraction of a second)."""
         tables = self._cu_tables
         offset = self._unit_offset_at(address)
-        if offset is None and self.__dict__["_unit_offsets"]:
+        if offset is None and self._units[1]:
             return [], []  # units declare their ranges and none holds this address
         if offset is None:
             if None not in tables:
@@ -214,55 +248,3 @@ def _location_address(attr: Any) -> int | None:
     if isinstance(value, list) and len(value) == 5 and value[0] == 0x03:
         return int.from_bytes(bytes(value[1:5]), "little")
     return None
-
-
-class _UnitIndex:
-    """Address -> compile-unit name for functions (CU ranges) and variables (DW_OP_addr)."""
-
-    def __init__(self, view: DwarfView) -> None:
-        starts: list[tuple[int, int, str]] = []
-        for unit in view.compile_units:
-            for begin, end in unit.ranges:
-                starts.append((begin, end, unit.name))
-        starts.sort()
-        self._ranges = starts
-        self._range_starts = [r[0] for r in starts]
-        self._view = view
-
-    @cached_property
-    def variables(self) -> dict[int, str]:
-        """Static variable address -> compile unit: a walk over every DIE, so only on demand."""
-        found: dict[int, str] = {}
-        view = self._view
-        with view._guard("DWARF variables"):
-            for cu in view._info.iter_CUs():
-                top = cu.get_top_DIE()
-                name = _text(top.attributes["DW_AT_name"].value) if "DW_AT_name" in top.attributes else "?"
-                for die in cu.iter_DIEs():
-                    if die.tag != "DW_TAG_variable" or "DW_AT_location" not in die.attributes:
-                        continue
-                    address = _location_address(die.attributes["DW_AT_location"])
-                    if address is not None:
-                        found.setdefault(address, name)
-        return found
-
-    def unit_for(self, address: int, variables: bool = True) -> str | None:
-        if variables and address in self.variables:
-            return self.variables[address]
-        i = bisect.bisect_right(self._range_starts, address) - 1
-        while i >= 0:
-            begin, end, name = self._ranges[i]
-            if begin <= address < end:
-                return name
-            if begin < address - (1 << 24):
-                break
-            i -= 1
-        return None
-
-
-def unit_index(view: DwarfView) -> _UnitIndex:
-    cached = view.__dict__.get("_unit_index")
-    if cached is None:
-        cached = _UnitIndex(view)
-        view.__dict__["_unit_index"] = cached
-    return cached

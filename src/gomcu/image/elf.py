@@ -447,11 +447,7 @@ class Image:
         """The compile unit (source file) that defines the function or variable at `address`.
 
         `variables=False` looks only at code ranges, skipping the costly walk over every DIE."""
-        if self.dwarf is None:
-            return None
-        from gomcu.image.dwarf import unit_index
-
-        return unit_index(self.dwarf).unit_for(address, variables)
+        return self.dwarf.unit_name_for(address, variables) if self.dwarf else None
 
     @cached_property
     def toolchain(self) -> Toolchain:
