@@ -61,7 +61,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
 
     stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO)
     say("interrupt context" + (" (reading back priorities, emulating the latency campaign)" if run else ""))
-    irq_report = interrupts.analyse(image, chip, profile, run=run)
+    irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack)
     levels = interrupts.preemption_levels(irq_report)
     if levels is not None and stack.system is not None:
         # Priorities are known from the emulator: only handlers at distinct levels can nest.

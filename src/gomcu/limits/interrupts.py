@@ -15,7 +15,8 @@ from gomcu.code import model as code_model
 from gomcu.emu.clock import cycles_to_us
 from gomcu.findings import Figure, Finding, Location, Origin, Severity, status_of
 from gomcu.image import Arch, Image
-from gomcu.limits import irq_latency, irq_priorities, irq_static
+from gomcu.limits import irq_latency, irq_priorities, irq_static, stack
+from gomcu.limits.stack import StackReport
 from gomcu.limits.irq_latency import Campaign
 from gomcu.limits.irq_priorities import PriorityState
 from gomcu.limits.irq_static import Handler, VectorProblem
@@ -54,12 +55,14 @@ class IrqReport:
 
 def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | None = None, run: bool = False,
             inject: int | None = None, count: int = irq_latency.DEFAULT_COUNT,
-            period_us: float = irq_latency.DEFAULT_PERIOD_US, seed: int = 1) -> IrqReport:
-    """Static proof for every handler; with `run` (or `inject`), priorities and a latency campaign."""
+            period_us: float = irq_latency.DEFAULT_PERIOD_US, seed: int = 1,
+            stack_report: StackReport | None = None) -> IrqReport:
+    """Static proof for every handler; with `run` (or `inject`), priorities and a latency campaign.
+    `stack_report`: the stack analysis already made for this image (else it is made here)."""
     model = code_model(image)
     if profile is None:
         profile = detect_profile(s.name for s in image.symbols)
-    stacks = _stacks(image)
+    stacks = _stacks(stack_report or stack.analyse(image))
     counter = irq_static.InsnCounter(model)
     handlers = tuple(irq_static.analyse_handler(image, model, r, profile, stacks, counter)
                      for r in irq_static.handler_roots(model))
@@ -103,13 +106,8 @@ def default_irq(handlers: tuple[Handler, ...], priorities: PriorityState) -> int
     return max(candidates, key=lambda p: (p.implemented, -p.exception)).exception - 16
 
 
-def _stacks(image: Image) -> dict[str, tuple[int, bool]]:
+def _stacks(report: StackReport) -> dict[str, tuple[int, bool]]:
     """Each handler's worst-case stack from the stack analysis (exception frame included)."""
-    try:
-        from gomcu.limits import stack
-    except ImportError:  # pragma: no cover - the stack analysis is part of the package
-        return {}
-    report = stack.analyse(image)
     return {r.name: (r.bound_bytes, r.bounded) for r in report.roots}
 
 
