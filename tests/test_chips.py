@@ -86,6 +86,44 @@ def test_rp2040_datasheet_facts():
     assert chip.tinygo_support == "supported" and "pico" in chip.tinygo_targets
 
 
+def test_rp2040_boot_layout():
+    chip = find_chip("rp2040")
+    stage2 = chip.boot.stage2
+    assert stage2 is not None and (stage2.origin, stage2.length) == (0x10000000, 0x100)
+    assert stage2.runs_at == 0x20041F00 and chip.vector_table == 0x10000100
+    assert "2.8 Bootrom" in chip.boot.source
+    assert chip.to_dict()["boot"]["stage2"]["origin"] == 0x10000000
+    # a chip without a boot table boots from the start of its main flash
+    stm = find_chip("stm32f407vg")
+    assert stm.boot.stage2 is None and stm.vector_table == 0x08000000
+
+
+def test_board_bootloaders_are_per_board():
+    chip = find_chip("nrf52840")
+    assert [b.name for b in chip.bootloaders_of(0x26000)] == [
+        "SoftDevice S140 v6 + Adafruit UF2 bootloader"]
+    assert "feather-nrf52840" in chip.bootloaders_of(0x26000)[0].boards
+    assert chip.bootloaders_of(0x12345) == ()
+    assert chip.vector_table == 0  # the bootloader is the board's: a bare chip boots from 0
+    assert find_chip("feather-m4").bootloaders_of(0x4000)
+
+
+def test_bad_boot_table_is_rejected(tmp_path):
+    d = _copy_data(tmp_path)
+    path = d / "raspberrypi-rp.toml"
+    text = path.read_text()
+    path.write_text(text.replace("vector_table = 0x10000100", "vector_table = 0x10000080"))
+    with pytest.raises(ChipError, match=r"chip 'RP2040': boot.vector_table: .* inside boot.stage2"):
+        load_chips(directory=d)
+    path.write_text(text.replace("stage2 = { name = \"boot2\", origin = 0x10000000",
+                                 "stage2 = { name = \"boot2\", origin = 0x20000000"))
+    with pytest.raises(ChipError, match=r"chip 'RP2040': boot.stage2: .* not inside one flash"):
+        load_chips(directory=d)
+    path.write_text(text.replace('source = "RP2040 Datasheet, 2.8 Bootrom"', 'source = ""'))
+    with pytest.raises(ChipError, match=r"chip 'RP2040': boot.source: expected a non-empty"):
+        load_chips(directory=d)
+
+
 def test_atmega328p_datasheet_facts():
     chip = find_chip("arduino-uno")
     assert chip.name == "ATmega328P"

@@ -82,13 +82,58 @@ def test_bootloader_offset_is_pointed_out() -> None:
     assert boot and "VTOR" in boot[0].message and "0x2000" in boot[0].message
 
 
-def test_pico_style_unused_banks_and_vectors() -> None:
+def test_known_board_bootloader_is_named() -> None:
+    from gomcu.chips import find_chip
+
+    # SAMD21 boards ship a UF2/SAM-BA bootloader in the first 8 KiB (chip database, boot table)
+    findings = _check("tinygo_style_chip.ld", (str(COMMON),), ("_stack_size=2048",),
+                      chip=find_chip("feather-m0"))
+    boot = [f for f in findings if f.rule == "ld.bootloader"]
+    assert [f.severity for f in boot] == [Severity.INFO]
+    assert "UF2" in boot[0].message and "feather-m0" in boot[0].message
+
+
+def test_pico_style_without_inputs_cannot_place_the_vector_table() -> None:
     from gomcu.chips import find_chip
 
     findings = _check("pico_style.ld", chip=find_chip("rp2040"))
-    rules = _rules(findings)
-    assert "ld.vector-table" in rules  # boot2 sits before the vector table
-    assert "ld.region-name" in rules
+    assert "ld.region-name" in _rules(findings, Severity.ERROR)
+    # boot2 is empty without inputs: gomcu says it cannot judge, and does not fail the script
+    vectors = [f for f in findings if f.rule == "ld.vector-table"]
+    assert [f.severity for f in vectors] == [Severity.INFO]
+    assert "boot2" in vectors[0].message and "0x10000100" in vectors[0].message
+
+
+def _check_linked(name: str, sources: tuple[str, ...], object_dir: Path, chip: str):
+    from gomcu.chips import find_chip
+
+    objects = compile_sources(sources, object_dir)
+    script = linker.load_script(str(FIXTURES / name))
+    layout = evaluate_case(FIXTURES / name, objects, (), ())
+    return check(script, layout, TINYGO, find_chip(chip))
+
+
+@needs_toolchain
+def test_rp2040_vector_table_after_boot2(object_dir: Path) -> None:
+    # the boot ROM runs the 256-byte boot2 at 0x10000000; boot2 enters the table at 0x10000100
+    findings = _check_linked("pico_style.ld", ("startup.c", "app.c", "extra_pico.c"),
+                             object_dir, "rp2040")
+    vectors = [f for f in findings if f.rule == "ld.vector-table"]
+    assert [f.severity for f in vectors] == [Severity.INFO], vectors
+    assert "is at 0x10000100" in vectors[0].message
+    # without a boot2 the table lands at the flash origin, where the boot ROM expects boot2
+    findings = _check_linked("pico_style.ld", ("startup.c", "app.c"), object_dir, "rp2040")
+    vectors = [f for f in findings if f.rule == "ld.vector-table"]
+    assert [f.severity for f in vectors] == [Severity.ERROR]
+    assert "0x10000000, not at 0x10000100" in vectors[0].message
+
+
+@needs_toolchain
+def test_boot2_before_the_vectors_is_an_error_without_a_boot_stage(object_dir: Path) -> None:
+    # the same layout on a chip whose core boots from the flash origin
+    findings = _check_linked("pico_style.ld", ("startup.c", "app.c", "extra_pico.c"),
+                             object_dir, "stm32f407vg")
+    assert "ld.vector-table" in _rules(findings, Severity.ERROR)
 
 
 def test_tinygo_style_passes() -> None:

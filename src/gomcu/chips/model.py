@@ -78,6 +78,74 @@ class MemoryRegion:
 
 
 @dataclass(frozen=True)
+class BootStage:
+    """Code the chip's boot ROM takes from flash and runs before the application (RP2040 boot2).
+
+    It fills `[origin, end)` at the start of flash, so the application's vector table is not at
+    the flash origin; `runs_at` is where the ROM copies it to run (None: it runs in place).
+    """
+
+    name: str
+    origin: int
+    length: int
+    runs_at: int | None = None
+    note: str = ""
+
+    @property
+    def end(self) -> int:
+        return self.origin + self.length
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "origin": self.origin, "length": self.length}
+        if self.runs_at is not None:
+            out["runs_at"] = self.runs_at
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Bootloader:
+    """A bootloader some boards ship in the first `length` bytes of flash (UF2, SoftDevice).
+
+    It belongs to the board, not the chip: the same chip runs bare or behind one, so a
+    bootloader only explains an offset a script already has; it never moves the expected layout.
+    """
+
+    name: str
+    length: int
+    boards: tuple[str, ...]
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "length": self.length, "boards": list(self.boards),
+                "source": self.source}
+
+
+@dataclass(frozen=True)
+class BootLayout:
+    """How the chip starts: boot stages in flash and where the core finds the vector table.
+
+    `vector_table` None means the start of the main flash region (the Cortex-M default).
+    """
+
+    source: str = ""
+    vector_table: int | None = None
+    stage2: BootStage | None = None
+    bootloaders: tuple[Bootloader, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source}
+        if self.vector_table is not None:
+            out["vector_table"] = self.vector_table
+        if self.stage2 is not None:
+            out["stage2"] = self.stage2.to_dict()
+        if self.bootloaders:
+            out["bootloaders"] = [b.to_dict() for b in self.bootloaders]
+        return out
+
+
+@dataclass(frozen=True)
 class Chip:
     """One microcontroller: memory map, core, clock, and what TinyGo can do with it.
 
@@ -103,6 +171,7 @@ class Chip:
     link_flash: str = ""
     link_ram: str = ""
     notes: str = ""
+    boot: BootLayout = BootLayout()
     source_file: str = field(default="", compare=False)
 
     # -- memory summaries -------------------------------------------------------------------
@@ -138,6 +207,17 @@ class Chip:
     def code_in_ram(self) -> bool:
         """True when the firmware image is loaded into RAM (no memory-mapped flash for code)."""
         return self.main_flash.kind != "flash"
+
+    @property
+    def vector_table(self) -> int:
+        """Where a bare image (no board bootloader) must put its vector table."""
+        if self.boot.vector_table is not None:
+            return self.boot.vector_table
+        return self.main_flash.origin
+
+    def bootloaders_of(self, length: int) -> tuple[Bootloader, ...]:
+        """The known board bootloaders that take exactly the first `length` bytes of flash."""
+        return tuple(b for b in self.boot.bootloaders if b.length == length)
 
     @property
     def clock_mhz(self) -> float:
@@ -182,4 +262,5 @@ class Chip:
             },
             "datasheet": self.datasheet,
             "notes": self.notes,
+            "boot": {**self.boot.to_dict(), "vector_table": self.vector_table},
         }

@@ -18,6 +18,9 @@ from gomcu.chips.model import (
     FPU_KINDS,
     REGION_KINDS,
     SUPPORT_LEVELS,
+    BootLayout,
+    Bootloader,
+    BootStage,
     Chip,
     MemoryRegion,
 )
@@ -81,6 +84,16 @@ def _lower_str_list(value: Any) -> str | None:
     return f"aliases must be lowercase: {', '.join(upper)}" if upper else None
 
 
+def _table(value: Any) -> str | None:
+    return None if isinstance(value, dict) else f"expected a table, got {value!r}"
+
+
+def _table_list(value: Any) -> str | None:
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        return None
+    return f"expected an array of tables, got {value!r}"
+
+
 def _nvic_bits(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 8:
         return f"expected an integer from 2 to 8, got {value!r}"
@@ -102,7 +115,8 @@ CHIP_KEYS: dict[str, _Key] = {
     "notes": _Key(_opt_str, required=False),
     "link_flash": _Key(_str, required=False),
     "link_ram": _Key(_str, required=False),
-    "tinygo": _Key(lambda v: None if isinstance(v, dict) else f"expected a table, got {v!r}"),
+    "tinygo": _Key(_table),
+    "boot": _Key(_table, required=False),
     "regions": _Key(
         lambda v: None
         if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)
@@ -113,6 +127,25 @@ TINYGO_KEYS: dict[str, _Key] = {
     "targets": _Key(_str_list),
     "support": _Key(_one_of(SUPPORT_LEVELS)),
     "note": _Key(_str),
+}
+BOOT_KEYS: dict[str, _Key] = {
+    "source": _Key(_str),
+    "vector_table": _Key(_address, required=False),
+    "stage2": _Key(_table, required=False),
+    "bootloaders": _Key(_table_list, required=False),
+}
+STAGE2_KEYS: dict[str, _Key] = {
+    "name": _Key(_str, required=False),
+    "origin": _Key(_address),
+    "length": _Key(_positive_int),
+    "runs_at": _Key(_address, required=False),
+    "note": _Key(_opt_str, required=False),
+}
+BOOTLOADER_KEYS: dict[str, _Key] = {
+    "name": _Key(_str),
+    "length": _Key(_positive_int),
+    "boards": _Key(_lower_str_list),
+    "source": _Key(_str),
 }
 REGION_KEYS: dict[str, _Key] = {
     "name": _Key(_str),
@@ -188,6 +221,8 @@ def parse_chip(data: Any, file: str, index: int) -> Chip:
     if tinygo["support"] != "unsupported" and not tinygo["targets"]:
         raise c.fail("tinygo.targets", f"support is {tinygo['support']} but no target is named")
 
+    boot = _boot(c, data.get("boot"), regions, link_flash)
+
     return Chip(
         name=data["name"],
         aliases=tuple(data["aliases"]),
@@ -207,8 +242,42 @@ def parse_chip(data: Any, file: str, index: int) -> Chip:
         link_flash=link_flash,
         link_ram=link_ram,
         notes=data.get("notes", ""),
+        boot=boot,
         source_file=file,
     )
+
+
+def _boot(c: _Checker, raw: dict[str, Any] | None, regions: list[MemoryRegion],
+          link_flash: str) -> BootLayout:
+    """The `boot` table: boot stages must sit in flash, the vector table after them."""
+    if raw is None:
+        return BootLayout()
+    c.table(raw, BOOT_KEYS, prefix="boot.")
+    flash = next(r for r in regions if r.name == link_flash)
+    stage2 = None
+    if "stage2" in raw:
+        s = raw["stage2"]
+        c.table(s, STAGE2_KEYS, prefix="boot.stage2.")
+        stage2 = BootStage(s.get("name", "stage2"), s["origin"], s["length"], s.get("runs_at"),
+                           s.get("note", ""))
+        home = next((r for r in regions if r.contains(stage2.origin)), None)
+        if home is None or home.kind != "flash" or stage2.end > home.end:
+            raise c.fail("boot.stage2", f"[{stage2.origin:#x}, {stage2.end:#x}) is not inside "
+                         "one flash region")
+    vector_table = raw.get("vector_table")
+    if vector_table is not None:
+        if not any(r.contains(vector_table) for r in regions):
+            raise c.fail("boot.vector_table", f"{vector_table:#x} is in no region")
+        if stage2 is not None and stage2.origin <= vector_table < stage2.end:
+            raise c.fail("boot.vector_table", f"{vector_table:#x} is inside boot.stage2")
+    loaders: list[Bootloader] = []
+    for i, b in enumerate(raw.get("bootloaders", ())):
+        c.table(b, BOOTLOADER_KEYS, prefix=f"boot.bootloaders[{i}].")
+        if b["length"] >= flash.length:
+            raise c.fail(f"boot.bootloaders[{i}].length",
+                         f"{b['length']:#x} leaves nothing of {flash.name} ({flash.length:#x})")
+        loaders.append(Bootloader(b["name"], b["length"], tuple(b["boards"]), b["source"]))
+    return BootLayout(raw["source"], vector_table, stage2, tuple(loaders))
 
 
 def _first(regions: list[MemoryRegion], kind: str, c: _Checker, key: str) -> str:

@@ -215,7 +215,7 @@ def check(script: ast.Script, layout: Layout, profile: RuntimeProfile,
             add("keep", Severity.ERROR if name == p.vector_section else Severity.WARNING,
                 f"{name} is not inside KEEP(): {why}", placed.spec.pos)
         if name == p.vector_section:
-            _check_vectors(layout, script, placed, flash, add)
+            _check_vectors(layout, script, placed, flash, chip, add)
 
     # --- the heap
     hs, he = syms.get(p.heap_start), syms.get(p.heap_end)
@@ -248,7 +248,7 @@ def check(script: ast.Script, layout: Layout, profile: RuntimeProfile,
 
 
 def _check_vectors(layout: Layout, script: ast.Script, placed: Placement,
-                   flash: RegionUse | None, add) -> None:
+                   flash: RegionUse | None, chip, add) -> None:
     out = _section(layout, placed.output.name)
     if out is None or flash is None:
         return
@@ -261,16 +261,41 @@ def _check_vectors(layout: Layout, script: ast.Script, placed: Placement,
         region = layout.aliases.get(other.region or "", other.region)
         if region == flash.name and any(isinstance(i, ast.InputSpec) for i in other.items):
             before.append(other)
+    pattern = placed.spec.sections[0].pattern if placed.spec.sections else "*"
+    stage2 = chip.boot.stage2 if chip is not None else None
+    if stage2 is not None and flash.origin == stage2.origin:
+        _check_after_stage2(layout, chip, out, pattern, bool(before), placed.spec.pos, add)
+        return
     first_flash = min((s for s in layout.sections if not s.discarded and s.alloc and
                        s.region == flash.name and (s.size or s is out)),
                       key=lambda s: s.vma, default=None)
     if out.vma != flash.origin or before or (first_flash is not None and first_flash is not out
                                              and first_flash.vma < out.vma):
+        hint = ("" if chip is not None else "; if the chip's boot ROM runs a boot stage from "
+                "there (RP2040 boot2), name the chip with --chip")
         add("vector-table", Severity.ERROR,
-            f"KEEP(*({placed.spec.sections[0].pattern if placed.spec.sections else '*'})) is "
-            f"not at the flash origin ({flash.origin:#x}): the core boots from the vector "
-            f"table there (word 0 = initial stack pointer, word 1 = Reset_Handler)",
-            placed.spec.pos)
+            f"KEEP(*({pattern})) is not at the flash origin ({flash.origin:#x}): the core "
+            f"boots from the vector table there (word 0 = initial stack pointer, word 1 = "
+            f"Reset_Handler){hint}", placed.spec.pos)
+
+
+def _check_after_stage2(layout: Layout, chip, out: OutputSectionLayout, pattern: str,
+                        anything_before: bool, pos: ast.Pos | None, add) -> None:
+    """The chip's boot ROM runs a boot stage from the flash origin: the table goes after it."""
+    stage2, want = chip.boot.stage2, chip.vector_table
+    where = (f"{chip.name}'s boot ROM runs {stage2.name} from [{stage2.origin:#x}, "
+             f"{stage2.end:#x}) and it enters the application through the vector table at "
+             f"{want:#x} ({chip.boot.source})")
+    if out.vma == want:
+        add("vector-table", Severity.INFO, f"KEEP(*({pattern})) is at {want:#x}: {where}", pos)
+    elif not layout.has_inputs and anything_before:
+        add("vector-table", Severity.INFO,
+            f"KEEP(*({pattern})) follows what the script puts first in flash, which must fill "
+            f"{stage2.name} exactly: {where}; with every input section empty it lands at "
+            f"{out.vma:#x} (give --input/--elf to check where it really lands)", pos)
+    else:
+        add("vector-table", Severity.ERROR,
+            f"KEEP(*({pattern})) is at {out.vma:#x}, not at {want:#x}: {where}", pos)
 
 
 def _check_chip(layout: Layout, chip, flash: RegionUse | None, add) -> None:
@@ -291,12 +316,29 @@ def _check_chip(layout: Layout, chip, flash: RegionUse | None, add) -> None:
                 "has", r.pos)
         below = [o for o in layout.regions if o is not r and o.origin == home.origin
                  and o.end <= r.origin]
-        if r is flash and r.origin != home.origin and home.kind == "flash" and below:
+        stage2 = chip.boot.stage2
+        if (r is flash and stage2 is not None and stage2.origin == home.origin
+                and r.origin == chip.vector_table):
+            add("bootloader", Severity.INFO,
+                f"flash for the program starts at {r.origin:#x}, after {chip.name}'s "
+                f"{stage2.name} [{stage2.origin:#x}, {stage2.end:#x})"
+                f"{f' (region {below[0].name})' if below else ''}: the boot ROM runs "
+                f"{stage2.name}, which enters the vector table at {r.origin:#x} "
+                f"({chip.boot.source})", r.pos)
+        elif r is flash and r.origin != home.origin and home.kind == "flash" and below:
             add("bootloader", Severity.INFO,
                 f"flash for the program starts {r.origin - home.origin:#x} bytes after "
                 f"{chip.name}'s flash origin; the script itself fills the gap (region "
                 f"{below[0].name}, e.g. a second-stage bootloader), which must point SCB->VTOR "
                 f"at the vector table at {r.origin:#x}", r.pos)
+        elif (r is flash and r.origin != home.origin and home.kind == "flash"
+              and chip.bootloaders_of(r.origin - home.origin)):
+            add("bootloader", Severity.INFO,
+                f"flash starts {r.origin - home.origin:#x} bytes after {chip.name}'s flash "
+                f"origin: the room a board bootloader takes "
+                f"({_bootloaders(chip.bootloaders_of(r.origin - home.origin))}); it sets "
+                f"SCB->VTOR to the vector table at {r.origin:#x}. On a board without that "
+                "bootloader this image does not start.", r.pos)
         elif r is flash and r.origin != home.origin and home.kind == "flash":
             add("bootloader", Severity.WARNING,
                 f"flash starts {r.origin - home.origin:#x} bytes after {chip.name}'s flash "
@@ -312,3 +354,7 @@ def _check_chip(layout: Layout, chip, flash: RegionUse | None, add) -> None:
                 f"{chip.name} has {c.kind.upper()} {c.name} ({_kib(c.length)} at "
                 f"{c.origin:#x}) that the script does not declare: the Go runtime will not "
                 "use it")
+
+
+def _bootloaders(loaders) -> str:
+    return "; ".join(f"{b.name} on {', '.join(b.boards)}: {b.source}" for b in loaders)
