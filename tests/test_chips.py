@@ -108,20 +108,22 @@ def test_board_bootloaders_are_per_board():
     assert find_chip("feather-m4").bootloaders_of(0x4000)
 
 
-def test_bad_boot_table_is_rejected(tmp_path):
-    d = _copy_data(tmp_path)
-    path = d / "raspberrypi-rp.toml"
-    text = path.read_text()
-    path.write_text(text.replace("vector_table = 0x10000100", "vector_table = 0x10000080"))
-    with pytest.raises(ChipError, match=r"chip 'RP2040': boot.vector_table: .* inside boot.stage2"):
-        load_chips(directory=d)
-    path.write_text(text.replace("stage2 = { name = \"boot2\", origin = 0x10000000",
-                                 "stage2 = { name = \"boot2\", origin = 0x20000000"))
-    with pytest.raises(ChipError, match=r"chip 'RP2040': boot.stage2: .* not inside one flash"):
-        load_chips(directory=d)
-    path.write_text(text.replace('source = "RP2040 Datasheet, 2.8 Bootrom"', 'source = ""'))
-    with pytest.raises(ChipError, match=r"chip 'RP2040': boot.source: expected a non-empty"):
-        load_chips(directory=d)
+BAD_BOOT = [
+    ("vector_table = 0x10000100", "vector_table = 0x10000080",
+     r"boot.vector_table: .* inside boot.stage2"),
+    ('origin = 0x10000000, length = 0x100,', 'origin = 0x20000000, length = 0x100,',
+     r"boot.stage2: .* not inside one flash"),
+    ('source = "RP2040 Datasheet, 2.8 Bootrom"', 'source = ""', r"boot.source: expected a non"),
+]
+
+
+@pytest.mark.parametrize("old,new,match", BAD_BOOT, ids=["vectors", "stage2", "source"])
+def test_bad_boot_table_is_rejected(tmp_path, old, new, match):
+    path = _copy_data(tmp_path) / "raspberrypi-rp.toml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    with pytest.raises(ChipError, match=r"chip 'RP2040': " + match):
+        load_chips(directory=path.parent)
 
 
 def test_atmega328p_datasheet_facts():
