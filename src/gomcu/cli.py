@@ -32,6 +32,18 @@ def discover_commands() -> list[Command]:
     return sorted(found, key=lambda c: c.name)
 
 
+class _Version(argparse.Action):
+    """`--version`: the version, and whether the emulator's native hook is available (its absence
+    makes every emulated run about ten times slower, so a user should see it at once)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from gomcu.emu import emulator_path
+
+        sys.stdout.write(f"gomcu {gomcu.__version__}\nemulator: {emulator_path()}\n")
+        raise SystemExit(0)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit 2 like every other bad input."""
 
@@ -47,7 +59,8 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
         "gomcu analyses a firmware ELF (TinyGo-built or any Cortex-M / RISC-V32 firmware) "
         "along four limits: memory, garbage collection, interrupts and the linker script.",
     )
-    parser.add_argument("--version", action="version", version=f"gomcu {gomcu.__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the version and which emulator path runs will use, then exit")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in commands:
@@ -86,6 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        _warn_slow_emulator()
+
+
+def _warn_slow_emulator() -> None:
+    """Once per command: a run fell back to the pure-Python emulator (the extension is missing)."""
+    from gomcu.emu import fallback_warning
+
+    warning = fallback_warning()
+    if warning:
+        sys.stderr.write(f"gomcu: warning: {warning}\n")
 
 
 if __name__ == "__main__":

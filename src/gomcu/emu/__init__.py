@@ -36,7 +36,7 @@ Probe = StackProbe | FunctionProbe | AllocProbe
 __all__ = [
     "BOARDS", "Allocation", "AllocProbe", "Board", "Fault", "FunctionProbe", "FunctionTiming", "Injection",
     "InterruptSample", "MmioRecord", "NvicState", "RunResult", "StackProbe", "StackUse", "board_from_chip", "choose_board",
-    "find_board", "machine_timing", "native_available", "run",
+    "emulator_path", "fallback_warning", "find_board", "machine_timing", "native_available", "run",
 ]
 
 
@@ -59,6 +59,32 @@ def native_available() -> bool:
     from gomcu.emu.native import native_available as available
 
     return available()
+
+
+def emulator_path() -> str:
+    """Which time base runs will use, for `gomcu --version` and the benchmarks."""
+    from gomcu.emu import native
+
+    if native.native_available():
+        return "native block hook (C)"
+    reason = native.unavailable_reason()
+    if reason == "GOMCU_EMU_PURE is set":
+        return f"pure-Python hook ({reason})"
+    return f"pure-Python hook, about 10x slower: {reason}; {native.NATIVE_HINT}"
+
+
+def fallback_warning() -> str | None:
+    """A one-line warning when a run in this process fell back to the pure-Python time base."""
+    import sys
+
+    if "gomcu.emu.native" not in sys.modules:
+        return None  # no run in this process: nothing to warn about (and no unicorn import)
+    from gomcu.emu import native
+
+    reason = native.fell_back()
+    if not reason:
+        return None
+    return f"the emulator ran without its native hook, about 10x slower ({reason}); {native.NATIVE_HINT}"
 
 
 def machine_timing(core: str) -> "clock.CoreTiming":

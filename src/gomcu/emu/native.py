@@ -44,6 +44,12 @@ try:
 except ImportError:
     _fastblock = None
 
+#: How to get the native hook when it is missing (said by `gomcu --version` and the run warning).
+NATIVE_HINT = ("install a C compiler and the Python headers (Debian/Ubuntu: apt-get install gcc python3-dev), "
+               "then reinstall gomcu")
+#: Why the last run that asked for the native time base got the pure-Python one (None: it did not).
+_fell_back: str | None = None
+
 TRAP_LOW = 0xFFFFFF00
 STOP_DEADLINE, STOP_UNMASKED, STOP_TRAP = 1, 2, 4
 # native probes (keep in step with _fastblock.c): site kinds and stack kinds
@@ -282,13 +288,32 @@ class PythonTimebase:
 
 
 def make_timebase(uc: Uc, prefer_native: bool = True) -> NativeTimebase | PythonTimebase:
+    global _fell_back
     if prefer_native and _fastblock is not None and _uclib is not None:
         try:
             return NativeTimebase(uc)
-        except ImportError:
-            pass
+        except ImportError as e:
+            _fell_back = str(e)
+    elif prefer_native and not os.environ.get("GOMCU_EMU_PURE"):
+        _fell_back = unavailable_reason()
     return PythonTimebase(uc)
 
 
 def native_available() -> bool:
     return _fastblock is not None and _uclib is not None
+
+
+def unavailable_reason() -> str:
+    """Why the native hook cannot be used ("" when it can)."""
+    if os.environ.get("GOMCU_EMU_PURE"):
+        return "GOMCU_EMU_PURE is set"
+    if _fastblock is None:
+        return "the extension module gomcu.emu._fastblock was not built when gomcu was installed"
+    if _uclib is None:
+        return "this unicorn binding does not expose its C library"
+    return ""
+
+
+def fell_back() -> str | None:
+    """Why a run in this process wanted the native time base and ran the pure-Python one, if one did."""
+    return _fell_back
