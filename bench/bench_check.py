@@ -11,10 +11,11 @@ from __future__ import annotations
 import shutil
 import sys
 
-from common import ROOT, best_of, command, largest_elf
+from common import ROOT, best_of, command, describe_gomcu, largest_elf
 
 
 def main() -> None:
+    print(describe_gomcu())
     path = largest_elf(sys.argv)
     chip = sys.argv[2] if len(sys.argv) > 2 else None
     refmw = ROOT / "examples" / "refmw" / "build" / "refmw-m3.elf"

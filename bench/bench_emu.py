@@ -7,7 +7,9 @@ probe on (stack painting of runtime stacks, allocation tracing, function timing 
 collector, a periodic injected interrupt), and qemu-system-arm's wall time for the same run.
 QEMU's rate is the same instruction count over its wall time minus its start-up time
 (measured on a firmware that exits after ~2,000 instructions). Timings are benchmarks, never
-test assertions.
+test assertions. It measures the gomcu that Python imports (install it first: `pip install .`, or
+build the extension in place with `python setup.py build_ext --inplace`); the first line says
+which one and which emulator path it runs.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+from common import ROOT, describe_gomcu
 
-from gomcu import emu, image  # noqa: E402
+from gomcu import emu, image
 
 REFMW = ROOT / "examples" / "refmw" / "build"
 TINY = ROOT / "tests" / "fixtures" / "emu" / "irqdemo-m3.elf"
@@ -60,7 +61,7 @@ def main(argv: list[str]) -> int:
     elfs = [Path(a) for a in argv] or [REFMW / "refmw-m3.elf", REFMW / "refmw-m4f.elf",
                                        ROOT / "tests" / "fixtures" / "emu" / "benchloop.elf"]
     q_tiny = qemu_wall(TINY, "lm3s6965evb")
-    print(f"native time base: {emu.native_available()}")
+    print(describe_gomcu())
     print(f"{'firmware':<22} {'insns':>10} {'gomcu bare':>16} {'gomcu probes':>16} {'pure-Python':>14} "
           f"{'qemu':>16} {'qemu/gomcu':>10}")
     for elf in elfs:

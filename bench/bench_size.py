@@ -9,13 +9,14 @@ from __future__ import annotations
 import shutil
 import sys
 
-from common import best_of, command, largest_elf
+from common import best_of, command, describe_gomcu, largest_elf
 
 from gomcu.image import load
 from gomcu.limits.footprint import group, measure
 
 
 def main() -> None:
+    print(describe_gomcu())
     path = largest_elf(sys.argv)
     size_kb = path.stat().st_size / 1024
     in_process = best_of(5, lambda: group(measure(load(path)), "package", load(path)))

@@ -13,15 +13,10 @@ import statistics
 import time
 from pathlib import Path
 
+from common import describe_gomcu, largest_elf
+
 from gomcu import image
 from gomcu.limits.stack import analyse
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def largest_elf() -> Path:
-    elves = [p for p in ROOT.rglob("*.elf") if ".git" not in p.parts and "x86" not in p.name]
-    return max(elves, key=lambda p: p.stat().st_size)
 
 
 def main() -> None:
@@ -29,7 +24,8 @@ def main() -> None:
     parser.add_argument("firmware", nargs="?", type=Path)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    path = args.firmware or largest_elf()
+    print(describe_gomcu())
+    path = args.firmware or largest_elf([])
     times = []
     report = None
     for _ in range(args.repeat):

@@ -12,6 +12,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def describe_gomcu() -> str:
+    """Which gomcu the benchmark measures (installed or source tree) and its emulator path: a
+    benchmark of the source tree without the built extension measures the slow fallback."""
+    import gomcu
+    from gomcu.emu import emulator_path
+
+    where = Path(gomcu.__file__).resolve().parent
+    kind = "source tree" if ROOT / "src" in where.parents else "installed"
+    return f"gomcu {gomcu.__version__} from {where} ({kind}); emulator: {emulator_path()}"
+
+
 def largest_elf(argv: list[str]) -> Path:
     """The ELF named on the command line, else the largest one in the repository."""
     if len(argv) > 1:

@@ -1,5 +1,5 @@
 """Two views of one firmware must agree: a static stack bound is never below what the emulator
-measures on the same stack (DESIGN.md: if it is, gomcu has a bug)."""
+measures on the same stack (docs/architecture.md: if it is, gomcu has a bug)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Property tests: damaged input of any shape ends in gomcu's own error, never a crash.
 
-DESIGN.md: bad input is one line and exit 2, never a traceback. These throw random damage at
+docs/architecture.md: bad input is one line and exit 2, never a traceback. These throw random damage at
 the two parsers of user input (ELF files and ld scripts) and at what runs on top of them.
 """
 

@@ -1,6 +1,6 @@
 """Command-line entry point: parse arguments, run one subcommand, map errors to exit codes.
 
-Thin by design (DESIGN.md): all work happens in the library; this module only discovers the
+Thin by design (docs/architecture.md): all work happens in the library; this module only discovers the
 subcommands in `gomcu.commands` and turns `GomcuError` into one line on stderr and exit 2.
 """
 

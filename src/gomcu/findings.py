@@ -1,6 +1,6 @@
 """Core result types shared by every analysis: figures with their origin, findings and verdicts.
 
-DESIGN.md: every figure carries its unit and its origin; analyses return findings, reporters
+docs/architecture.md: every figure carries its unit and its origin; analyses return findings, reporters
 print them. These are small frozen dataclasses so that JSON output can be derived from them.
 """
 

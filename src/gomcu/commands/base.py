@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from gomcu.errors import GomcuError
 
-#: Exit statuses (DESIGN.md): 0 all held, 1 a limit or budget failed, 2 bad input or usage.
+#: Exit statuses (docs/architecture.md): 0 all held, 1 a limit or budget failed, 2 bad input or usage.
 EXIT_OK = 0
 EXIT_LIMIT_FAILED = 1
 EXIT_BAD_INPUT = 2

@@ -1,6 +1,6 @@
 """GNU ld linker scripts: parse (`load_script`), lay out (`evaluate`), check and adapt.
 
-The fourth limit of DESIGN.md. The parser builds a frozen AST (`gomcu.linker.ast`); the
+The fourth limit of docs/architecture.md. The parser builds a frozen AST (`gomcu.linker.ast`); the
 evaluator reproduces GNU ld's layout from relocatable objects or a linked firmware; the checker
 judges a layout against a runtime's requirements (`requirements.py`, data); the adapter writes a
 script that satisfies them.

@@ -1,4 +1,4 @@
-"""The source layer: a Go package directory analysed with tree-sitter (DESIGN.md, "source").
+"""The source layer: a Go package directory analysed with tree-sitter (docs/architecture.md, "source").
 
 `analyse(directory)` -> SourceReport: interrupt handlers and what they reach, goroutines,
 recursion, MMIO without volatile, allocation in loops. Source findings are what the code asks

@@ -1,6 +1,6 @@
 """The runtime profile's `[source]` table as a small typed object: which packages are the
 interrupt, volatile and unsafe ones, and which calls into other packages allocate, block,
-print, or are known safe. Data, not code paths (DESIGN.md: a profile is data)."""
+print, or are known safe. Data, not code paths (docs/architecture.md: a profile is data)."""
 
 from __future__ import annotations
 
