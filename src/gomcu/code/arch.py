@@ -34,6 +34,23 @@ class Decoder(Protocol):
         """Targets of a JUMP_TABLE instruction whose table ends before `limit`."""
         ...
 
+    def register(self, name: str) -> int:
+        """The number this decoder uses for a register named in assembly ("r9", "sb", "a0", "x10")."""
+        ...
+
+
+def register_numbers(cs: object, count: int, aliases: dict[str, str]) -> dict[str, int]:
+    """name -> capstone register number, with the architecture's other spellings."""
+    names: dict[str, int] = {}
+    for number in range(1, count):
+        name = cs.reg_name(number)  # type: ignore[attr-defined]
+        if name:
+            names.setdefault(name, number)
+    for alias, name in aliases.items():
+        if name in names:
+            names[alias] = names[name]
+    return names
+
 
 def decoder_for(image: Image) -> Decoder:
     if image.arch is Arch.ARM:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import capstone
 from capstone import riscv as R
 
-from gomcu.code.arch import Read, ReadWord
+from gomcu.code.arch import Read, ReadWord, register_numbers
 from gomcu.code.types import Insn, Kind
 
 SP, RA, ZERO = R.RISCV_REG_SP, R.RISCV_REG_RA, R.RISCV_REG_ZERO
@@ -51,6 +51,15 @@ class RiscvDecoder:
         self.min_size = 2 if compressed else 4
         self._cs = capstone.Cs(capstone.CS_ARCH_RISCV, mode)
         self._cs.detail = True
+        self._registers = register_numbers(self._cs, R.RISCV_REG_ENDING, {"fp": "s0"})
+        for n in range(32):
+            self._registers[f"x{n}"] = R.RISCV_REG_X0 + n
+
+    def register(self, name: str) -> int:
+        try:
+            return self._registers[name.lower()]
+        except KeyError:
+            raise ValueError(f"no RISC-V register named {name!r}") from None
 
     def decode(self, code: bytes, address: int, read_word: ReadWord) -> list[Insn]:
         out: list[Insn] = []
@@ -124,7 +133,7 @@ class RiscvDecoder:
                 return Insn(addr, size, dst=dst, value=imm & 0xFFFFFFFF)
             if src == dst:
                 return Insn(addr, size, dst=dst, add_low=imm)
-            return Insn(addr, size, dst=dst)
+            return Insn(addr, size, dst=dst, copy_from=src, add_low=imm)
         if iid == R.RISCV_INS_C_LI:
             return Insn(addr, size, dst=dst, value=ops[1].imm & 0xFFFFFFFF)
         if iid in (R.RISCV_INS_LUI, R.RISCV_INS_C_LUI):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import capstone
 from capstone import arm as A
 
-from gomcu.code.arch import Read, ReadWord
+from gomcu.code.arch import Read, ReadWord, register_numbers
 from gomcu.code.types import Insn, Kind
 
 SP, PC, LR = A.ARM_REG_SP, A.ARM_REG_PC, A.ARM_REG_LR
@@ -17,6 +19,9 @@ _NO_DST = frozenset({
     A.ARM_INS_NOP, A.ARM_INS_MSR, A.ARM_INS_VPUSH, A.ARM_INS_VSTMDB, A.ARM_INS_BKPT,
 })
 _OP_REG, _OP_IMM, _OP_MEM = A.ARM_OP_REG, A.ARM_OP_IMM, A.ARM_OP_MEM
+_ADD_SUB = {A.ARM_INS_ADD: 1, A.ARM_INS_ADDW: 1, A.ARM_INS_SUB: -1, A.ARM_INS_SUBW: -1}
+_CORE_REGS = frozenset(range(A.ARM_REG_R0, A.ARM_REG_R12 + 1)) | {A.ARM_REG_SB, A.ARM_REG_SL, A.ARM_REG_FP,
+                                                                  A.ARM_REG_IP, LR}
 
 
 def _reg_bytes(reg: int) -> int:
@@ -38,6 +43,14 @@ class ThumbDecoder:
         self.core = core
         self._cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self._cs.detail = True
+        self._registers = register_numbers(self._cs, A.ARM_REG_ENDING, {
+            "r9": "sb", "r10": "sl", "r11": "fp", "r12": "ip", "r13": "sp", "r14": "lr", "r15": "pc"})
+
+    def register(self, name: str) -> int:
+        try:
+            return self._registers[name.lower()]
+        except KeyError:
+            raise ValueError(f"no Thumb register named {name!r}") from None
 
     def decode(self, code: bytes, address: int, read_word: ReadWord) -> list[Insn]:
         out: list[Insn] = []
@@ -45,13 +58,20 @@ class ThumbDecoder:
         while offset < len(code):
             start = len(out)
             for ins in self._cs.disasm(code[offset:], address + offset):
-                out.append(self._summarise(ins, read_word))
+                out.append(self._with_writes(ins, self._summarise(ins, read_word)))
             decoded = sum(i.size for i in out[start:])
             offset += decoded
             if offset < len(code):  # capstone stopped: record the hole and resynchronise
                 out.append(Insn(address + offset, 2, Kind.INVALID))
                 offset += 2
         return out
+
+    @staticmethod
+    def _with_writes(ins: capstone.CsInsn, summary: Insn) -> Insn:
+        """Record the core registers the instruction overwrites besides its `dst` (ldm/pop lists,
+        writeback bases, the second result of umull/ldrd), so no stale constant survives them."""
+        written = tuple(r for r in ins.regs_access()[1] if r in _CORE_REGS and r != summary.dst)
+        return replace(summary, writes=written) if written else summary
 
     def _summarise(self, ins: capstone.CsInsn, read_word: ReadWord) -> Insn:
         iid = ins.id
@@ -125,6 +145,10 @@ class ThumbDecoder:
                 if iid in (A.ARM_INS_ADD, A.ARM_INS_ADDW) and len(ops) == 3 and src.type == _OP_REG \
                         and src.reg == SP and ops[2].type == _OP_IMM:
                     return Insn(addr, size, dst=dst, sp_from_reg=dst, sp_from_offset=ops[2].imm)
+                if iid in _ADD_SUB and not cond and src.type in (_OP_REG, _OP_IMM):
+                    added = self._add_constant(ins, ops, dst)
+                    if added is not None:
+                        return added
                 if iid == A.ARM_INS_ADR and src.type == _OP_IMM:
                     return Insn(addr, size, dst=dst, value=((addr + 4) & ~3) + src.imm)
                 if iid == A.ARM_INS_LDR and src.type == _OP_MEM and not cond:
@@ -136,6 +160,22 @@ class ThumbDecoder:
             wb = self._mem_writeback(ins, ops, cond, fpu)
             return Insn(addr, size, wb.kind, sp_delta=wb.sp_delta, conditional=cond, dst=dst, fpu=fpu)
         return Insn(addr, size, conditional=cond, fpu=fpu)
+
+    @staticmethod
+    def _add_constant(ins: capstone.CsInsn, ops: list, dst: int) -> Insn | None:
+        """add/sub rD, [rS,] #imm: rD = rS + imm (pc-relative: an address, like adr)."""
+        sign = _ADD_SUB[ins.id]
+        if len(ops) == 2 and ops[1].type == _OP_IMM:
+            base, imm = dst, ops[1].imm
+        elif len(ops) == 3 and ops[1].type == _OP_REG and ops[2].type == _OP_IMM:
+            base, imm = ops[1].reg, ops[2].imm
+        else:
+            return None
+        if base == PC:
+            return Insn(ins.address, ins.size, dst=dst, value=(((ins.address + 4) & ~3) + sign * imm) & 0xFFFFFFFF)
+        if base == SP:
+            return None
+        return Insn(ins.address, ins.size, dst=dst, copy_from=base, add_low=sign * imm)
 
     def _sp_write(self, ins: capstone.CsInsn, ops: list, cond: bool) -> Insn:
         """An instruction whose destination is sp: a frame allocation, release or a switch."""

@@ -2,22 +2,59 @@
 
 `model(image)` decodes every function once (honouring `$d` mapping symbols so literal pools
 are not decoded), computes frames, resolves calls, decodes the vector table and finds roots.
+
+Register values (constant propagation, `gomcu.code.constprop`) are public, for any analysis that
+needs a call's arguments or a constant the code builds (task entries, stack sizes, names):
+
+- `registers_at(address)`: what each register is known to hold before that instruction;
+- `call_arguments(site)`: the argument registers (r0-r3 / a0-a7) at a call site;
+- `calls_to(name)`: every call of a function with its argument registers, including calls made
+  from a helper (an LLVM `OUTLINED_FUNCTION_n`) with the registers of the helper's caller;
+- `word(address)`: a word of the image that is constant at run time (flash).
+
+Indirect calls and jumps through a register that holds a function address are direct calls;
+one that a function makes through a register its caller set (an outlined helper ending in
+`bx r9`) is resolved per call site, with each caller's registers.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
+from dataclasses import dataclass, replace
 import weakref
 from collections.abc import Iterable
 from functools import cached_property
 
 from gomcu.code.arch import Decoder, decoder_for
+from gomcu.code.constprop import Propagation, State, Value
 from gomcu.code.frames import analyse_frame
 from gomcu.code.types import CallSite, Frame, Function, Insn, Kind, Root, VectorEntry
 from gomcu.image import Image, SymbolKind
 
 _CACHE: "weakref.WeakKeyDictionary[Image, CodeModel]" = weakref.WeakKeyDictionary()
+#: Writable sections the linker places in flash, so their words are constant at run time:
+#: TinyGo's goroutine stack-size table (`.tinygo_stacksizes`, flagged WA, written at link time).
+FLASH_DATA_SECTIONS = frozenset({".tinygo_stacksizes"})
+
+
+@dataclass(frozen=True)
+class CallState:
+    """One call of a function with what its argument registers hold there.
+
+    `via` is the call of the helper that makes this call when the values come from the helper's
+    caller (an outlined function tail-calling through registers its caller loaded)."""
+
+    site: CallSite
+    arguments: tuple[Value | None, ...]
+    via: CallSite | None = None
+
+
+def _value_of(v: Value | None) -> int | None:
+    return None if v is None else v.value
+
+
+def _loaded_from(v: Value | None) -> int | None:
+    return None if v is None else v.loaded_from
 
 
 def model(image: Image) -> CodeModel:
@@ -41,7 +78,12 @@ class CodeModel:
         self.call_loads: dict[int, tuple[int | None, ...]] = {}  # call site -> address each argument was loaded from
         self.csr_writes: list[tuple[str, int, int]] = []  # (function, csr number, constant value) e.g. mtvec
         self.address_constants: dict[str, set[int]] = {}  # function -> code addresses it loads as constants
+        self.constant_loads: dict[str, set[int]] = {}  # function -> constant addresses it loads words from
+        self._bodies: dict[str, tuple[int, int, dict[int, list[int]]]] = {}  # name -> (start, end, jump tables)
+        self._site_states: dict[int, State] = {}  # call/jump site -> register values before it
+        self._contexts: dict[int, list[tuple[CallSite, State]]] = {}  # site in a helper -> (caller's call, state)
         self._build()
+        self._resolve_per_call_site()
 
     # -- building ----------------------------------------------------------------------------
 
@@ -155,12 +197,15 @@ class CodeModel:
             i += 1
         return limit
 
-    def _read_const(self, address: int) -> int | None:
-        """A word from a read-only section (flash): constant for the whole run."""
+    def word(self, address: int) -> int | None:
+        """The word at `address` when it is constant for the whole run (read-only data or code,
+        or a writable section the linker keeps in flash); None otherwise."""
         section = self.image.section_at(address)
-        if section is None or section.write or section.nobits:
+        if section is None or section.nobits or (section.write and section.name not in FLASH_DATA_SECTIONS):
             return None
         return self.image.read_word(address)
+
+    _read_const = word
 
     def _build(self) -> None:
         extents = self._extents()
@@ -182,6 +227,8 @@ class CodeModel:
             if tables:  # the table itself was decoded as code when no $d marks it: drop those
                 spans = [(a + 4, min(ts) if ts else a + 4) for a, ts in tables.items()]
                 insns = [i for i in insns if not any(lo <= i.address < hi for lo, hi in spans)]
+            self._insns[name] = insns
+            self._bodies[name] = (start, end, tables)
             result = analyse_frame(insns, start, end, tables)
             notes = list(result.frame.notes)
             frame_bytes, frame_unknown = result.frame.bytes, result.frame.dynamic
@@ -201,7 +248,6 @@ class CodeModel:
                 # The depths read at call sites came from the undecodable code: use the whole
                 # frame at every call, an upper bound.
                 calls = [replace(c, stack_depth=max(c.stack_depth, frame_bytes)) for c in calls]
-            self._insns[name] = insns
             functions[name] = Function(
                 name=name, address=start, size=end - start,
                 frame=Frame(frame_bytes, frame_unknown, tuple(notes)),
@@ -219,93 +265,118 @@ class CodeModel:
             return self._names_by_start[self._starts[i]]
         return None
 
+    def _resolve_per_call_site(self) -> None:
+        """Indirect calls and jumps through a register the function never set (LLVM's outlined
+        helpers: `ldr r2, [r7]; mov r0, r5; bx r9`): analyse the function once per call site with
+        the caller's registers. Targets found in every context replace the unresolved site (one
+        edge per target); a context that leaves it unknown keeps it unresolved."""
+        callers: dict[str, list[CallSite]] = {}
+        for f in self._functions.values():
+            for c in f.calls:
+                if c.callee is not None and c.callee_address == self._functions[c.callee].address:
+                    callers.setdefault(c.callee, []).append(c)
+        for name, f in list(self._functions.items()):
+            open_sites = {c.address for c in f.calls if c.callee is None}
+            entries = callers.get(name, [])
+            if not open_sites or not entries:
+                continue
+            found: dict[int, dict[str, CallSite]] = {a: {} for a in open_sites}
+            unknown: set[int] = set()
+            for caller_site in entries:
+                state = dict(self._site_states.get(caller_site.address, {}))
+                where = f"{caller_site.caller} at 0x{caller_site.address:x}"
+                for ins, regs in self._propagation(name, state).states():
+                    if ins.address not in open_sites:
+                        continue
+                    depth = next(c.stack_depth for c in f.calls if c.address == ins.address)
+                    site = self._indirect_site(name, ins, regs, depth, via=where)
+                    if site.callee is None:
+                        unknown.add(ins.address)
+                        continue
+                    found[ins.address].setdefault(site.callee, site)
+                    self._contexts.setdefault(ins.address, []).append((caller_site, dict(regs)))
+            if not any(found.values()):
+                continue
+            calls: list[CallSite] = []
+            for c in f.calls:
+                if c.address in open_sites and found[c.address]:
+                    targets = list(found[c.address].values())
+                    if len(targets) > 1 or len(entries) > 1:
+                        targets = [replace(t, resolved_by=f"{t.resolved_by.split(' (')[0]} in the caller's "
+                                           f"registers, per call site ({len(entries)} callers)")
+                                   if t.resolved_by else t for t in targets]
+                    calls.extend(targets)
+                    if c.address in unknown:
+                        calls.append(c)
+                else:
+                    calls.append(c)
+            self._functions[name] = replace(f, calls=tuple(calls))
+
+    def _propagation(self, name: str, entry: State | None = None) -> Propagation:
+        start, end, tables = self._bodies[name]
+        return Propagation(self._insns[name], start, end, tables, self.word, self.decoder.clobbered, entry)
+
     def _calls(self, name: str, start: int, end: int, insns: list[Insn], depth_at: dict[int, int],
                tables: dict[int, list[int]]) -> list[CallSite]:
         """Direct calls, tail calls and indirect calls (resolved through constants where possible)."""
-        decoder = self.decoder
-        block_starts = {i.target for i in insns if i.kind is Kind.BRANCH and i.target is not None and start <= i.target < end}
-        for ts in tables.values():
-            block_starts.update(ts)
-        regs: dict[int, int] = {}
-        how: dict[int, str] = {}
-        loads: dict[int, int] = {}
+        arg_regs = self.decoder.arg_regs
         calls: list[CallSite] = []
         consts: set[int] = set()
-        for ins in insns:
-            if ins.address in block_starts:
-                regs.clear()
-                loads.clear()
-            if ins.csr is not None and ins.reg is not None and ins.reg in regs:
-                self.csr_writes.append((name, ins.csr, regs[ins.reg]))
+        loaded: set[int] = set()
+        prop = self._propagation(name)
+        for ins, regs in prop.states():
+            if ins.csr is not None and ins.reg is not None and (v := regs.get(ins.reg)) is not None \
+                    and v.value is not None:
+                self.csr_writes.append((name, ins.csr, v.value))
             k = ins.kind
             d = depth_at.get(ins.address, 0)
+            site: CallSite | None = None
             if k is Kind.CALL and ins.target is not None:
                 callee = self._function_name_at(ins.target)
-                self.call_args[ins.address] = tuple(regs.get(r) for r in decoder.arg_regs)
-                self.call_loads[ins.address] = tuple(loads.get(r) for r in decoder.arg_regs)
-                calls.append(CallSite(ins.address, name, callee, ins.target, "call", d,
-                                      None if callee is None or self._names_by_start.get(ins.target) else "into the middle"))
+                site = CallSite(ins.address, name, callee, ins.target, "call", d,
+                                None if callee is None or self._names_by_start.get(ins.target) else "into the middle")
             elif k is Kind.BRANCH and ins.target is not None and not (start <= ins.target < end):
                 callee = self._function_name_at(ins.target)
-                self.call_args[ins.address] = tuple(regs.get(r) for r in decoder.arg_regs)
-                self.call_loads[ins.address] = tuple(loads.get(r) for r in decoder.arg_regs)
-                calls.append(CallSite(ins.address, name, callee, ins.target, "tail-call", d))
+                site = CallSite(ins.address, name, callee, ins.target, "tail-call", d)
             elif k in (Kind.INDIRECT_CALL, Kind.INDIRECT_JUMP):
-                value = regs.get(ins.reg) if ins.reg is not None else None
-                if value is not None and ins.add_low:
-                    value = (value + ins.add_low) & 0xFFFFFFFF
-                target = self._code_address(value)
-                callee = self._function_name_at(target, exact=True) if target is not None else None
-                kind = "indirect-call" if k is Kind.INDIRECT_CALL else "indirect-jump"
-                if callee is not None:
-                    kind = "call" if k is Kind.INDIRECT_CALL else "tail-call"
-                    self.call_args[ins.address] = tuple(regs.get(r) for r in decoder.arg_regs)
-                calls.append(CallSite(ins.address, name, callee, target if callee else None, kind, d,
-                                      how.get(ins.reg) if callee is not None and ins.reg is not None else None))
-            if k in (Kind.CALL, Kind.INDIRECT_CALL):
-                for r in decoder.clobbered:
-                    regs.pop(r, None)
-                    loads.pop(r, None)
-            if ins.dst is not None:
-                loads.pop(ins.dst, None)
-                if ins.load_base is not None and ins.load_base in regs:
-                    loads[ins.dst] = regs[ins.load_base] + ins.load_offset
-                self._track(ins, regs, how)
-                if ins.dst in regs:
-                    t = self._code_address(regs[ins.dst])
+                site = self._indirect_site(name, ins, regs, d)
+            if site is not None:
+                calls.append(site)
+                self._site_states[ins.address] = dict(regs)
+                if site.callee is not None:
+                    self.call_args[ins.address] = tuple(_value_of(regs.get(r)) for r in arg_regs)
+                    self.call_loads[ins.address] = tuple(_loaded_from(regs.get(r)) for r in arg_regs)
+            if ins.dst is not None and not ins.conditional:
+                written = prop.value_written(ins, regs)
+                if written is not None:
+                    t = self.code_address(written.value)
                     if t is not None and t in self._names_by_start:
                         consts.add(t)
+                    if ins.load_base is not None and written.loaded_from is not None:
+                        loaded.add(written.loaded_from)
         if consts:
             self.address_constants[name] = consts
+        if loaded:
+            self.constant_loads[name] = loaded
         return calls
 
-    def _track(self, ins: Insn, regs: dict[int, int], how: dict[int, str]) -> None:
-        dst = ins.dst
-        assert dst is not None
-        if ins.value is not None:
-            regs[dst] = ins.value & 0xFFFFFFFF
-            how[dst] = "constant"
-        elif ins.value_high is not None and dst in regs:
-            regs[dst] = (regs[dst] & 0xFFFF) | (ins.value_high << 16)
-            how[dst] = "movw/movt"
-        elif ins.add_low is not None and dst in regs:
-            regs[dst] = (regs[dst] + ins.add_low) & 0xFFFFFFFF
-            how[dst] = "auipc/lui+addi"
-        elif ins.load_base is not None and ins.load_base in regs:
-            word = self._read_const(regs[ins.load_base] + ins.load_offset)
-            if word is None:
-                regs.pop(dst, None)
-            else:
-                regs[dst] = word
-                how[dst] = "load from read-only data"
-        elif ins.copy_from is not None and ins.copy_from in regs:
-            regs[dst] = regs[ins.copy_from]
-            how[dst] = how.get(ins.copy_from, "constant")
-        else:
-            regs.pop(dst, None)
+    def _indirect_site(self, name: str, ins: Insn, regs: State, depth: int, via: str | None = None) -> CallSite:
+        """An indirect call or jump, resolved when its register holds a function's address."""
+        held = regs.get(ins.reg) if ins.reg is not None else None
+        value = held.value if held is not None else None
+        if value is not None and ins.add_low:
+            value = (value + ins.add_low) & 0xFFFFFFFF
+        target = self.code_address(value)
+        callee = self._function_name_at(target, exact=True) if target is not None else None
+        indirect = ins.kind is Kind.INDIRECT_CALL
+        if callee is None:
+            return CallSite(ins.address, name, None, None, "indirect-call" if indirect else "indirect-jump", depth)
+        how = held.how if held is not None else "constant"
+        return CallSite(ins.address, name, callee, target, "call" if indirect else "tail-call", depth,
+                        how if via is None else f"{how} in the caller's registers ({via})")
 
-    def _code_address(self, value: int | None) -> int | None:
-        """A constant that points at code (Thumb bit cleared on ARM)."""
+    def code_address(self, value: int | None) -> int | None:
+        """The function start a constant points at (Thumb bit set and cleared on ARM), else None."""
         if value is None:
             return None
         address = value & ~1 if self.decoder.name == "thumb" else value
@@ -314,6 +385,57 @@ class CodeModel:
         return address if self._function_name_at(address, exact=True) is not None else None
 
     # -- queries -----------------------------------------------------------------------------
+
+    def registers_at(self, address: int) -> dict[int, Value]:
+        """What each register is known to hold just before the instruction at `address` (keys are
+        the decoder's register numbers; `decoder.arg_regs` lists the argument registers)."""
+        known = self._site_states.get(address)
+        if known is not None:
+            return dict(known)
+        name = self._function_name_at(address)
+        if name is None or name not in self._bodies:
+            return {}
+        for ins, regs in self._propagation(name).states():
+            if ins.address == address:
+                return dict(regs)
+        return {}
+
+    def register(self, name: str) -> int:
+        """The number `registers_at` uses for a register named in assembly ("r9", "a0")."""
+        return self.decoder.register(name)
+
+    def call_arguments(self, address: int) -> tuple[Value | None, ...]:
+        """The argument registers (in order) before the call at `address`."""
+        regs = self.registers_at(address)
+        return tuple(regs.get(r) for r in self.decoder.arg_regs)
+
+    def calls_to(self, name: str) -> tuple[CallState, ...]:
+        """Every call (or tail call) of `name` with its argument registers. A call a helper makes
+        through its caller's registers appears once per call of the helper, with `via` set."""
+        out: list[CallState] = []
+        arg_regs = self.decoder.arg_regs
+        for site in self.callers_of(name):
+            contexts = self._contexts.get(site.address)
+            if contexts:
+                for via, regs in contexts:
+                    out.append(CallState(site, tuple(regs.get(r) for r in arg_regs), via))
+                continue
+            own = CallState(site, self.call_arguments(site.address))
+            if all(a is not None for a in own.arguments) or site.caller not in self._functions:
+                out.append(own)
+                continue
+            # A helper's call whose arguments its callers set (registers it never wrote): one entry
+            # per call of the helper, when the callers' registers tell more than the helper's own.
+            per_caller: list[CallState] = []
+            for via in self.callers_of(site.caller):
+                entry = dict(self._site_states.get(via.address, {}))
+                for ins, regs in self._propagation(site.caller, entry).states():
+                    if ins.address == site.address:
+                        per_caller.append(CallState(site, tuple(regs.get(r) for r in arg_regs), via))
+                        break
+            richer = any(c.arguments != own.arguments for c in per_caller)
+            out.extend(per_caller if richer else [own])
+        return tuple(out)
 
     @property
     def functions(self) -> tuple[Function, ...]:

@@ -158,7 +158,7 @@ def _tasks(model: CodeModel, profile: TaskProfile, taken: set[int]) -> list[Root
             entry_index = None
             entry = None
             for i, v in enumerate(values):
-                a = model._code_address(v)
+                a = model.code_address(v)
                 if a is not None:
                     entry_index, entry = i, a
                     break

@@ -32,8 +32,9 @@ class Insn:
 
     `sp_delta` is the change of sp it makes (negative when it allocates). `conditional` marks
     instructions executed under a condition (IT blocks, Bcc): a conditional branch or return
-    also falls through. `dst`/`value`/`load_base`/`load_offset`/`copy_from` describe how it sets
-    a register, so that constant function addresses can be followed into indirect calls.
+    also falls through. `dst`/`value`/`load_base`/`load_offset`/`copy_from`/`add_low` describe how
+    it sets a register, so that constants can be propagated (gomcu.code.constprop); `writes` lists
+    the other registers it overwrites, which then hold nothing known.
     """
 
     address: int
@@ -46,7 +47,7 @@ class Insn:
     dst: int | None = None
     value: int | None = None  # dst = value (mov imm, literal load, adr, movw/lui...)
     value_high: int | None = None  # movt / upper half: dst = (dst & 0xffff) | value_high << 16
-    add_low: int | None = None  # addi dst, dst, imm (RISC-V auipc/lui pairs)
+    add_low: int | None = None  # dst = (copy_from, else dst) + add_low: adds of constants, auipc/lui + addi
     load_base: int | None = None  # dst = mem[load_base + load_offset]
     load_offset: int = 0
     copy_from: int | None = None  # dst = copy_from
@@ -54,6 +55,7 @@ class Insn:
     sp_from_reg: int | None = None  # frame-pointer setup: reg = sp + sp_from_offset
     sp_from_offset: int = 0
     csr: int | None = None  # RISC-V: CSR written from `reg` (mtvec: the trap vector)
+    writes: tuple[int, ...] = ()  # every register it writes besides `dst` (ldm/pop lists, writeback bases)
 
     @property
     def end(self) -> int:

@@ -1,0 +1,161 @@
+"""Constant propagation through registers, over a function's control flow.
+
+Which registers hold a known value before each instruction: constants from literal pools,
+movw/movt and lui/auipc pairs, adds of constants, copies between registers, and words loaded
+from a constant address when that word is constant in the image. Values in callee-saved
+registers survive calls; the registers a call clobbers do not. At a join of paths a register
+stays known only when every path gives it the same value; conditional writes forget it.
+
+A load from a known address is remembered even when the word loaded is not constant (its
+`loaded_from`): a stack-size table in RAM, a task's name pointer in .data.
+
+`propagate(...)` is architecture-neutral: it works on the `Insn` summaries the decoders make.
+The code model exposes it per instruction and per call site (see `gomcu.code.model`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from gomcu.code.types import Insn, Kind
+
+ReadWord = Callable[[int], "int | None"]
+_ENDS_BLOCK = (Kind.BRANCH, Kind.RETURN, Kind.INDIRECT_JUMP, Kind.JUMP_TABLE, Kind.TRAP)
+_NO_FALLTHROUGH = (Kind.RETURN, Kind.INDIRECT_JUMP, Kind.JUMP_TABLE, Kind.TRAP, Kind.BRANCH)
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """What a register is known to hold. `value` None: only where it was loaded from is known."""
+
+    value: int | None
+    how: str  # "constant", "movw/movt", "constant + offset", "load from read-only data", ...
+    loaded_from: int | None = None  # the address the register was loaded from, when constant
+
+
+State = dict[int, Value]
+
+
+def _meet(a: State, b: Mapping[int, Value]) -> State:
+    return {r: v for r, v in a.items() if b.get(r) == v}
+
+
+class Propagation:
+    """Register values before every instruction of one function body, from an entry state.
+
+    `entry` is what the registers hold when the function starts: empty for a function analysed
+    on its own, a caller's state at one call site for a per-call-site analysis.
+    """
+
+    def __init__(self, insns: list[Insn], start: int, end: int, tables: Mapping[int, list[int]],
+                 read_word: ReadWord, clobbered: frozenset[int], entry: Mapping[int, Value] | None = None) -> None:
+        self.insns = insns
+        self.read_word = read_word
+        self.clobbered = clobbered
+        index = {ins.address: i for i, ins in enumerate(insns)}
+        leaders = {0} if insns else set()
+        succ_addrs: dict[int, list[int]] = {}
+        for i, ins in enumerate(insns):
+            targets: list[int] = []
+            if ins.kind is Kind.BRANCH and ins.target is not None and start <= ins.target < end and ins.target in index:
+                targets.append(index[ins.target])
+            if ins.kind is Kind.JUMP_TABLE:
+                targets.extend(index[t] for t in tables.get(ins.address, ()) if t in index)
+            if targets or ins.kind in _ENDS_BLOCK or ins.conditional and ins.kind is Kind.RETURN:
+                leaders.update(targets)
+                if i + 1 < len(insns):
+                    leaders.add(i + 1)
+                falls = ins.conditional or ins.kind not in _NO_FALLTHROUGH
+                succ_addrs[i] = targets + ([i + 1] if falls and i + 1 < len(insns) else [])
+        self._leaders = sorted(leaders)
+        self._block_end = {lead: nxt for lead, nxt in zip(self._leaders, self._leaders[1:] + [len(insns)])}
+        self._succ: dict[int, list[int]] = {}
+        for lead, stop in self._block_end.items():
+            last = stop - 1
+            self._succ[lead] = succ_addrs.get(last, [stop] if stop < len(insns) else [])
+        self._in: dict[int, State] = {}
+        self._solve(dict(entry or {}))
+
+    def _solve(self, entry: State) -> None:
+        seeds: list[tuple[int, State]] = [(0, entry)] if self.insns else []
+        while seeds:
+            work = []
+            for lead, state in seeds:
+                if self._merge(lead, state):
+                    work.append(lead)
+            while work:
+                lead = work.pop()
+                out = self._run(lead, dict(self._in[lead]))
+                for nxt in self._succ[lead]:
+                    if self._merge(nxt, out):
+                        work.append(nxt)
+            # Blocks no path reached (after computed jumps): nothing is known on entry to them.
+            seeds = [(lead, {}) for lead in self._leaders if lead not in self._in]
+
+    def _merge(self, lead: int, state: State) -> bool:
+        known = self._in.get(lead)
+        if known is None:
+            self._in[lead] = dict(state)
+            return True
+        met = _meet(known, state)
+        if len(met) != len(known):
+            self._in[lead] = met
+            return True
+        return False
+
+    def _run(self, lead: int, state: State) -> State:
+        for i in range(lead, self._block_end[lead]):
+            self.step(self.insns[i], state)
+        return state
+
+    def states(self) -> Iterator[tuple[Insn, State]]:
+        """(instruction, the register values before it), in address order. Do not keep the dict."""
+        for lead in self._leaders:
+            state = dict(self._in.get(lead, {}))
+            for i in range(lead, self._block_end[lead]):
+                yield self.insns[i], state
+                self.step(self.insns[i], state)
+
+    def step(self, ins: Insn, state: State) -> None:
+        """Apply one instruction to `state` (in place)."""
+        if ins.kind in (Kind.CALL, Kind.INDIRECT_CALL):
+            for r in self.clobbered:
+                state.pop(r, None)
+        dst = ins.dst
+        new = self.value_written(ins, state) if dst is not None and not ins.conditional else None
+        for r in ins.writes:
+            state.pop(r, None)
+        if dst is not None:
+            state.pop(dst, None)
+            if new is not None:
+                state[dst] = new
+
+    def value_written(self, ins: Insn, state: Mapping[int, Value]) -> Value | None:
+        """What `ins` puts in its destination register, given the values before it."""
+        dst = ins.dst
+        if dst is None:
+            return None
+        if ins.value is not None:
+            return Value(ins.value & 0xFFFFFFFF, "constant")
+        if ins.value_high is not None:
+            low = state.get(dst)
+            if low is None or low.value is None:
+                return None
+            return Value((low.value & 0xFFFF) | (ins.value_high << 16), "movw/movt")
+        if ins.add_low is not None:
+            base = state.get(ins.copy_from if ins.copy_from is not None else dst)
+            if base is None or base.value is None:
+                return None
+            how = base.how if base.how.endswith(" + offset") else f"{base.how} + offset"
+            return Value((base.value + ins.add_low) & 0xFFFFFFFF, how)
+        if ins.load_base is not None:
+            base = state.get(ins.load_base)
+            if base is None or base.value is None:
+                return None
+            address = (base.value + ins.load_offset) & 0xFFFFFFFF
+            word = self.read_word(address)
+            return Value(word, "load from read-only data" if word is not None else "load", loaded_from=address)
+        if ins.copy_from is not None:
+            return state.get(ins.copy_from)
+        return None
