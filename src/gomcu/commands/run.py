@@ -55,6 +55,9 @@ class RunCommand(Command):
         parser.add_argument("--stack-fn", metavar="CREATE:ALLOC",
                             help="stacks created at run time: blocks ALLOC returns while CREATE runs "
                                  "(TinyGo: internal/task.start:runtime.alloc; used by default when present)")
+        parser.add_argument("--no-hooks", action="store_true",
+                            help="run the runtime's boundary functions (putchar, ticks, sleep, random) as "
+                                 "code instead of answering them (chip boards only)")
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -80,8 +83,11 @@ class RunCommand(Command):
 
         progress, done = emulation_progress()
         try:
+            from gomcu.runtime.boundary import hooks_for_image
+
             result = emu.run(img, args.board, chip=args.chip, max_insns=args.max_insns, timeout=args.timeout,
-                             probes=probes, injections=injections, progress=progress)
+                             probes=probes, injections=injections, progress=progress,
+                             hooks=() if args.no_hooks else hooks_for_image(img), milestones=("main.main",))
         finally:
             done()
         from gomcu.report import run as report

@@ -19,11 +19,13 @@ from typing import Any
 
 from gomcu.emu import clock
 from gomcu.emu.boards import BOARDS, Board, board_from_chip, find_board, guess_board
+from gomcu.emu.hooks import Hook
 from gomcu.emu.probes import AllocProbe, FunctionProbe, Injection, StackProbe
 from gomcu.emu.result import (
     Allocation,
     Fault,
     FunctionTiming,
+    HookUse,
     InterruptSample,
     MmioRecord,
     NvicState,
@@ -34,7 +36,8 @@ from gomcu.emu.result import (
 Probe = StackProbe | FunctionProbe | AllocProbe
 
 __all__ = [
-    "BOARDS", "Allocation", "AllocProbe", "Board", "Fault", "FunctionProbe", "FunctionTiming", "Injection",
+    "BOARDS", "Allocation", "AllocProbe", "Board", "Fault", "FunctionProbe", "FunctionTiming", "Hook", "HookUse",
+    "Injection",
     "InterruptSample", "MmioRecord", "NvicState", "RunResult", "StackProbe", "StackUse", "board_from_chip", "choose_board",
     "emulator_path", "fallback_warning", "find_board", "machine_timing", "native_available", "run",
 ]
@@ -103,6 +106,13 @@ def choose_board(image: Any, board: str | Board | None = None, chip: str | None 
 
         b = board_from_chip(find_chip(chip))
         return b, f"from chip {chip}"
+    from gomcu.chips.detect import detect_chip
+
+    found = detect_chip(image)
+    if found is not None:
+        from gomcu.chips import find_chip
+
+        return board_from_chip(find_chip(found.chip)), f"auto-detected chip {found.chip} ({found.why})"
     uses = _literal_words(image)
     b = guess_board(image.core, image.hard_float, uses)
     why = "UART address used by the code" if any(
@@ -126,12 +136,15 @@ def _literal_words(image: Any) -> set[int]:
 def run(image: Any, board: str | Board | None = None, *, chip: str | None = None,
         max_insns: int = 200_000_000, timeout: float | None = 60.0, probes: Iterable[Probe] = (),
         injections: Iterable[Injection] = (), stdin: bytes = b"", native: bool = True,
-        progress: Callable[[int, int], None] | None = None) -> RunResult:
+        progress: Callable[[int, int], None] | None = None, hooks: Iterable[Hook] = (),
+        milestones: Iterable[str] = ()) -> RunResult:
     """Run the firmware to exit, budget, timeout or fault and return what was measured.
 
     Raises EmulationError for unusable input (not ARM, memory outside the board, corrupt
     vector table, unknown probe function); runaway firmware returns a RunResult whose
-    `stop` says why (budget, timeout, spin, deadlock, fault)."""
+    `stop` says why (budget, timeout, spin, deadlock, fault). `hooks` (boundary functions the
+    emulator answers itself) apply on rehosted chip boards only; `milestones` are functions whose
+    first entry is recorded (instructions executed before it) in `RunResult.reached`."""
     from gomcu.emu.machine import Machine
 
     b, why = choose_board(image, board, chip)
@@ -142,5 +155,5 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
                 function_probes=tuple(p for p in probes if isinstance(p, FunctionProbe)),
                 alloc_probes=tuple(p for p in probes if isinstance(p, AllocProbe)),
                 injections=tuple(injections), max_insns=max_insns, timeout=timeout, stdin=stdin,
-                prefer_native=native, progress=progress)
+                prefer_native=native, progress=progress, hooks=tuple(hooks), milestones=tuple(milestones))
     return m.run()

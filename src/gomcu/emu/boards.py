@@ -8,8 +8,12 @@ output, plus a generic board derived from any Cortex-M chip in the chip database
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gomcu.errors import EmulationError
+
+if TYPE_CHECKING:
+    from gomcu.chips.runmodel import RunModel
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,19 @@ class Board:
     priority_bits: int = 3
     num_irqs: int = 32
     note: str = ""
+    #: the chip family's run model (boot, info pages, timers, named blocks); None on QEMU boards
+    run: RunModel | None = None
+    #: peripheral bit-band alias at 0x42000000 (and SRAM's at 0x22000000)
+    bitband: bool = True
 
     @property
     def has_fpu(self) -> bool:
         return self.cpu.endswith("f")
+
+    @property
+    def rehosted(self) -> bool:
+        """A real chip's board: the runtime's hardware boundary may be intercepted (hooks)."""
+        return self.run is not None
 
 
 #: QEMU's lm3s6965evb (hw/arm/stellaris.c), what TinyGo's cortex-m-qemu target runs on: flash
@@ -126,19 +139,39 @@ def board_from_chip(chip: object) -> Board:
                            priority_bits=chip.nvic_priority_bits or b.priority_bits)
     if chip.arch != "arm":
         raise EmulationError(f"{chip.name}: the emulator models Cortex-M only (core {chip.core})")
+    from gomcu.chips.runmodel import run_model_for
+
     memory = tuple(
         MemoryMap(r.name, r.origin, r.length, "rom" if r.kind in ("flash", "rom") else "ram")
         for r in chip.regions if r.kind not in ("eeprom",)
     )
+    run = run_model_for(chip.name)
+    if run is None:
+        return Board(
+            name=f"generic:{chip.name}",
+            cpu=chip.core,
+            clock_hz=chip.clock_hz,
+            memory=memory,
+            uarts=(),
+            priority_bits=chip.nvic_priority_bits or 3,
+            num_irqs=240,
+            note=f"generic Cortex-M board from the chip database entry {chip.name} (no run model: no timer, "
+                 "boot stage or information pages)",
+        )
+    taken = [(m.origin, m.origin + m.length) for m in memory]
+    info = tuple(MemoryMap(p.name, p.origin, p.length, "ram" if p.writable else "rom")
+                 for p in run.info if not any(a < p.origin + p.length and p.origin < b for a, b in taken))
     return Board(
-        name=f"generic:{chip.name}",
+        name=chip.name,
         cpu=chip.core,
         clock_hz=chip.clock_hz,
-        memory=memory,
+        memory=memory + info,
         uarts=(),
         priority_bits=chip.nvic_priority_bits or 3,
-        num_irqs=240,
-        note=f"generic Cortex-M board from the chip database entry {chip.name} (no UART model)",
+        num_irqs=run.num_irqs,
+        note=f"{chip.name} from the chip database and the {run.family} run model ({run.source})",
+        run=run,
+        bitband=run.bitband,
     )
 
 

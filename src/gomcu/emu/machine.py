@@ -36,6 +36,7 @@ from unicorn import arm_const as A
 
 from gomcu.emu import clock
 from gomcu.emu.boards import Board
+from gomcu.emu.hooks import HOOK_BKPT, Hook, XorShift32
 from gomcu.emu.native import (
     K_ALLOC,
     K_CREATE,
@@ -55,12 +56,14 @@ from gomcu.emu.result import (
     Fault,
     FunctionTiming,
     InterruptSample,
+    HookUse,
     MmioRecord,
     NvicState,
     RunResult,
     StackUse,
 )
 from gomcu.emu.semihosting import Semihosting
+from gomcu.emu.timers import TimerModel, make_timer
 from gomcu.errors import EmulationError
 
 SLICE = 5_000_000  # instructions between wall-clock checks when no event comes sooner
@@ -124,7 +127,8 @@ class Machine:
                  alloc_probes: tuple[AllocProbe, ...] = (), injections: tuple[Injection, ...] = (),
                  max_insns: int = 200_000_000, timeout: float | None = 60.0, stdin: bytes = b"",
                  prefer_native: bool = True, progress: Callable[[int, int], None] | None = None,
-                 record_limit: int = 100_000) -> None:
+                 record_limit: int = 100_000, hooks: tuple[Hook, ...] = (),
+                 milestones: tuple[str, ...] = ()) -> None:
         from gomcu.image import Arch
 
         if image.arch != Arch.ARM:
@@ -152,6 +156,13 @@ class Machine:
         self.unknown = UnknownMmio(self._pc)
         self.nvic.unknown_access = self.unknown.access
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
+        self.timers: list[TimerModel] = []
+        if board.run is not None:
+            for spec in board.run.timers:
+                t = make_timer(spec, self.cycles, board.clock_hz)
+                if t is not None:
+                    self.timers.append(t)
+        self._aliases = board.run.atomic_aliases if board.run is not None else ()
         self.semihosting = Semihosting(self._read, self._emit, self.cycles, board.clock_hz, stdin)
         self._map_devices()
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
@@ -180,6 +191,17 @@ class Machine:
         self.allocations: list[Allocation] = []
         self._native = getattr(self.tb, "probes", None)
         self._install_probes(stack_probes, function_probes, alloc_probes)
+        self._hooks: dict[int, Hook] = {}
+        self._hook_calls: dict[int, int] = {}
+        self._hook_uses: list[tuple[Hook, int | None]] = []
+        self._rng = XorShift32()
+        self._install_hooks(hooks)
+        self.reached: dict[str, int] = {}
+        for name in milestones:
+            sym = image.symbol(name)
+            if sym is not None:
+                addr = int(sym.address) & ~1
+                self.uc.hook_add(UC_HOOK_CODE, self._milestone(name), begin=addr, end=addr)
 
     # -- memory -------------------------------------------------------------------------
     def _map_memory(self) -> None:
@@ -210,6 +232,18 @@ class Machine:
                 raise EmulationError(f"section {sec.name} load address 0x{sec.lma:08x} is outside "
                                      f"the memory of board {self.board.name}")
             self.uc.mem_write(sec.lma, self.image.section_bytes(sec))
+        if self.board.run is not None:
+            self._fill_info_pages()
+
+    def _fill_info_pages(self) -> None:
+        """Info pages read as the run model gives them: `fill` bytes, then the listed words."""
+        assert self.board.run is not None
+        for page in self.board.run.info:
+            if not any(m.name == page.name and m.origin == page.origin for m in self.board.memory):
+                continue  # overlaps a region of the chip entry: that region is kept
+            self.uc.mem_write(page.origin, bytes([page.fill & 0xFF]) * page.length)
+            for addr, value in page.words:
+                self.uc.mem_write(addr, struct.pack("<I", value & 0xFFFFFFFF))
 
     def _mapped(self, addr: int, size: int) -> bool:
         return any(m.origin <= addr and addr + size <= m.origin + m.length for m in self.board.memory)
@@ -217,8 +251,18 @@ class Machine:
     def _map_devices(self) -> None:
         self.uc.mmio_map(0x40000000, 0x20000000, self._periph_read, None, self._periph_write, None)
         self.uc.mmio_map(0xE0000000, 0x100000, self._ppb_read, None, self._ppb_write, None)
-        if any(m.origin == 0x20000000 for m in self.board.memory):
+        if self.board.bitband and any(m.origin == 0x20000000 for m in self.board.memory):
             self.uc.mmio_map(0x22000000, 0x2000000, self._bitband_read, None, self._bitband_write, None)
+        if self.board.run is not None:
+            for block in self.board.run.mmio:
+                base = block.base
+                self.uc.mmio_map(base, (block.size + 0xFFF) & ~0xFFF,
+                                 lambda uc, off, size, _ud, b=base: self.unknown.access(b + off, size, False, 0), None,
+                                 lambda uc, off, size, value, _ud, b=base: self._unknown_write(b + off, size, value),
+                                 None)
+
+    def _unknown_write(self, addr: int, size: int, value: int) -> None:
+        self.unknown.access(addr, size, True, value)
 
     def _read(self, addr: int, size: int) -> bytes:
         return bytes(self.uc.mem_read(addr, size))
@@ -240,10 +284,29 @@ class Machine:
                 return u
         return None
 
+    def _timer_at(self, addr: int) -> TimerModel | None:
+        for t in self.timers:
+            if t.base <= addr < t.base + t.size:
+                return t
+        return None
+
+    def _alias(self, addr: int) -> tuple[int, int]:
+        """(canonical address, operation) of an access: 0 plain, 1 XOR, 2 SET, 3 CLEAR (RP2040's
+        atomic register aliases at +0x1000/+0x2000/+0x3000)."""
+        for lo, hi in self._aliases:
+            if lo <= addr < hi:
+                return addr & ~0x3000, (addr >> 12) & 3
+        return addr, 0
+
     def _periph_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
         addr = 0x40000000 + offset
-        if addr >= 0x42000000:
+        if addr >= 0x42000000 and self.board.bitband:
             return self._periph_bitband(addr, None)
+        if self._aliases:
+            addr = self._alias(addr)[0]
+        t = self._timer_at(addr)
+        if t is not None:
+            return t.read(addr - t.base, size)
         u = self._uart_at(addr)
         if u is not None:
             return u.read(addr - u.spec.base, size)
@@ -251,14 +314,30 @@ class Machine:
 
     def _periph_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
         addr = 0x40000000 + offset
-        if addr >= 0x42000000:
+        if addr >= 0x42000000 and self.board.bitband:
             self._periph_bitband(addr, value)
+            return
+        op = 0
+        if self._aliases:
+            addr, op = self._alias(addr)
+        t = self._timer_at(addr)
+        if t is not None:
+            if op:
+                value = self._atomic(t.read(addr - t.base, size), value, op)
+            t.write(addr - t.base, size, value)
+            self.tb.request_stop()  # the next timer event may have moved
             return
         u = self._uart_at(addr)
         if u is not None:
             u.write(addr - u.spec.base, size, value)
             return
+        if op:
+            value = self._atomic(self.unknown.values.get(addr, 0), value, op)
         self.unknown.access(addr, size, True, value)
+
+    @staticmethod
+    def _atomic(current: int, value: int, op: int) -> int:
+        return current ^ value if op == 1 else current | value if op == 2 else current & ~value
 
     def _periph_bitband(self, addr: int, value: int | None) -> int:
         word = 0x40000000 + ((addr - 0x42000000) >> 5 & ~3)
@@ -294,6 +373,9 @@ class Machine:
             # EXC_RETURN branch: unicorn reports it as EXCEPTION_EXIT (8) or, when the code was
             # translated as thread mode, as a prefetch abort from the execute-never system region.
             uc.emu_stop()
+            return
+        if intno == 7 and pc in self._hooks:
+            self._hook(pc)
             return
         if intno == 7:  # BKPT
             hw = int.from_bytes(self._read(pc, 2), "little")
@@ -367,6 +449,10 @@ class Machine:
         st = self.nvic.systick
         if st.enabled and st.zero_at is not None:
             events.append(st.zero_at)
+        for t in self.timers:
+            at = t.next_event()
+            if at is not None:
+                events.append(at)
         return min(events) if events else None
 
     def _fire_events(self) -> None:
@@ -376,6 +462,10 @@ class Machine:
             at = st.zero_at
             if st.fire():
                 self.nvic.set_pending(15, cycle=at)
+        for t in self.timers:
+            for irq, at in t.fire(now):
+                if irq < self.board.num_irqs:
+                    self.nvic.set_pending(16 + irq, cycle=at)
         for s in self.injections:
             while s.next_cycle is not None and s.next_cycle <= now:
                 irq = 16 + s.spec.irq
@@ -437,6 +527,67 @@ class Machine:
                     tail_chained=s.tail))
         self._just_returned = True
         del exc
+
+    # -- boundary hooks (see hooks.py) ---------------------------------------------------------
+    def _install_hooks(self, hooks: tuple[Hook, ...]) -> None:
+        for h in hooks:
+            sym = self.image.symbol(h.function)
+            addr = int(sym.address) & ~1 if sym is not None else None
+            self._hook_uses.append((h, addr))
+            if addr is None or not self.board.rehosted or addr in self._hooks:
+                continue
+            self._hooks[addr] = h
+            self._hook_calls[addr] = 0
+            self.uc.mem_write(addr, struct.pack("<H", HOOK_BKPT))
+
+    def _hook_unit(self, h: Hook) -> int:
+        run = self.board.run
+        unit = h.unit_for(run.family if run else None, run.tick_hz if run else None)
+        return unit or self.board.clock_hz
+
+    def _reg_pair(self, bits: int) -> int:
+        lo = int(self.uc.reg_read(A.UC_ARM_REG_R0))
+        return lo | (int(self.uc.reg_read(A.UC_ARM_REG_R1)) << 32 if bits == 64 else 0)
+
+    def _hook(self, pc: int) -> None:
+        """Perform a hook's action, then return to the caller."""
+        h = self._hooks[pc]
+        self._hook_calls[pc] += 1
+        uc = self.uc
+        if h.action == "putchar":
+            self._emit("console", bytes([int(uc.reg_read(A.UC_ARM_REG_R0)) & 0xFF]))
+        elif h.action == "ticks":
+            value = self.cycles() * self._hook_unit(h) // self.board.clock_hz
+            uc.reg_write(A.UC_ARM_REG_R0, value & 0xFFFFFFFF)
+            if h.bits == 64:
+                uc.reg_write(A.UC_ARM_REG_R1, (value >> 32) & 0xFFFFFFFF)
+        elif h.action == "random":
+            uc.reg_write(A.UC_ARM_REG_R0, self._rng.next())
+            for i in range(1, min(h.results, 4)):
+                uc.reg_write(getattr(A, f"UC_ARM_REG_R{i}"), 0)
+        elif h.action in ("sleep", "wait"):
+            now = self.cycles()
+            wake = self._next_event()
+            if h.action == "sleep":
+                d = self._reg_pair(h.bits)
+                if d >= 1 << (h.bits - 1):
+                    d = 0  # a negative duration: no sleep
+                end = now + -(-d * self.board.clock_hz // self._hook_unit(h))
+                wake = end if wake is None else min(wake, end)
+            if wake is None:
+                self.stop = "deadlock"
+                self.message = f"{h.function} waits with no interrupt that can wake it, at {self._where(int(uc.reg_read(A.UC_ARM_REG_LR)) & ~1)}"
+            elif wake > now:
+                self.extra += wake - now
+                self.idle += wake - now
+        uc.reg_write(A.UC_ARM_REG_PC, int(uc.reg_read(A.UC_ARM_REG_LR)) | 1)
+        self.tb.request_stop()  # time may have moved: fire events, re-arm the deadline
+
+    def _milestone(self, name: str) -> Callable[[Uc, int, int, object], None]:
+        def hit(uc: Uc, address: int, size: int, _ud: object) -> None:
+            if name not in self.reached:
+                self.reached[name] = self._insns_at(address)
+        return hit
 
     # -- probes -------------------------------------------------------------------------------
     def _resolve(self, fn: str | int) -> int:
@@ -725,6 +876,10 @@ class Machine:
         elif not self._mapped(0, 8):
             roms = [m.origin for m in self.board.memory if m.kind == "rom"]
             vtor = min(roms) if roms else 0
+        run_vt = self.board.run.vector_table if self.board.run is not None else None
+        if run_vt is not None and any(s.lma <= run_vt < s.lma + s.size and not s.nobits
+                                      for s in self.image.alloc_sections):
+            vtor = run_vt  # where the chip's boot stage leaves it (RP2040: after boot2)
         self.nvic.vtor = vtor
         try:
             sp, pc = self._word(vtor), self._word(vtor + 4)
@@ -875,4 +1030,8 @@ class Machine:
                                for r in self.unknown.accesses.values()),
             fault=self.fault, wall_seconds=wall, native_timebase=self.tb.native, notes=tuple(self.notes),
             nvic=NvicState(dict(self.nvic.prio), tuple(sorted(self.nvic.enabled)), self.nvic.prigroup,
-                           self.nvic.priority_bits))
+                           self.nvic.priority_bits),
+            hooks=tuple(HookUse(h.function, h.action, addr, addr is not None and self._hooks.get(addr) is h,
+                                self._hook_calls.get(addr, 0) if addr is not None else 0)
+                        for h, addr in self._hook_uses),
+            reached=dict(self.reached))

@@ -107,6 +107,20 @@ class NvicState:
 
 
 @dataclass(frozen=True)
+class HookUse:
+    """A boundary hook the caller asked for: where it was found, and how often it answered.
+
+    `address` None: the firmware has no such function (inlined or not linked); `applied` False:
+    found but not applied (the board is not a rehosted chip board: its devices are modelled)."""
+
+    function: str
+    action: str
+    address: int | None
+    applied: bool
+    calls: int
+
+
+@dataclass(frozen=True)
 class RunResult:
     board: str
     board_reason: str
@@ -132,6 +146,9 @@ class RunResult:
     native_timebase: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
     nvic: NvicState | None = None
+    hooks: tuple[HookUse, ...] = ()
+    #: instructions executed when a given function was first entered (e.g. main.main), if asked
+    reached: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -32,6 +32,9 @@ class RuntimeProfile:
     linker: dict[str, Any] = field(default_factory=dict)
     #: names the Go source analysis (gomcu.source) matches calls against
     source: dict[str, Any] = field(default_factory=dict)
+    #: the hardware boundary: functions a rehosted run answers itself ([[hooks]] tables;
+    #: gomcu.runtime.boundary turns them into the emulator's hooks)
+    hooks: tuple[dict[str, Any], ...] = ()
 
     # -- questions analyses ask -------------------------------------------------------------
 
@@ -135,6 +138,7 @@ def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
             unsafe_in_interrupt=_tuples(data.get("unsafe_in_interrupt", {})),
             linker=dict(data.get("linker", {})),
             source=_tuples(data.get("source", {})),
+            hooks=tuple(dict(h) for h in data.get("hooks", ())),
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise GomcuError(f"{origin}: invalid runtime profile ({error})") from None

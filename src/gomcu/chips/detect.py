@@ -1,0 +1,69 @@
+"""Which chip an ELF was built for, from what the ELF itself shows.
+
+Evidence, strongest first: the interrupt handler names of the family's vector table (TinyGo's
+`device/*` packages and the vendors' start-up files name them, e.g. `TIMER_IRQ_0_IRQHandler` on
+the RP2040), TinyGo device package paths in symbol names (`device/rp.`, `device/sam.`), and then
+which of the family's chips has memory where the ELF is linked. Each run model lists its
+markers (`detect` in chips/runmodels/*.toml); the answer says which were found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gomcu.chips.runmodel import RunModel, run_models
+from gomcu.errors import EmulationError
+
+_DEVICE = re.compile(r"device/([a-z][a-z0-9]*)[./]")
+_GENERIC_DEVICES = {"arm", "riscv", "avr", "arm64"}
+
+
+@dataclass(frozen=True)
+class Detected:
+    chip: str
+    family: str
+    why: str
+
+
+def _score(model: RunModel, names: set[str], devices: set[str]) -> tuple[int, list[str]]:
+    hits = [s for s in model.detect_symbols if s in names]
+    paths = [p for p in model.detect_paths if any(p.rstrip("./") == d or p.rstrip("./").endswith("/" + d)
+                                                  for d in devices)]
+    return len(hits) + 2 * len(paths), hits + [f"package {p.rstrip('.')}" for p in paths]
+
+
+def _fits(image: Any, chip_name: str) -> bool:
+    from gomcu.chips import find_chip
+
+    chip = find_chip(chip_name)
+    for sec in image.alloc_sections:
+        if sec.size == 0:
+            continue
+        for addr in {sec.vma} | ({sec.lma} if not sec.nobits else set()):
+            region = chip.region_at(addr)
+            if region is None or addr + sec.size > region.end:
+                return False
+    return True
+
+
+def detect_chip(image: Any) -> Detected | None:
+    """The chip the ELF was built for, when a run model's markers say so clearly; None when
+    nothing points to a family. Raises EmulationError for a TinyGo device package gomcu has no
+    run model for (naming the families it knows)."""
+    names = {s.name for s in image.symbols}
+    devices = {m.group(1) for n in names if "device/" in n for m in _DEVICE.finditer(n)} - _GENERIC_DEVICES
+    scored = sorted(((*_score(m, names, devices), m) for m in run_models()), key=lambda t: -t[0])
+    if not scored or scored[0][0] < 2 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        if devices and not any(_score(m, names, devices)[0] for m in run_models()):
+            known = ", ".join(m.family for m in run_models())
+            raise EmulationError(
+                f"{image.path}: built for TinyGo package device/{sorted(devices)[0]}, a chip family gomcu has no "
+                f"run model for (known: {known}); name a chip with --chip or a QEMU board with --board")
+        return None
+    score, evidence, model = scored[0]
+    for chip in model.chips:
+        if _fits(image, chip):
+            return Detected(chip, model.family, f"{', '.join(evidence[:3])}; linked inside {chip}'s memory")
+    return None
