@@ -142,7 +142,9 @@ def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile |
     if starts and allocators:
         probes.append(emu.StackProbe(starts[0], allocators[0]))
     try:
-        result = emu.run(image, chip=chip.name if chip else None, probes=probes)
+        from gomcu.runtime.boundary import boundary_hooks
+
+        result = emu.run(image, chip=chip.name if chip else None, probes=probes, hooks=boundary_hooks(profile))
     except EmulationError as error:
         return (), str(error)
     if result.stop not in ("exit", "budget", "timeout"):

@@ -1026,7 +1026,8 @@ class Machine:
             time_us=clock.cycles_to_us(cycles, self.board.clock_hz), stacks=stacks, functions=tuple(funcs),
             allocations=tuple(self.allocations), interrupts=tuple(self.interrupts),
             exception_counts=dict(self.exception_counts),
-            unknown_mmio=tuple(MmioRecord(r.address, r.first_pc, r.first_is_write, r.reads, r.writes)
+            unknown_mmio=tuple(MmioRecord(r.address, r.first_pc, r.first_is_write, r.reads, r.writes,
+                                          self.board.run.peripheral_at(r.address) if self.board.run else None)
                                for r in self.unknown.accesses.values()),
             fault=self.fault, wall_seconds=wall, native_timebase=self.tb.native, notes=tuple(self.notes),
             nvic=NvicState(dict(self.nvic.prio), tuple(sorted(self.nvic.enabled)), self.nvic.prigroup,

@@ -83,6 +83,7 @@ class MmioRecord:
     first_is_write: bool
     reads: int
     writes: int
+    peripheral: str | None = None  # the block's name from the chip's run model
 
 
 @dataclass(frozen=True)

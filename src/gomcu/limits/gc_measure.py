@@ -173,20 +173,25 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     probes: list = [emu.AllocProbe(allocator)]
     if pause_fn:
         probes.append(emu.FunctionProbe(pause_fn))
-    first = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=probes)
+    from gomcu.runtime.boundary import boundary_hooks
+
+    hooks = boundary_hooks(profile)
+    first = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=probes, hooks=hooks)
     pauses_i: tuple[int, ...] = ()
     pauses_c: tuple[int, ...] = ()
     calls = None
     if pause_fn:
         timing = next((f for f in first.functions if f.name == pause_fn), None)
         calls = timing.calls if timing else None
-        second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(pause_fn)])
+        second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(pause_fn)],
+                         hooks=hooks)
         pauses_i = tuple(a.insns for a in second.allocations)
         pauses_c = tuple(a.cycles for a in second.allocations)
     elif marker:
         # The collector is inlined into the allocator: the same deterministic run again, timing
         # the marker's calls; the allocator calls they fall inside are the collections.
-        second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(marker)])
+        second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(marker)],
+                         hooks=hooks)
         collecting, outside = innermost_calls(first.allocations, [a.cycle for a in second.allocations])
         if outside:
             extra_notes.append(f"{marker} also ran {outside} time(s) outside allocator calls (an explicit "

@@ -228,7 +228,10 @@ def run_campaign(image: Image, model: CodeModel, profile: RuntimeProfile | None,
     collector = collector_entry(model, profile)
     probes = [AllocProbe(f) for f in (allocator, collector) if f]
     injection = Injection(irq=irq, period_cycles=period, jitter_cycles=jitter_cycles, seed=seed, count=count)
-    result = run(image, board, max_insns=max_insns, timeout=120.0, probes=probes, injections=[injection])
+    from gomcu.runtime.boundary import boundary_hooks
+
+    result = run(image, board, max_insns=max_insns, timeout=120.0, probes=probes, injections=[injection],
+                 hooks=boundary_hooks(profile))
     return analyse_run(image, model, profile, result, irq, count, period, jitter_cycles, seed, priorities, handler)
 
 

@@ -81,7 +81,9 @@ def read_back(image: Image, model: CodeModel, handlers: tuple[Handler, ...], chi
     chip_bits = getattr(chip, "nvic_priority_bits", None) or board.priority_bits
     # Keep all 8 bits in the run so that what the firmware wrote can be told from what the chip keeps.
     wide = dataclasses.replace(board, priority_bits=8)
-    result = emu.run(image, wide, max_insns=max_insns, timeout=30.0)
+    from gomcu.runtime.boundary import hooks_for_image
+
+    result = emu.run(image, wide, max_insns=max_insns, timeout=30.0, hooks=hooks_for_image(image))
     nvic = result.nvic
     assert nvic is not None
     mask = (0xFF << (8 - chip_bits)) & 0xFF

@@ -70,8 +70,11 @@ def to_json(result: RunResult, firmware: str, samples: bool = True) -> dict[str,
                       for f in result.functions],
         "interrupts": {"summary": _interrupt_summary(result), "exception_counts": result.exception_counts},
         "allocations": {"summary": _alloc_summary(result)},
-        "unknown_mmio": [{"address": m.address, "first_pc": m.first_pc, "reads": m.reads, "writes": m.writes}
-                         for m in result.unknown_mmio],
+        "unknown_mmio": [{"address": m.address, "peripheral": m.peripheral, "first_pc": m.first_pc,
+                          "reads": m.reads, "writes": m.writes} for m in result.unknown_mmio],
+        "hooks": [{"function": h.function, "action": h.action, "address": h.address, "applied": h.applied,
+                   "calls": h.calls} for h in result.hooks],
+        "reached": result.reached,
     }
     if samples:
         doc["interrupts"]["samples"] = [
@@ -140,6 +143,20 @@ def render_text(result: RunResult, firmware: str) -> None:
                   f"{a['in_exception']} in exception handlers")
         top = sorted(a["callers"].items(), key=lambda kv: -kv[1])[:8]
         con.print("  callers: " + ", ".join(f"{k} ({v})" for k, v in top))
+    for name, insns in result.reached.items():
+        con.print(f"reached {escape(name)} after {insns:,} instructions")
+    if result.hooks:
+        con.print("hooks: " + ", ".join(_hook_text(h) for h in result.hooks))
     if result.unknown_mmio:
         con.print("unmodelled MMIO (reads return the last value written, else 0): " + ", ".join(
-            f"0x{m.address:08x} r{m.reads}/w{m.writes}" for m in result.unknown_mmio[:12]))
+            f"0x{m.address:08x}{' ' + m.peripheral if m.peripheral else ''} r{m.reads}/w{m.writes}"
+            for m in result.unknown_mmio[:12]) + (f" (+{len(result.unknown_mmio) - 12} more)"
+                                                   if len(result.unknown_mmio) > 12 else ""))
+
+
+def _hook_text(h: Any) -> str:
+    if h.address is None:
+        return f"{escape(h.function)} absent (inlined or not linked)"
+    if not h.applied:
+        return f"{escape(h.function)} not applied (modelled board)"
+    return f"{escape(h.function)} {h.action} ({h.calls:,} calls)"
