@@ -13,6 +13,7 @@ from gomcu.commands.base import (
     add_chip_option,
     add_firmware_argument,
     add_format_option,
+    add_runtime_option,
     print_json,
     require_file,
 )
@@ -58,6 +59,7 @@ class RunCommand(Command):
         parser.add_argument("--no-hooks", action="store_true",
                             help="run the runtime's boundary functions (putchar, ticks, sleep, random) as "
                                  "code instead of answering them (chip boards only)")
+        add_runtime_option(parser)
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -83,11 +85,13 @@ class RunCommand(Command):
 
         progress, done = emulation_progress()
         try:
-            from gomcu.runtime.boundary import hooks_for_image
+            from gomcu.runtime.boundary import boundary_hooks, hooks_for_image
+            from gomcu.runtime.profile import load_profile
 
+            hooks = boundary_hooks(load_profile(args.runtime)) if args.runtime else hooks_for_image(img)
             result = emu.run(img, args.board, chip=args.chip, max_insns=args.max_insns, timeout=args.timeout,
                              probes=probes, injections=injections, progress=progress,
-                             hooks=() if args.no_hooks else hooks_for_image(img), milestones=("main.main",))
+                             hooks=() if args.no_hooks else hooks, milestones=("main.main",))
         finally:
             done()
         from gomcu.report import run as report

@@ -28,6 +28,7 @@ from unicorn import (
     UC_MODE_THUMB,
     UC_PROT_ALL,
     UC_PROT_EXEC,
+    UC_ERR_INSN_INVALID,
     UC_PROT_READ,
     Uc,
     UcError,
@@ -300,7 +301,7 @@ class Machine:
 
     def _periph_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
         addr = 0x40000000 + offset
-        if addr >= 0x42000000 and self.board.bitband:
+        if 0x42000000 <= addr < 0x44000000 and self.board.bitband:
             return self._periph_bitband(addr, None)
         if self._aliases:
             addr = self._alias(addr)[0]
@@ -314,7 +315,7 @@ class Machine:
 
     def _periph_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
         addr = 0x40000000 + offset
-        if addr >= 0x42000000 and self.board.bitband:
+        if 0x42000000 <= addr < 0x44000000 and self.board.bitband:
             self._periph_bitband(addr, value)
             return
         op = 0
@@ -444,13 +445,15 @@ class Machine:
             return start + thumb_insn_count(self._read(addr, pc - addr))
         return self.tb.count
 
-    def _next_event(self) -> int | None:
+    def _next_event(self, wake: bool = False) -> int | None:
+        """The next cycle something happens; with `wake`, the next that can end a sleep (an
+        interrupt), not a flag that only a poll would see."""
         events = [s.next_cycle for s in self.injections if s.next_cycle is not None]
         st = self.nvic.systick
         if st.enabled and st.zero_at is not None:
             events.append(st.zero_at)
         for t in self.timers:
-            at = t.next_event()
+            at = t.next_event(wake)
             if at is not None:
                 events.append(at)
         return min(events) if events else None
@@ -567,7 +570,7 @@ class Machine:
                 uc.reg_write(getattr(A, f"UC_ARM_REG_R{i}"), 0)
         elif h.action in ("sleep", "wait"):
             now = self.cycles()
-            wake = self._next_event()
+            wake = self._next_event(wake=True)
             if h.action == "sleep":
                 d = self._reg_pair(h.bits)
                 if d >= 1 << (h.bits - 1):
@@ -898,6 +901,15 @@ class Machine:
         uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
         uc.reg_write(A.UC_ARM_REG_PC, pc)
 
+    def _after_hint(self, pc: int) -> bool:
+        """PC follows a WFE, WFI, YIELD or SEV (16- or 32-bit encoding)."""
+        try:
+            h = int.from_bytes(self._read(pc - 2, 2), "little")
+            w = int.from_bytes(self._read(pc - 4, 4), "little")
+        except UcError:
+            return False
+        return h in (0xBF10, 0xBF20, 0xBF30, 0xBF40) or w in (0x8001F3AF, 0x8002F3AF, 0x8003F3AF, 0x8004F3AF)
+
     def _is_wfi(self, pc: int) -> bool:
         try:
             h = int.from_bytes(self._read(pc - 2, 2), "little")
@@ -939,11 +951,16 @@ class Machine:
             before = tb.count
             if self._native is not None:
                 self._native.sync(self.extra, self.exc_insns)
+            hint = False
             try:
                 uc.emu_start(pc | 1, 0xFFFFFFFF)
             except UcError as e:
-                self._set_fault(f"{e} at 0x{self._pc():08x}")
-                break
+                # unicorn ends emulation with "invalid instruction" after WFE, YIELD and SEV (it has
+                # no event register), with PC past the hint: a WFE sleeps below like WFI.
+                hint = e.errno == UC_ERR_INSN_INVALID and self._after_hint(self._pc())
+                if not hint:
+                    self._set_fault(f"{e} at 0x{self._pc():08x}")
+                    break
             if self._native is not None:
                 self._drain_native()
             if tb.count != before:
@@ -966,7 +983,7 @@ class Machine:
             if nvic.reset_requested:
                 self.stop, self.message = "reset", "firmware requested a system reset (AIRCR.SYSRESETREQ)"
                 break
-            if reason == 0 and self._is_wfi(pc):
+            if (reason == 0 or hint) and self._is_wfi(pc):
                 self._sleep()
                 continue
             if reason == 1 and nvic.takeable() is None and self._next_event() is None:
@@ -992,7 +1009,7 @@ class Machine:
         best = nvic.best_pending()
         if best is not None and nvic.group_priority(best) < nvic.active_priority():
             return  # WFI wakes on a pending exception even when PRIMASK masks it
-        nxt = self._next_event()
+        nxt = self._next_event(wake=True)
         if nxt is None:
             self.stop = "deadlock"
             self.message = f"WFI with no interrupt that can wake it, at {self._where(self._pc())}"

@@ -66,7 +66,8 @@ class TimerModel:
     def write32(self, offset: int, value: int, mask: int) -> None:
         raise NotImplementedError
 
-    def next_event(self) -> int | None:
+    def next_event(self, wake: bool = False) -> int | None:
+        """The cycle of the next event; with `wake`, of the next one that raises an interrupt."""
         raise NotImplementedError
 
     def fire(self, now: int) -> list[Pend]:
@@ -140,8 +141,8 @@ class Rp2040Timer(TimerModel):
             if self.armed >> n & 1:
                 self._arm(n)
 
-    def next_event(self) -> int | None:
-        dues = [d for d in self.due if d is not None]
+    def next_event(self, wake: bool = False) -> int | None:
+        dues = [d for n, d in enumerate(self.due) if d is not None and (not wake or self.inte >> n & 1)]
         return self.clock.cycle_at(min(dues)) if dues else None
 
     def fire(self, now: int) -> list[Pend]:
@@ -220,9 +221,9 @@ class _CountCompare(TimerModel):
         out.append((step + (self.period - c - 1) * self.div, self.overflow_bit))
         return out
 
-    def next_event(self) -> int | None:
-        ev = self._events()
-        return self.clock.cycle_at(min(t for t, _ in ev)) if ev else None
+    def next_event(self, wake: bool = False) -> int | None:
+        ev = [t for t, bit in self._events() if not wake or self.inten & bit]
+        return self.clock.cycle_at(min(ev)) if ev else None
 
     def fire(self, now: int) -> list[Pend]:
         t_now = self.clock.ticks(now)
