@@ -59,7 +59,6 @@ class RunModel:
     family: str
     chips: tuple[str, ...]
     source: str
-    vector_table: int | None
     num_irqs: int
     detect_symbols: tuple[str, ...]
     detect_paths: tuple[str, ...]
@@ -108,7 +107,7 @@ def _parse(raw: dict[str, Any], origin: str) -> RunModel:
                      for p in raw.get("info", []))
         return RunModel(
             family=str(raw["family"]), chips=tuple(raw["chips"]), source=str(raw["source"]),
-            vector_table=raw.get("vector_table"), num_irqs=_int(raw, "num_irqs", origin, 240),
+            num_irqs=_int(raw, "num_irqs", origin, 240),
             detect_symbols=tuple(detect.get("symbols", ())), detect_paths=tuple(detect.get("paths", ())),
             info=info,
             mmio=tuple(Block(str(b["name"]), _int(b, "base", origin), _int(b, "size", origin))

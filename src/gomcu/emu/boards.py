@@ -51,6 +51,8 @@ class Board:
     run: RunModel | None = None
     #: peripheral bit-band alias at 0x42000000 (and SRAM's at 0x22000000)
     bitband: bool = True
+    #: where the chip's boot leaves the vector table (the chip database's `boot`), chip boards only
+    vector_table: int | None = None
 
     @property
     def has_fpu(self) -> bool:
@@ -172,6 +174,7 @@ def board_from_chip(chip: object) -> Board:
         note=f"{chip.name} from the chip database and the {run.family} run model ({run.source})",
         run=run,
         bitband=run.bitband,
+        vector_table=chip.vector_table,
     )
 
 

@@ -879,7 +879,7 @@ class Machine:
         elif not self._mapped(0, 8):
             roms = [m.origin for m in self.board.memory if m.kind == "rom"]
             vtor = min(roms) if roms else 0
-        run_vt = self.board.run.vector_table if self.board.run is not None else None
+        run_vt = self.board.vector_table
         if run_vt is not None and any(s.lma <= run_vt < s.lma + s.size and not s.nobits
                                       for s in self.image.alloc_sections):
             vtor = run_vt  # where the chip's boot stage leaves it (RP2040: after boot2)
