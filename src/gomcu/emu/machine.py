@@ -49,6 +49,7 @@ from gomcu.emu.native import (
 )
 from gomcu.emu.nvic import SVCALL, ExceptionModel, StackingFault, exception_name
 from gomcu.emu.peripherals import Uart, UnknownMmio
+from gomcu.emu.polls import PollSolver
 from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
 from gomcu.emu.result import (
     Allocation,
@@ -124,7 +125,7 @@ class Machine:
                  alloc_probes: tuple[AllocProbe, ...] = (), injections: tuple[Injection, ...] = (),
                  max_insns: int = 200_000_000, timeout: float | None = 60.0, stdin: bytes = b"",
                  prefer_native: bool = True, progress: Callable[[int, int], None] | None = None,
-                 record_limit: int = 100_000) -> None:
+                 record_limit: int = 100_000, mmio_names: Callable[[int], str | None] | None = None) -> None:
         from gomcu.image import Arch
 
         if image.arch != Arch.ARM:
@@ -149,7 +150,9 @@ class Machine:
         self.output = bytearray()
         self.nvic = ExceptionModel(self.uc, board.num_irqs, board.priority_bits, board.has_fpu,
                                    self.cycles, self._pc)
-        self.unknown = UnknownMmio(self._pc)
+        regions = tuple((m.origin, m.length, m.kind == "ram") for m in board.memory)
+        self.unknown = UnknownMmio(self._pc, PollSolver(self.uc, image, regions, model, lambda: self.tb.count,
+                                                        mmio_names), self.tb.request_stop)
         self.nvic.unknown_access = self.unknown.access
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
         self.semihosting = Semihosting(self._read, self._emit, self.cycles, board.clock_hz, stdin)
@@ -805,8 +808,9 @@ class Machine:
             if self.unknown.spinning is not None:
                 r = self.unknown.spinning
                 self.stop = "spin"
-                self.message = (f"firmware spins reading unmodelled register 0x{r.address:08x} "
-                                f"({r.reads_since_write} reads with no write; first at {self._where(r.first_pc)})")
+                self.message = self.unknown.spin_message or (
+                    f"firmware spins reading unmodelled register 0x{r.address:08x} "
+                    f"({r.reads_since_write} reads with no write; first at {self._where(r.first_pc)})")
                 break
             if nvic.reset_requested:
                 self.stop, self.message = "reset", "firmware requested a system reset (AIRCR.SYSRESETREQ)"
@@ -875,4 +879,4 @@ class Machine:
                                for r in self.unknown.accesses.values()),
             fault=self.fault, wall_seconds=wall, native_timebase=self.tb.native, notes=tuple(self.notes),
             nvic=NvicState(dict(self.nvic.prio), tuple(sorted(self.nvic.enabled)), self.nvic.prigroup,
-                           self.nvic.priority_bits))
+                           self.nvic.priority_bits), polls=tuple(self.unknown.decisions))
