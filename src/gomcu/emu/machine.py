@@ -245,7 +245,7 @@ class Machine:
 
     def _periph_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
         addr = 0x40000000 + offset
-        if addr >= 0x42000000:
+        if 0x42000000 <= addr < 0x44000000:  # the bit-band alias of 0x40000000-0x400FFFFF
             return self._periph_bitband(addr, None)
         u = self._uart_at(addr)
         if u is not None:
@@ -254,7 +254,7 @@ class Machine:
 
     def _periph_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
         addr = 0x40000000 + offset
-        if addr >= 0x42000000:
+        if 0x42000000 <= addr < 0x44000000:
             self._periph_bitband(addr, value)
             return
         u = self._uart_at(addr)
@@ -800,6 +800,7 @@ class Machine:
                 self.progress(tb.count, self.max_insns)
             if self.stop is not None:
                 break
+            self.unknown.solve_pending()
             pc = self._pc()
             reason = tb.stop_reason
             if pc >= TRAP_LOW or reason & STOP_TRAP:
