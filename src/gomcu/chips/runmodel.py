@@ -52,6 +52,7 @@ class TimerSpec:
     hz: int
     irqs: tuple[int, ...]
     name: str = "timer"
+    size: int = 0x1000  # the register block's span
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def _parse(raw: dict[str, Any], origin: str) -> RunModel:
             if t.get("kind") not in TIMER_KINDS:
                 raise ChipError(f"{where}: kind: expected one of {', '.join(TIMER_KINDS)}, got {t.get('kind')!r}")
             timers.append(TimerSpec(t["kind"], _int(t, "base", where), _int(t, "hz", where),
-                                    tuple(int(x) for x in t.get("irqs", ())), str(t.get("name", t["kind"]))))
+                                    tuple(int(x) for x in t.get("irqs", ())), str(t.get("name", t["kind"])),
+                                    _int(t, "size", where, 0x1000)))
         info = tuple(InfoPage(str(p["name"]), _int(p, "origin", origin), _int(p, "length", origin),
                               _int(p, "fill", origin, 0),
                               tuple(sorted((int(a, 0) if isinstance(a, str) else int(a), int(v))

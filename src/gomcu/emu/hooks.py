@@ -14,6 +14,9 @@ costs one instruction and no per-instruction work. Actions:
 * `wait`: sleep until the next event (as `wfe`); with none, the run stops as a deadlock.
 * `random`: r0 = the next value of a fixed-seed xorshift32, r1..r(results-1) = 0 (a nil error).
 
+A `fallback` hook (TinyGo's ticks and sleepTicks) applies only where the run model has no timer
+the firmware can use: with one, the firmware's own code reads it and sleeps on its interrupt.
+
 `unit_hz` None means the board's runtime timer rate (the first timer of the run model);
 `unit_by_family` overrides it per chip family (TinyGo's STM32 tick is 16 ns, not a timer count).
 """
@@ -34,6 +37,9 @@ class Hook:
     bits: int = 64
     results: int = 1
     unit_by_family: tuple[tuple[str, int], ...] = ()
+    #: apply only on a board without a model of the runtime's timer (else the firmware's own
+    #: code counts and sleeps with the modelled timer and its interrupt)
+    fallback: bool = False
 
     def unit_for(self, family: str | None, timer_hz: int | None) -> int | None:
         for fam, hz in self.unit_by_family:

@@ -542,7 +542,7 @@ class Machine:
             sym = self.image.symbol(h.function)
             addr = int(sym.address) & ~1 if sym is not None else None
             self._hook_uses.append((h, addr))
-            if addr is None or not self.board.rehosted or addr in self._hooks:
+            if addr is None or not self.board.rehosted or addr in self._hooks or (h.fallback and self.timers):
                 continue
             self._hooks[addr] = h
             self._hook_calls[addr] = 0

@@ -140,7 +140,8 @@ class HookUse:
     """A boundary hook the caller asked for: where it was found, and how often it answered.
 
     `address` None: the firmware has no such function (inlined or not linked); `applied` False:
-    found but not applied (the board is not a rehosted chip board: its devices are modelled)."""
+    found but not applied (a QEMU board, whose devices are modelled, or a fallback hook on a chip
+    whose timer is modelled)."""
 
     function: str
     action: str

@@ -48,7 +48,7 @@ class TimerModel:
         self.spec = spec
         self.name = spec.name
         self.base = spec.base
-        self.size = 0x1000 if spec.kind != "systick" else 0x10
+        self.size = spec.size
         self.clock = _Clock(now, clock_hz, spec.hz)
 
     def read(self, offset: int, size: int) -> int:

@@ -179,5 +179,5 @@ def _hook_text(h: Any) -> str:
     if h.address is None:
         return f"{escape(h.function)} absent (inlined or not linked)"
     if not h.applied:
-        return f"{escape(h.function)} not applied (modelled board)"
+        return f"{escape(h.function)} runs as code (the board models what it uses)"
     return f"{escape(h.function)} {h.action} ({h.calls:,} calls)"

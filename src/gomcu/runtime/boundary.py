@@ -26,7 +26,8 @@ def _hook(raw: dict[str, Any], origin: str) -> Hook:
         raise GomcuError(f"runtime profile {origin}: hook {raw.get('function')!r}: bits must be 32 or 64")
     return Hook(str(raw["function"]), str(action), None if unit == "timer" else int(unit), int(bits),
                 int(raw.get("results", 1)),
-                tuple((str(k), int(v)) for k, v in dict(raw.get("unit_by_family", {})).items()))
+                tuple((str(k), int(v)) for k, v in dict(raw.get("unit_by_family", {})).items()),
+                bool(raw.get("fallback", False)))
 
 
 def boundary_hooks(profile: RuntimeProfile | None) -> tuple[Hook, ...]:
