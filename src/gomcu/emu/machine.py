@@ -330,8 +330,10 @@ class Machine:
         if t is not None:
             if op:
                 value = self._atomic(t.read(addr - t.base, size), value, op)
+            before = t.next_event()
             t.write(addr - t.base, size, value)
-            self.tb.request_stop()  # the next timer event may have moved
+            if t.next_event() != before:
+                self.tb.request_stop()  # the next timer event moved: re-arm the deadline
             return
         u = self._uart_at(addr)
         if u is not None:
