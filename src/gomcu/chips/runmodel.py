@@ -19,6 +19,8 @@ from gomcu.errors import ChipError
 
 RUNMODEL_DIR = Path(__file__).with_name("runmodels")
 TIMER_KINDS = ("rp2040-timer", "sam-rtc-mode0", "samd21-rtc-mode0", "nrf-rtc", "stm32-tim", "systick")
+#: other modelled blocks ([[device]] tables; same keys as a timer, `hz` unused)
+DEVICE_KINDS = ("rp2040-spinlocks", "rp2040-core1-fifo")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class RunModel:
     mmio: tuple[Block, ...]
     peripherals: tuple[Block, ...]
     timers: tuple[TimerSpec, ...]
+    devices: tuple[TimerSpec, ...]
     atomic_aliases: tuple[tuple[int, int], ...]
     bitband: bool = False
     note: str = ""
@@ -93,14 +96,15 @@ def _int(raw: dict[str, Any], key: str, where: str, default: int | None = None) 
 def _parse(raw: dict[str, Any], origin: str) -> RunModel:
     try:
         detect = raw.get("detect", {})
-        timers = []
-        for i, t in enumerate(raw.get("timer", [])):
-            where = f"{origin}: timer[{i}]"
-            if t.get("kind") not in TIMER_KINDS:
-                raise ChipError(f"{where}: kind: expected one of {', '.join(TIMER_KINDS)}, got {t.get('kind')!r}")
-            timers.append(TimerSpec(t["kind"], _int(t, "base", where), _int(t, "hz", where),
-                                    tuple(int(x) for x in t.get("irqs", ())), str(t.get("name", t["kind"])),
-                                    _int(t, "size", where, 0x1000)))
+        specs: dict[str, list[TimerSpec]] = {"timer": [], "device": []}
+        for table, kinds in (("timer", TIMER_KINDS), ("device", DEVICE_KINDS)):
+            for i, t in enumerate(raw.get(table, [])):
+                where = f"{origin}: {table}[{i}]"
+                if t.get("kind") not in kinds:
+                    raise ChipError(f"{where}: kind: expected one of {', '.join(kinds)}, got {t.get('kind')!r}")
+                specs[table].append(TimerSpec(t["kind"], _int(t, "base", where), _int(t, "hz", where, 0),
+                                              tuple(int(x) for x in t.get("irqs", ())), str(t.get("name", t["kind"])),
+                                              _int(t, "size", where, 0x1000)))
         info = tuple(InfoPage(str(p["name"]), _int(p, "origin", origin), _int(p, "length", origin),
                               _int(p, "fill", origin, 0),
                               tuple(sorted((int(a, 0) if isinstance(a, str) else int(a), int(v))
@@ -116,7 +120,8 @@ def _parse(raw: dict[str, Any], origin: str) -> RunModel:
                        for b in raw.get("mmio", [])),
             peripherals=tuple(sorted((Block(str(name), int(v[0]), int(v[1]))
                                       for name, v in raw.get("peripherals", {}).items()), key=lambda b: b.base)),
-            timers=tuple(timers),
+            timers=tuple(specs["timer"]),
+            devices=tuple(specs["device"]),
             atomic_aliases=tuple((int(a), int(b)) for a, b in raw.get("atomic_aliases", [])),
             bitband=bool(raw.get("bitband", False)),
             note=str(raw.get("note", "")),

@@ -164,7 +164,7 @@ class Machine:
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
         self.timers: list[TimerModel] = []
         if board.run is not None:
-            for spec in board.run.timers:
+            for spec in board.run.timers + board.run.devices:
                 t = make_timer(spec, self.cycles, board.clock_hz)
                 if t is not None:
                     self.timers.append(t)
@@ -263,12 +263,21 @@ class Machine:
             for block in self.board.run.mmio:
                 base = block.base
                 self.uc.mmio_map(base, (block.size + 0xFFF) & ~0xFFF,
-                                 lambda uc, off, size, _ud, b=base: self.unknown.access(b + off, size, False, 0), None,
-                                 lambda uc, off, size, value, _ud, b=base: self._unknown_write(b + off, size, value),
+                                 lambda uc, off, size, _ud, b=base: self._block_read(b + off, size), None,
+                                 lambda uc, off, size, value, _ud, b=base: self._block_write(b + off, size, value),
                                  None)
 
-    def _unknown_write(self, addr: int, size: int, value: int) -> None:
-        self.unknown.access(addr, size, True, value)
+    def _block_read(self, addr: int, size: int) -> int:
+        """A read in a run model's extra MMIO block (outside 0x40000000-0x5fffffff)."""
+        t = self._timer_at(addr)
+        return t.read(addr - t.base, size) if t is not None else self.unknown.access(addr, size, False, 0)
+
+    def _block_write(self, addr: int, size: int, value: int) -> None:
+        t = self._timer_at(addr)
+        if t is not None:
+            t.write(addr - t.base, size, value)
+        else:
+            self.unknown.access(addr, size, True, value)
 
     def _read(self, addr: int, size: int) -> bytes:
         return bytes(self.uc.mem_read(addr, size))
@@ -544,7 +553,8 @@ class Machine:
             sym = self.image.symbol(h.function)
             addr = int(sym.address) & ~1 if sym is not None else None
             self._hook_uses.append((h, addr))
-            if addr is None or not self.board.rehosted or addr in self._hooks or (h.fallback and self.timers):
+            if addr is None or not self.board.rehosted or addr in self._hooks or (
+                    h.fallback and self.board.run is not None and self.board.run.timers):
                 continue
             self._hooks[addr] = h
             self._hook_calls[addr] = 0

@@ -483,7 +483,65 @@ class Stm32Tim(_CountCompare):
             self.compares[(offset - 0x34) // 4] = value & 0xFFFFFFFF
 
 
+class Rp2040Spinlocks(TimerModel):
+    """RP2040 SIO spinlocks (datasheet 2.3.1.3): reading SPINLOCKn (0x100 + 4n from the block
+    base given, SIO + 0x100) claims the lock and returns 1 << n, or 0 if it was already claimed;
+    any write releases it. SPINLOCK_ST (SIO + 0x5C, here offset -0xA4) is not modelled."""
+
+    def __init__(self, spec: TimerSpec, now: Now, clock_hz: int) -> None:
+        super().__init__(spec, now, clock_hz)
+        self.claimed = 0
+
+    def read32(self, offset: int) -> int:
+        n = offset // 4
+        if self.claimed >> n & 1:
+            return 0
+        self.claimed |= 1 << n
+        return 1 << n
+
+    def write32(self, offset: int, value: int, mask: int) -> None:
+        self.claimed &= ~(1 << (offset // 4))
+
+    def next_event(self, wake: bool = False) -> int | None:
+        return None
+
+    def fire(self, now: int) -> list[Pend]:
+        return []
+
+
+class Rp2040Core1Fifo(TimerModel):
+    """Core 0's side of the RP2040 inter-core FIFOs (datasheet 2.3.1.5) with core 1 held in its
+    boot ROM, which answers the launch handshake (2.8.2: 0, 0, 1, VTOR, SP, entry) by echoing each
+    word it receives. FIFO_ST (+0x0): VLD bit 0 when an echo waits, RDY bit 1 always; FIFO_WR
+    (+0x4) queues the echo; FIFO_RD (+0x8) pops it. Core 1 itself is not run."""
+
+    def __init__(self, spec: TimerSpec, now: Now, clock_hz: int) -> None:
+        super().__init__(spec, now, clock_hz)
+        self.rx: list[int] = []
+
+    def read32(self, offset: int) -> int:
+        if offset == 0x0:
+            return (1 if self.rx else 0) | 2
+        if offset == 0x8:
+            return self.rx.pop(0) if self.rx else 0
+        return 0
+
+    def write32(self, offset: int, value: int, mask: int) -> None:
+        if offset == 0x4 and len(self.rx) < 8:
+            self.rx.append(value)
+        elif offset == 0x0:
+            pass  # WOF/ROE error flags: never set here
+
+    def next_event(self, wake: bool = False) -> int | None:
+        return None
+
+    def fire(self, now: int) -> list[Pend]:
+        return []
+
+
 _MODELS: dict[str, type[TimerModel]] = {
+    "rp2040-core1-fifo": Rp2040Core1Fifo,
+    "rp2040-spinlocks": Rp2040Spinlocks,
     "rp2040-timer": Rp2040Timer,
     "sam-rtc-mode0": SamRtcMode0,
     "samd21-rtc-mode0": Samd21RtcMode0,
