@@ -83,6 +83,7 @@ class CodeModel:
         self._site_states: dict[int, State] = {}  # call/jump site -> register values before it
         self._contexts: dict[int, list[tuple[CallSite, State]]] = {}  # site in a helper -> (caller's call, state)
         self._build()
+        self._context_restores()
         self._resolve_per_call_site()
 
     # -- building ----------------------------------------------------------------------------
@@ -264,6 +265,21 @@ class CodeModel:
         if i >= 0 and address < self._ends[i]:
             return self._names_by_start[self._starts[i]]
         return None
+
+    def _context_restores(self) -> None:
+        """Routines the runtime profile names as context restores (tinygo_longjmp): their computed
+        jump returns into a frame already on this stack, so it is no unresolved call."""
+        from gomcu.runtime.profile import detect_family
+
+        profile = detect_family(s.name for s in self.image.symbols)
+        if profile is None:
+            return
+        for name, f in list(self._functions.items()):
+            if f.unresolved and profile.is_context_restore(name):
+                note = (f"restores a context saved earlier on the same stack ({profile.name} profile): "
+                        "its computed jump adds no stack and ends the path")
+                self._functions[name] = replace(f, calls=tuple(c for c in f.calls if c.callee is not None),
+                                                notes=f.notes + (note,))
 
     def _resolve_per_call_site(self) -> None:
         """Indirect calls and jumps through a register the function never set (LLVM's outlined
