@@ -117,5 +117,5 @@ def test_tinygoz_fixtures_rebuild_bit_identical(tmp_path):
     for name in ("tinygoz.S", "tinygoz.ld", "Makefile"):
         shutil.copy(TINYGOZ / name, tmp_path / name)
     subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    for elf in ("tinygoz.elf", "tinygoz-inlined.elf"):
+    for elf in ("tinygoz.elf", "tinygoz-inlined.elf", "tinygoz-notable.elf"):
         assert (tmp_path / elf).read_bytes() == (TINYGOZ / elf).read_bytes(), elf
