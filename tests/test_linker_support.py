@@ -53,6 +53,7 @@ CASES = (
     Case("tinygo_style_chip.ld", ("startup.c", "app.c", "extra_tinygo.c"), (str(COMMON),),
          ("_stack_size=0x800",)),
     Case("constructs.ld", ("constructs.S",)),
+    Case("orphans.ld", ("orphans.S",)),
     Case("nomemory.ld", ("startup.c", "app.c")),
 )
 

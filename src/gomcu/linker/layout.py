@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from gomcu.errors import LinkerScriptError
 from gomcu.linker import ast
 from gomcu.linker.objects import InputFile, InputSection
+from gomcu.linker.orphans import F_ALLOC, F_CODE, F_DATA, F_LOAD, F_READONLY, flags_of, place_orphans
 
 ABS = "*ABS*"
 MAX_PASSES = 12
 _MASK = (1 << 64) - 1
 
 # bfd section flags used by region matching (lang_memory_default)
-F_ALLOC, F_LOAD, F_READONLY, F_CODE, F_DATA = 1, 2, 4, 8, 16
 _ATTR_FLAGS = {"r": F_READONLY, "w": F_DATA, "x": F_CODE, "a": F_ALLOC, "i": F_LOAD, "l": F_LOAD}
 _NOALLOC_TYPES = ("COPY", "INFO", "OVERLAY", "DSECT")
 #: arm-none-eabi (armelf) values
@@ -146,6 +146,13 @@ class Layout:
         for s in self.sections:
             if s.name == name and not s.discarded:
                 return s
+        return None
+
+    def output_of(self, section: InputSection) -> str | None:
+        """The output section an input section was placed in."""
+        for s in self.sections:
+            if any(p.file == section.file and p.section == section.name for p in s.inputs):
+                return s.name
         return None
 
     def region(self, name: str) -> RegionUse | None:
@@ -682,6 +689,13 @@ class _Pass:
                 self.check_assert(bool(self.eval(item.expr).value), item.message, item.pos)
             elif isinstance(item, ast.Fill):
                 self.eval(item.expr)
+        for section in os.inputs[len(stmt.items)] if len(os.inputs) > len(stmt.items) else ():
+            # orphans ld added after the statement's own contents
+            self.dot = _align(self.dot, subalign or section.align)
+            size = ev.input_size(section)
+            os.placed.append(PlacedInput(section.file, section.name, self.dot, size))
+            self.dot += size
+            bytes_in += size
         if blob is not None:  # no input-section description: the bytes go at the end
             self.dot += blob
         self.cur = None
@@ -832,6 +846,7 @@ class Evaluator:
         self.orphans: list[InputSection] = []
         self.placement: dict[tuple[str, int, str], str] = {}
         self._map_inputs()
+        self._propagate_lma_regions()
         self.input_address: dict[tuple[str, int, str], int] = {}
 
     # ------------------------------------------------------------- script walk
@@ -883,6 +898,16 @@ class Evaluator:
             if region not in names:
                 raise LinkerScriptError(f"REGION_ALIAS {alias}: memory region `{region}' "
                                         "not declared")
+        # unknown regions are reported with the line that names them
+        for item in self._all_output_sections():
+            for name in (item.region, item.lma_region):
+                if name is not None and self.aliases.get(name, name) not in names:
+                    raise LinkerScriptError(f"{item.pos}: memory region `{name}' not declared "
+                                            f"(output section {item.name})")
+
+    def _propagate_lma_regions(self) -> None:
+        """lang_propagate_lma_regions (after orphans are placed): a section with no address and
+        no load address in the same region as the one before it takes that one's load region."""
         prev: ast.OutputSection | None = None
         for item in self._all_output_sections():
             lma_region = item.lma_region
@@ -891,12 +916,6 @@ class Evaluator:
                 lma_region = self.lma_region_of.get(id(prev))
             self.lma_region_of[id(item)] = lma_region
             prev = item
-        # unknown regions are reported with the line that names them
-        for item in self._all_output_sections():
-            for name in (item.region, item.lma_region):
-                if name is not None and self.aliases.get(name, name) not in names:
-                    raise LinkerScriptError(f"{item.pos}: memory region `{name}' not declared "
-                                            f"(output section {item.name})")
 
     def _all_output_sections(self) -> Iterable[ast.OutputSection]:
         for item in self.flat:
@@ -1077,7 +1096,7 @@ class Evaluator:
                         self.placement[(s.file, s.index, s.name)] = stmt.name
                         if s.size:
                             nonempty = True
-                        flags |= _flags_of(s)
+                        flags |= flags_of(s)
                         align = max(align, s.align)
                 per_item.append(matched)
             self._merge(stmt.name, (s for lst in per_item for s in lst))
@@ -1087,7 +1106,7 @@ class Evaluator:
                         if s.name == stmt.name:
                             # a COPY/INFO output section is not allocated but its inputs
                             # were loadable
-                            flags |= _flags_of(s) | (F_LOAD if s.load else 0)
+                            flags |= flags_of(s) | (F_LOAD if s.load else 0)
                             align = max(align, s.align)
             self.mapping[id(stmt)] = _Proto(per_item, flags, align, nonempty)
         if not self.linked:
@@ -1101,6 +1120,31 @@ class Evaluator:
                 for s in f.sections:
                     if s.alloc and s.size and s.name not in names:
                         self.orphans.append(s)
+        if self.orphans:
+            self._place_orphans()
+
+    def _place_orphans(self) -> None:
+        """Give every orphan the output section ld's orphan rules give it (see orphans.py)."""
+        matched = {id(stmt): [s for lst in self.mapping[id(stmt)].inputs for s in lst]
+                   for stmt in self._all_output_sections()}
+        placed = place_orphans(self.flat, matched, self.orphans)
+        self.flat[:] = placed.flat
+        for key, sections in list(placed.created.items()) + list(placed.appended.items()):
+            stmt = next(o for o in self._all_output_sections() if id(o) == key)
+            self.section_names.add(stmt.name)
+            proto = self.mapping.get(key)
+            if proto is None:
+                proto = self.mapping[key] = _Proto([[]], 0, 1, False)
+            else:  # after everything the statement itself places
+                proto.inputs.append([])
+            proto.inputs[-1].extend(sections)
+            for s in sections:
+                self.placement[(s.file, s.index, s.name)] = stmt.name
+                proto.flags |= flags_of(s) | (F_LOAD if self.linked and s.load else 0)
+                proto.align = max(proto.align, s.align)
+                proto.inputs_nonempty |= bool(s.size)
+            if self.linked and self.elf_sizes is not None and stmt.name not in self.elf_sizes:
+                self.elf_sizes[stmt.name] = sum(s.size for s in sections)
 
     # ------------------------------------------------------------- driver
 
@@ -1156,21 +1200,6 @@ class Evaluator:
         return Layout(regions, tuple(sections), symbols, tuple(p.asserts), tuple(p.problems),
                       tuple(self.orphans), dict(self.aliases), self.entry, passes,
                       bool(self.inputs))
-
-
-def _flags_of(s: InputSection) -> int:
-    flags = 0
-    if s.alloc:
-        flags |= F_ALLOC
-        if s.load:
-            flags |= F_LOAD
-    if not s.write:
-        flags |= F_READONLY
-    if s.exec:
-        flags |= F_CODE
-    elif flags & F_LOAD:
-        flags |= F_DATA
-    return flags
 
 
 def parse_defsym(text: str) -> tuple[str, ast.Expr]:

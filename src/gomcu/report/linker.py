@@ -29,7 +29,8 @@ def layout_json(layout: Layout) -> dict[str, Any]:
         "asserts": [{"message": a.message, "passed": a.passed, "line": a.pos.line}
                     for a in layout.asserts],
         "problems": [p.message for p in layout.problems],
-        "orphans": [{"file": o.file, "section": o.name, "size": o.size}
+        "orphans": [{"file": o.file, "section": o.name, "size": o.size,
+                     "output_section": layout.output_of(o)}
                     for o in layout.orphans],
     }
 
@@ -68,8 +69,10 @@ def print_layout(layout: Layout) -> None:
         if not any(a.message == p.message for a in layout.asserts):
             console.print(f"[red]ld would fail:[/red] {escape(p.message)}")
     for o in layout.orphans:
-        console.print(f"[yellow]orphan[/yellow] {escape(o.file)}({escape(o.name)}), {o.size} bytes: no "
-                      "description takes it; ld would place it by its own rules (not modelled)")
+        home = layout.output_of(o)
+        console.print(f"orphan {escape(o.file)}({escape(o.name)}), {o.size} bytes: no description "
+                      f"takes it; placed in {escape(home or '?')} by ld's orphan rules",
+                      highlight=False)
 
 
 def print_findings(script: str, runtime: str, findings: list[Finding]) -> None:
