@@ -31,7 +31,16 @@ from dataclasses import dataclass, field
 from gomcu.errors import LinkerScriptError
 from gomcu.linker import ast
 from gomcu.linker.objects import InputFile, InputSection
-from gomcu.linker.orphans import F_ALLOC, F_CODE, F_DATA, F_LOAD, F_READONLY, flags_of, place_orphans
+from gomcu.linker.orphans import (
+    F_ALLOC,
+    F_CODE,
+    F_DATA,
+    F_LOAD,
+    F_READONLY,
+    flags_of,
+    place_orphans,
+    special,
+)
 
 ABS = "*ABS*"
 MAX_PASSES = 12
@@ -1185,7 +1194,8 @@ class Evaluator:
             sections.append(OutputSectionLayout(
                 name=os.stmt.name, vma=os.vma, lma=os.lma, size=os.size if os.kept else 0,
                 align=os.align, region=region, lma_region=lma_region,
-                alloc=bool(os.flags & F_ALLOC), load=bool(os.flags & F_LOAD) and
+                alloc=bool(os.flags & F_ALLOC) or special(os.stmt.name)[1],
+                load=bool(os.flags & F_LOAD) and
                 bool(os.flags & F_ALLOC), discarded=not os.kept, inputs=tuple(os.placed),
                 pos=os.stmt.pos,
             ))

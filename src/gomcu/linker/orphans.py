@@ -28,11 +28,32 @@ from gomcu.linker.objects import InputSection
 # bfd section flags (only the ones placement looks at)
 F_ALLOC, F_LOAD, F_READONLY, F_CODE, F_DATA, F_CONTENTS, F_TLS = 1, 2, 4, 8, 16, 32, 64
 
-#: ELF types ld gives an output section from its name when it is created (elf_special_sections)
-_SPECIAL_TYPES = {".bss": "SHT_NOBITS", ".sbss": "SHT_NOBITS", ".tbss": "SHT_NOBITS",
-                  ".noinit": "SHT_NOBITS", ".init_array": "SHT_INIT_ARRAY",
-                  ".fini_array": "SHT_FINI_ARRAY", ".preinit_array": "SHT_PREINIT_ARRAY",
-                  ".ARM.exidx": "SHT_ARM_EXIDX"}
+#: bfd's special ELF sections: an output section of such a name (or name.*) gets this type and,
+#: if the flag says so, SHF_ALLOC even when it holds nothing (elf.c special_sections)
+_SPECIAL: dict[str, tuple[str, bool]] = {
+    ".bss": ("SHT_NOBITS", True), ".data": ("SHT_PROGBITS", True),
+    ".fini_array": ("SHT_FINI_ARRAY", True), ".init_array": ("SHT_INIT_ARRAY", True),
+    ".preinit_array": ("SHT_PREINIT_ARRAY", True), ".noinit": ("SHT_NOBITS", True),
+    ".persistent": ("SHT_PROGBITS", True), ".rodata": ("SHT_PROGBITS", True),
+    ".text": ("SHT_PROGBITS", True), ".tbss": ("SHT_NOBITS", True),
+    ".tdata": ("SHT_PROGBITS", True), ".ARM.exidx": ("SHT_ARM_EXIDX", True),
+}
+_SPECIAL_EXACT: dict[str, tuple[str, bool]] = {
+    ".init": ("SHT_PROGBITS", True), ".fini": ("SHT_PROGBITS", True),
+    ".data1": ("SHT_PROGBITS", True), ".rodata1": ("SHT_PROGBITS", True),
+    ".comment": ("SHT_PROGBITS", False),
+}
+
+
+def special(name: str) -> tuple[str, bool]:
+    """The ELF type of an output section named `name`, and whether the name alone makes it
+    allocated (("SHT_NULL", False) for names bfd knows nothing about)."""
+    if name in _SPECIAL_EXACT:
+        return _SPECIAL_EXACT[name]
+    stem = name if name in _SPECIAL else "." + name.split(".")[1] if name.count(".") > 1 else name
+    if stem == ".ARM" and name.startswith(".ARM.exidx"):
+        stem = ".ARM.exidx"
+    return _SPECIAL.get(stem, ("SHT_NULL", False))
 _KINDS = (".text", ".rodata", ".tdata", ".data", ".bss")
 _TEXT, _RODATA, _TDATA, _DATA, _BSS = _KINDS
 #: what each kind's statement is assumed to hold when it holds nothing yet (hold[].flags)
@@ -110,7 +131,7 @@ def place_orphans(flat: Sequence[ast.SectionsItem], matched: dict[int, list[Inpu
     outs: list[_Out] = []
     for item in items:
         if isinstance(item, ast.OutputSection):
-            out = _Out(item, [], False, sh_type=_SPECIAL_TYPES.get(item.name, "SHT_NULL"))
+            out = _Out(item, [], False, sh_type=special(item.name)[0])
             if any(isinstance(i, ast.Data) for i in item.items):
                 out.flags = F_CONTENTS | F_ALLOC | F_LOAD | F_READONLY
             for s in matched.get(id(item), ()):
