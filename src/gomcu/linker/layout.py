@@ -403,6 +403,14 @@ class _Pass:
                 return self.number(0)
             if f == "ADDR":
                 return _Val(0, name) if self.sections.get(name) is os else _Val(os.vma, ABS)
+            if os is self.cur and f in ("LOADADDR", "SIZEOF"):
+                # inside its own description: ld's value is the one from the finished sizing
+                # (the final assignment pass), which the previous pass of ours has
+                done = self.prev.sections.get(name) if self.prev is not None else None
+                if done is None:
+                    self.unresolved = True
+                    return self.number(0)
+                os = done
             if f == "LOADADDR":
                 return _Val(os.lma, ABS)
             if f == "SIZEOF":
@@ -424,8 +432,12 @@ class _Pass:
                 align = self.eval(e.args[0]).value
                 return self.rel_from_abs(_align(self.dot, align))
             base = self.eval(e.args[0])
-            align = self.eval(e.args[1]).value
-            return _Val(_align(base.value, align), base.sec)
+            by = self.eval(e.args[1])
+            if base.sec is not None and by.sec is not None and base.sec != by.sec:
+                # values of two sections (an absolute number outside SECTIONS is one): both
+                # are made absolute first, as for any binary operator
+                return _Val(_align(self.absolute(base), self.absolute(by)), ABS)
+            return _Val(_align(base.value, by.value), by.sec if by.sec is not None else base.sec)
         if f in ("MIN", "MAX"):
             a = self.eval(e.args[0])
             b = self.eval(e.args[1])
@@ -573,6 +585,7 @@ class _Pass:
         if stmt.align is not None:
             explicit_align = max(1, self.eval(stmt.align).value)
         os.align = max(in_align, explicit_align)
+        dot_before = self.dot
         if overlay_vma is not None:
             start = overlay_vma
             align = explicit_align
@@ -637,7 +650,7 @@ class _Pass:
         else:
             os.lma = os.vma
         if not os.kept:
-            self.dot = os.vma
+            self.dot = self.dot_after_dropped(os, dot_before)
             return os
         if (os.flags & F_ALLOC and (os.size or (r.last_os is None and os.vma != os.lma))
                 and os.lma_region is None):
@@ -658,6 +671,22 @@ class _Pass:
             if os.lma_region is not None and os.flags & F_LOAD:
                 os.lma_region.current = os.lma + os.size
         return os
+
+    def dot_after_dropped(self, os: _OS, dot_before: int) -> int:
+        """Where `.` is after an output section ld drops. ld leaves `.` alone after /DISCARD/
+        and after an empty section it ignores; only an address expression moves it. An empty
+        section that assigns a symbol is sized (at its start) before being stripped, so `.`
+        goes to that start."""
+        stmt = os.stmt
+        if stmt.name != "/DISCARD/" and any(
+                isinstance(i, ast.Assignment) and i.target != "." for i in stmt.items):
+            return os.vma
+        if stmt.address is not None:
+            saved, self.cur = self.cur, None
+            at = self.absolute(self.eval(stmt.address))
+            self.cur = saved
+            return at
+        return dot_before
 
     def contents(self, os: _OS, start: int, subalign: int | None,
                  blob: int | None) -> tuple[bool, bool, int]:
@@ -833,7 +862,6 @@ class Evaluator:
         self.lma_region_of: dict[int, str | None] = {}
         self.elf_sizes: dict[str, int] | None = None
         self._collect()
-        self.references = self._references()
         self.input_defined: dict[str, tuple[InputSection, int]] = {}
         self.input_absolute: dict[str, int] = {}
         self.undefined: set[str] = set()
@@ -845,6 +873,12 @@ class Evaluator:
             for name, value in f.absolute:
                 self.input_absolute.setdefault(name, value)
             self.undefined |= f.undefined
+        if not linked:
+            # EXTERN(sym) makes sym an undefined reference, as an object's reference does
+            self.undefined |= {a for cmd in self.script.commands
+                               if isinstance(cmd, ast.Directive) and cmd.name == "EXTERN"
+                               for a in cmd.args}
+        self.references = self._references()
         if linked:
             self.elf_sizes = {}
             for f in inputs:
@@ -980,7 +1014,9 @@ class Evaluator:
             refs_by_stmt.append((None, s))
         for item in self.flat:
             visit(item)
-        referenced: set[str] = set()
+        # what the inputs leave undefined is referenced too: a PROVIDE that defines it for
+        # them applies, and so do the PROVIDEs its expression names
+        referenced: set[str] = set(self.undefined)
         for owner, s in refs_by_stmt:
             if owner is None:
                 referenced |= s
