@@ -25,7 +25,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gomcu.errors import LinkerScriptError
@@ -672,6 +672,12 @@ class _Pass:
                 os.lma_region.current = os.lma + os.size
         return os
 
+    def zero(self, e: ast.Expr) -> bool:
+        """`0`, or a symbol the script set to the absolute value 0."""
+        if isinstance(e, ast.Num):
+            return e.value == 0
+        return isinstance(e, ast.Sym) and self.symbols.get(e.name) == (0, ABS)
+
     def dot_after_dropped(self, os: _OS, dot_before: int) -> int:
         """Where `.` is after an output section ld drops. ld leaves `.` alone after /DISCARD/
         and after an empty section it ignores; only an address expression moves it. An empty
@@ -715,7 +721,7 @@ class _Pass:
             elif isinstance(item, ast.Assignment):
                 before = self.dot
                 self.assign(item)
-                if item.target == "." and not _trivial_dot(item):
+                if item.target == "." and not _trivial_dot(item, self.zero):
                     moves_dot = True
                 if self.dot != before and not os.flags & F_ALLOC:
                     os.flags |= F_ALLOC
@@ -792,17 +798,28 @@ def _align(value: int, align: int) -> int:
     return (value + align - 1) // align * align
 
 
-def _trivial_dot(a: ast.Assignment) -> bool:
-    """`. = 0`, `. = . + 0`, `. += 0`: assignments that do not keep an empty section."""
+def _trivial_dot(a: ast.Assignment, zero: Callable[[ast.Expr], bool]) -> bool:
+    """The assignments to `.` that do not keep an empty section (ldexp.c): `. = 0`, `. = sym`,
+    `. = . + 0`, `. = . + sym` and `. += 0` where sym is a script symbol worth absolute 0,
+    and `. = ALIGN(. != 0 ? expr : 1)`."""
     e = a.expr
-    if a.op == "+=" and isinstance(e, ast.Num) and e.value == 0:
-        return True
+    if a.op == "+=":
+        return zero(e)
     if a.op != "=":
         return False
-    if isinstance(e, ast.Num) and e.value == 0:
+    if zero(e):
         return True
-    return (isinstance(e, ast.Binary) and e.op == "+" and isinstance(e.left, ast.Sym)
-            and e.left.name == "." and isinstance(e.right, ast.Num) and e.right.value == 0)
+    if isinstance(e, ast.Binary) and e.op == "+" and isinstance(e.left, ast.Sym) \
+            and e.left.name == "." and zero(e.right):
+        return True
+    if isinstance(e, ast.Call) and e.func == "ALIGN" and len(e.args) == 1:
+        c = e.args[0]
+        return (isinstance(c, ast.Cond) and isinstance(c.otherwise, ast.Num)
+                and c.otherwise.value == 1 and isinstance(c.cond, ast.Binary)
+                and c.cond.op == "!=" and isinstance(c.cond.left, ast.Sym)
+                and c.cond.left.name == "." and isinstance(c.cond.right, ast.Num)
+                and c.cond.right.value == 0)
+    return False
 
 
 @dataclass
@@ -1157,13 +1174,13 @@ class Evaluator:
         if not self.linked:
             for f in files:
                 for s in f.sections:
-                    if s.alloc and s.size and (s.file, s.index, s.name) not in claimed:
+                    if s.size and (s.file, s.index, s.name) not in claimed:
                         self.orphans.append(s)
         else:
             names = set(self.section_names)
             for f in files:
                 for s in f.sections:
-                    if s.alloc and s.size and s.name not in names:
+                    if s.size and s.name not in names:
                         self.orphans.append(s)
         if self.orphans:
             self._place_orphans()

@@ -161,21 +161,28 @@ def place_orphans(flat: Sequence[ast.SectionsItem], matched: dict[int, list[Inpu
             _append(result, same, s)
             continue
         kind = _kind(flags_of(s))
-        after = _after(outs, kind, s) if kind is not None else None
-        at = tails.get(kind) if kind is not None else None
+        spec = (ast.InputSpec("*", (ast.SectionPattern(s.name),)),)
+        if kind is None:
+            # not allocated (.ARM.attributes, .comment, debug sections): at the end, address 0
+            stmt = ast.OutputSection(s.name, spec, address=ast.Num(0), pos=ast.NOWHERE)
+            items.append(stmt)
+            new = _Out(stmt, [], False, created=True)
+            new.add(s)
+            outs.append(new)
+            result.created[id(stmt)] = new.inputs
+            continue
+        after = _after(outs, kind, s)
+        at = tails.get(kind)
         if at is None:
             at = _insert_index(items, after.stmt if after is not None else None)
         stmt = ast.OutputSection(
-            s.name, (ast.InputSpec("*", (ast.SectionPattern(s.name),)),),
-            region=after.stmt.region if after is not None else None,
-            lma_region=after.stmt.lma_region if after is not None else None,
-            pos=ast.NOWHERE)
+            s.name, spec, region=after.stmt.region if after is not None else None,
+            lma_region=after.stmt.lma_region if after is not None else None, pos=ast.NOWHERE)
         items.insert(at, stmt)
         for k, v in tails.items():
             if v >= at:
                 tails[k] = v + 1
-        if kind is not None:
-            tails[kind] = at + 1
+        tails[kind] = at + 1
         new = _Out(stmt, [], False, created=True)
         new.add(s)
         outs.insert(_out_index(outs, items, stmt), new)
