@@ -637,16 +637,23 @@ class _Pass:
             saved, self.cur = self.cur, None
             os.lma = self.absolute(self.eval(stmt.lma))
             self.cur = saved
-        elif os.lma_region is not None and os.lma_region is not os.region:
-            os.lma = _align(os.lma_region.current, explicit_align)
-        elif stmt.address is not None or not os.flags & F_ALLOC:
+        elif os.lma_region is not None:
+            # AT>REGION (or the load region carried on from the section before): that
+            # region's next address, even when it is the VMA region itself (`.stack ADDR :
+            # {} >RAM AT>RAM`); aligned as the VMA was when it is the same region, else only
+            # by ALIGN()
+            os.lma = _align(os.lma_region.current,
+                            align if os.lma_region is os.region else explicit_align)
+        elif not os.flags & F_ALLOC:
             os.lma = os.vma
         elif r.last_os is not None:
+            # the same VMA-to-LMA offset as the last section of the region (NOLOAD ones too),
+            # aligned as the VMA was
             last = r.last_os
             if os.vma < last.vma and os.size and os.vma + os.size <= last.vma:
                 os.lma = os.vma
             else:
-                os.lma = _align(os.vma + last.lma - last.vma, explicit_align)
+                os.lma = _align(os.vma + last.lma - last.vma, align)
         else:
             os.lma = os.vma
         if not os.kept:
@@ -972,10 +979,14 @@ class Evaluator:
         for item in self._all_output_sections():
             lma_region = item.lma_region
             if (lma_region is None and item.lma is None and item.address is None
-                    and prev is not None and prev.region == item.region):
+                    and prev is not None and self._same_region(prev.region, item.region)):
                 lma_region = self.lma_region_of.get(id(prev))
             self.lma_region_of[id(item)] = lma_region
             prev = item
+
+    def _same_region(self, a: str | None, b: str | None) -> bool:
+        """Two region names (or aliases) that name one region; None is the default region."""
+        return self.aliases.get(a or "", a) == self.aliases.get(b or "", b)
 
     def _all_output_sections(self) -> Iterable[ast.OutputSection]:
         for item in self.flat:
