@@ -1179,7 +1179,7 @@ class Evaluator:
                         if s.name == stmt.name:
                             # a COPY/INFO output section is not allocated but its inputs
                             # were loadable
-                            flags |= flags_of(s) | (F_LOAD if s.load else 0)
+                            flags |= flags_of(s) | (F_LOAD if s.load and s.size else 0)
                             align = max(align, s.align)
             self.mapping[id(stmt)] = _Proto(per_item, flags, align, nonempty)
         if not self.linked:
