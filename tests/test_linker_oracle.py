@@ -77,6 +77,19 @@ def test_linked_elf_layout_equals_gnu_ld(case, object_dir: Path, tmp_path: Path)
     assert problems == []
 
 
+def test_undeclared_region_warns_as_ld_does(object_dir: Path, tmp_path: Path) -> None:
+    objects = compile_sources(("rules.S",), object_dir)
+    result = link(FIXTURES / "missing_region.ld", objects, tmp_path / "o.elf")
+    assert result.returncode == 0, result.stderr
+    ld_warnings = {line.split("warning: ", 1)[1] for line in result.stderr.splitlines()
+                   if "warning: " in line and "entry symbol" not in line}
+    layout = evaluate_case(FIXTURES / "missing_region.ld", objects, (), ())
+    assert {w.message for w in layout.warnings} == ld_warnings == {
+        "memory region `CCMRAM' not declared"}
+    ccm = layout.section(".ccmram")
+    assert ccm is not None and ccm.vma == 0 and ccm.size == 4
+
+
 def _overflow_script(tmp_path: Path, ram: str) -> Path:
     script = tmp_path / "small.ld"
     body = (FIXTURES / "cubemx_style.ld").read_text().replace("LENGTH = 128K", f"LENGTH = {ram}")

@@ -61,6 +61,7 @@ CASES = (
     Case("provide_chain.ld", ("rules.S", "tls_user.S")),
     Case("slash_symbol.ld", ("rules.S",)),
     Case("discarding.ld", ("rules.S",)),
+    Case("missing_region.ld", ("rules.S",)),
     Case("nomemory.ld", ("startup.c", "app.c")),
 )
 

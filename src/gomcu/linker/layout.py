@@ -51,6 +51,8 @@ _ATTR_FLAGS = {"r": F_READONLY, "w": F_DATA, "x": F_CODE, "a": F_ALLOC, "i": F_L
 _NOALLOC_TYPES = ("COPY", "INFO", "OVERLAY", "DSECT")
 #: arm-none-eabi (armelf) values
 CONSTANTS = {"MAXPAGESIZE": 0x1000, "COMMONPAGESIZE": 0x1000}
+#: the length ld gives a region that no MEMORY command declares (32-bit targets)
+_UNDECLARED_LENGTH = 0xFFFFFFFF
 
 
 # --------------------------------------------------------------------------- results
@@ -150,6 +152,8 @@ class Layout:
     passes: int = 0
     #: False when evaluated without --input/--elf: every input section then counts as empty
     has_inputs: bool = False
+    #: what ld warns about and links anyway (a region no MEMORY command declares)
+    warnings: tuple[LayoutProblem, ...] = ()
 
     def section(self, name: str) -> OutputSectionLayout | None:
         for s in self.sections:
@@ -550,6 +554,8 @@ class _Pass:
                 else:
                     region.flags |= _ATTR_FLAGS.get(ch, 0)
             self.regions[r.name] = region
+        for name, pos in self.ev.missing_regions.items():
+            self.regions[name] = _Region(name, "", 0, _UNDECLARED_LENGTH, pos)
 
     def find_region(self, name: str | None, pos: ast.Pos) -> _Region | None:
         if name is None:
@@ -575,7 +581,7 @@ class _Pass:
         os = _OS(stmt, proto.inputs, proto.flags)
         self.sections[stmt.name] = os
         self.order.append(os)
-        os.region = self.find_region(stmt.region, stmt.pos)
+        os.region = self.find_region(ev.region_name(stmt), stmt.pos)
         os.lma_region = self.find_region(stmt.lma_region, stmt.pos)
         if os.lma_region is None and overlay_vma is None:
             # lang_propagate_lma_regions: inherited from the previous output section
@@ -885,6 +891,8 @@ class Evaluator:
         self.section_names: set[str] = set()
         self.lma_region_of: dict[int, str | None] = {}
         self.elf_sizes: dict[str, int] | None = None
+        self.missing_regions: dict[str, ast.Pos] = {}
+        self.warnings: list[LayoutProblem] = []
         self._collect()
         self.input_defined: dict[str, tuple[InputSection, int]] = {}
         self.input_absolute: dict[str, int] = {}
@@ -965,12 +973,18 @@ class Evaluator:
             if region not in names:
                 raise LinkerScriptError(f"REGION_ALIAS {alias}: memory region `{region}' "
                                         "not declared")
-        # unknown regions are reported with the line that names them
-        for item in self._all_output_sections():
+        # a region no MEMORY declares: ld warns, makes it (origin 0, all of the address
+        # space, no attributes) and links
+        users: list[ast.OutputSection | ast.Overlay] = [
+            i for i in self.flat if isinstance(i, ast.Overlay)]
+        users += list(self._all_output_sections())
+        for item in sorted(users, key=lambda i: (i.pos.file, i.pos.line, i.pos.col)):
             for name in (item.region, item.lma_region):
-                if name is not None and self.aliases.get(name, name) not in names:
-                    raise LinkerScriptError(f"{item.pos}: memory region `{name}' not declared "
-                                            f"(output section {item.name})")
+                if name is not None and self.aliases.get(name, name) not in names \
+                        and name not in self.missing_regions:
+                    self.missing_regions[name] = item.pos
+                    self.warnings.append(LayoutProblem(
+                        f"memory region `{name}' not declared", item.pos))
 
     def _propagate_lma_regions(self) -> None:
         """lang_propagate_lma_regions (after orphans are placed): a section with no address and
@@ -979,10 +993,19 @@ class Evaluator:
         for item in self._all_output_sections():
             lma_region = item.lma_region
             if (lma_region is None and item.lma is None and item.address is None
-                    and prev is not None and self._same_region(prev.region, item.region)):
+                    and prev is not None
+                    and self._same_region(self.region_name(prev), self.region_name(item))):
                 lma_region = self.lma_region_of.get(id(prev))
             self.lma_region_of[id(item)] = lma_region
             prev = item
+
+    @staticmethod
+    def region_name(stmt: ast.OutputSection) -> str | None:
+        """The VMA region: `>REGION`, or with only `AT>REGION` (and no address) that region
+        (lang_get_regions)."""
+        if stmt.region is None and stmt.address is None and stmt.lma_region is not None:
+            return stmt.lma_region
+        return stmt.region
 
     def _same_region(self, a: str | None, b: str | None) -> bool:
         """Two region names (or aliases) that name one region; None is the default region."""
@@ -1273,7 +1296,7 @@ class Evaluator:
                                         info.pos)
         return Layout(regions, tuple(sections), symbols, tuple(p.asserts), tuple(p.problems),
                       tuple(self.orphans), dict(self.aliases), self.entry, passes,
-                      bool(self.inputs))
+                      bool(self.inputs), tuple(self.warnings))
 
 
 def parse_defsym(text: str) -> tuple[str, ast.Expr]:

@@ -29,6 +29,7 @@ def layout_json(layout: Layout) -> dict[str, Any]:
         "asserts": [{"message": a.message, "passed": a.passed, "line": a.pos.line}
                     for a in layout.asserts],
         "problems": [p.message for p in layout.problems],
+        "warnings": [w.message for w in layout.warnings],
         "orphans": [{"file": o.file, "section": o.name, "size": o.size,
                      "output_section": layout.output_of(o)}
                     for o in layout.orphans],
@@ -65,6 +66,9 @@ def print_layout(layout: Layout) -> None:
     for a in layout.asserts:
         if not a.passed:
             console.print(f"[red]ASSERT failed[/red] ({escape(str(a.pos))}): {escape(a.message)}")
+    for w in layout.warnings:
+        where = f" ({w.pos})" if w.pos is not None else ""
+        console.print(f"[yellow]ld warns[/yellow]{escape(where)}: {escape(w.message)}")
     for p in layout.problems:
         if not any(a.message == p.message for a in layout.asserts):
             console.print(f"[red]ld would fail:[/red] {escape(p.message)}")
