@@ -44,7 +44,7 @@ void *memcpy(void *dst, const void *src, size_t n)
 #define UART16550_LSR 0x10000005u /* line status, bit 5 = THR empty */
 #define SIFIVE_TEST 0x00100000u	  /* write 0x5555 = pass, (code << 16) | 0x3333 = fail */
 #endif
-
+#ifndef BOARD_CHIP /* examples/boards: the chip layer brings putchar; uartInit is its start-up */
 static void uartInit(void)
 {
 #if defined(CHIP_AN386)
@@ -69,7 +69,7 @@ void runtime_putchar(char c)
 	*(volatile uint8_t *)UART16550_THR = (uint8_t)c;
 #endif
 }
-
+#endif
 void runtime_printstring(const char *s)
 {
 	while (*s)
