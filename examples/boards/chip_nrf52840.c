@@ -78,7 +78,7 @@ void SystemInit(void)
 static void initSerial(void) GO("machine.InitSerial");
 static void initSerial(void)
 {
-	MMIO32(UARTE_BAUDRATE) = 0x01D7E000u; /* 115200 */
+	MMIO32(UARTE_BAUDRATE) = 0x01D60000u; /* Baud115200 (UARTE value) */
 	MMIO32(UARTE_CONFIG) = 0;
 	MMIO32(UARTE_PSEL_TXD) = 6;	      /* P0.06 (nRF52840-DK) */
 	MMIO32(UARTE_PSEL_RXD) = 8;	      /* P0.08 */
