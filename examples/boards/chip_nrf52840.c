@@ -1,7 +1,7 @@
 /* chip_nrf52840.c - nRF52840 start-up, timer and console, shaped like TinyGo's
  * runtime_nrf.go (systemInit = nrfx SystemInit, initLFCLK, initRTC, rtc_sleep, ticks) and
  * machine's UARTE WriteByte.  Registers from the nRF52840 Product Specification v1.7
- * (Nordic Semiconductor): section numbers in the comments.
+ * (Nordic Semiconductor): chapter names in the comments.
  * Clocks: HFXO started (TASKS_HFCLKSTART, until EVENTS_HFCLKSTARTED), LFXO started
  * (LFCLKSRC = Xtal, TASKS_LFCLKSTART, until EVENTS_LFCLKSTARTED).  Time: RTC1, 24-bit
  * COUNTER at 32.768 kHz (PRESCALER 0; a tick is 1/32768 s), CC[0] compare and OVRFLW ->
@@ -9,14 +9,14 @@
  */
 #include "board.h"
 
-/* 4.4 FICR */
+/* FICR chapter */
 #define FICR_DEVICEID0 0x10000060u
 #define FICR_DEVICEID1 0x10000064u
 #define FICR_INFO_PART 0x10000100u /* 0x52840 */
 #define FICR_INFO_RAM 0x1000010Cu  /* KiB */
 #define FICR_ERRATA_PART 0x10000130u /* undocumented, read by nrfx's errata checks: 8 = nRF52840 */
 
-/* 5.4 CLOCK */
+/* CLOCK chapter */
 #define CLOCK_TASKS_HFCLKSTART 0x40000000u
 #define CLOCK_TASKS_LFCLKSTART 0x40000008u
 #define CLOCK_EVENTS_HFCLKSTARTED 0x40000100u
@@ -26,7 +26,7 @@
 #define CLOCK_LFCLKSRC 0x40000518u /* 0 RC, 1 Xtal, 2 Synth */
 #define CLOCK_CTIV 0x40000538u
 
-/* 6.22 RTC1 */
+/* RTC chapter (RTC1) */
 #define RTC1 0x40011000u
 #define RTC_TASKS_START (RTC1 + 0x000u)
 #define RTC_EVENTS_OVRFLW (RTC1 + 0x104u)
@@ -40,7 +40,7 @@
 #define RTC_COMPARE0 (1u << 16)
 #define IRQ_RTC1 17u
 
-/* 6.34 UARTE0 */
+/* UARTE chapter (UARTE0) */
 #define UARTE0 0x40002000u
 #define UARTE_TASKS_STARTTX (UARTE0 + 0x008u)
 #define UARTE_EVENTS_ENDTX (UARTE0 + 0x120u)

@@ -1,7 +1,7 @@
 /* chip_rp2040.c - Raspberry Pi Pico (RP2040) start-up, timer and console, shaped like
  * TinyGo's machine/runtime for rp2040 (machineInit, clocks.init, xosc.init, pll.init,
  * unresetBlockWait, timer lightSleep).  Registers from the RP2040 Datasheet (Raspberry Pi
- * Ltd, build-date 2023-06): section numbers in the comments.
+ * Ltd): section numbers in the comments.
  * Clocks: XOSC 12 MHz -> PLL_SYS 1500 MHz / 6 / 2 = 125 MHz clk_sys; PLL_USB 480 / 5 / 2
  * = 48 MHz.  Time: TIMER, 1 MHz (a tick is 1 us), ALARM0 -> TIMER_IRQ_0 (IRQ 0).
  * Console: UART0 (PL011) at 0x40034000, GP0 TX, 115200 baud from clk_peri 125 MHz.

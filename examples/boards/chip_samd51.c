@@ -1,7 +1,7 @@
 /* chip_samd51.c - Wio Terminal (ATSAMD51P19) start-up, timer and console, shaped like
  * TinyGo's runtime_atsamd51.go (initClocks, initRTC, timerSleep, ticks) and the NVM
  * calibration read of its USB set-up.  Registers from the SAM D5x/E5x Family Data Sheet
- * (Microchip DS60001507G): section numbers in the comments.
+ * (Microchip DS60001507): chapter names in the comments.
  * Clocks: DFLL48M open loop -> GCLK1 (48 MHz) and GCLK7 (2 MHz) -> DPLL0 x60 = 120 MHz on
  * GCLK0 (the CPU); DPLL1 x50 = 100 MHz.  Time: RTC MODE0 32-bit COUNT at 32.768 kHz from
  * OSCULP32K (a tick is 1/32768 s), COMP0 and OVF -> RTC_IRQHandler (IRQ 11).
@@ -9,10 +9,10 @@
  */
 #include "board.h"
 
-/* 27.8 NVMCTRL */
+/* NVMCTRL chapter, register summary */
 #define NVMCTRL_CTRLA 0x41004000u /* 16-bit: WMODE [5:4], RWS [11:8] */
 
-/* 14.8 GCLK */
+/* GCLK chapter */
 #define GCLK_CTRLA 0x40001C00u	  /* SWRST bit 0 */
 #define GCLK_SYNCBUSY 0x40001C04u /* SWRST bit 0, GENCTRLn bit n+2 */
 #define GCLK_GENCTRL(n) (0x40001C20u + 4u * (n))
@@ -28,7 +28,7 @@
 #define PCH_FDPLL1 2u
 #define PCH_SERCOM2_CORE 23u
 
-/* 28.8 OSCCTRL */
+/* OSCCTRL chapter */
 #define OSCCTRL_STATUS 0x40001010u	/* DFLLRDY bit 8 */
 #define OSCCTRL_DFLLCTRLA 0x4000101Cu	/* 8-bit: ENABLE bit 1 */
 #define OSCCTRL_DFLLCTRLB 0x40001020u	/* 8-bit: USBCRM 3, CCDIS 4, WAITLOCK 7 */
@@ -42,7 +42,7 @@
 #define DPLLSYNCBUSY 0xCu		/* ENABLE 1, DPLLRATIO 2 */
 #define DPLLSTATUS 0x10u		/* LOCK bit 0, CLKRDY bit 1 */
 
-/* 15.8 MCLK, 29.8 OSC32KCTRL, 19.8 SUPC */
+/* MCLK, OSC32KCTRL and SUPC chapters */
 #define MCLK_CPUDIV 0x40000805u
 #define MCLK_APBAMASK 0x40000814u /* RTC bit 9 */
 #define MCLK_APBBMASK 0x40000818u /* SERCOM2 bit 9 */
@@ -50,7 +50,7 @@
 #define OSC32KCTRL_OSCULP32K 0x4000141Cu /* EN32K bit 1 */
 #define SUPC_VREG 0x40001818u		 /* SEL bit 2 */
 
-/* 22.8 RTC, mode 0 (32-bit counter) */
+/* RTC chapter, mode 0 (32-bit counter) */
 #define RTC_CTRLA 0x40002400u	 /* 16-bit: SWRST 0, ENABLE 1, MODE [3:2], PRESCALER [11:8], COUNTSYNC 15 */
 #define RTC_INTENCLR 0x40002408u /* 16-bit */
 #define RTC_INTENSET 0x4000240Au /* 16-bit: CMP0 bit 8, OVF bit 15 */
@@ -62,12 +62,12 @@
 #define RTC_OVF (1u << 15)
 #define IRQ_RTC 11u
 
-/* 9.5 NVM Software Calibration Area (0x00800080): USB TRANSN [36:32], TRANSP [41:37],
- * TRIM [44:42]; 38.8.? USB PADCAL (16-bit): TRANSP [4:0], TRANSN [10:6], TRIM [14:12]. */
+/* NVM Software Calibration Area mapping (0x00800080): USB TRANSN [36:32], TRANSP [41:37],
+ * TRIM [44:42]; USB chapter, PADCAL (16-bit): TRANSP [4:0], TRANSN [10:6], TRIM [14:12]. */
 #define NVM_SW_CALIB 0x00800080u
 #define USB_PADCAL 0x41000028u
 
-/* 34.8 SERCOM USART (SERCOM2 at 0x41012000) */
+/* SERCOM USART chapter (SERCOM2 at 0x41012000) */
 #define SERCOM2 0x41012000u
 #define USART_CTRLA (SERCOM2 + 0x00u)	 /* SWRST 0, ENABLE 1, MODE [4:2] = 1 (internal clock), DORD 30 */
 #define USART_CTRLB (SERCOM2 + 0x04u)	 /* TXEN bit 16 */
