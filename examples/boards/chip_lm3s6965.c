@@ -41,16 +41,6 @@ int64_t runtime_ticks(void)
 	return msTicks;
 }
 
-int64_t runtime_nanosecondsToTicks(int64_t ns)
-{
-	return ns / 1000000;
-}
-
-void runtime_waitForEvents(void)
-{
-	__asm__ volatile("wfe" ::: "memory");
-}
-
 void runtime_sleepTicks(int64_t d)
 {
 	int64_t end = runtime_ticks() + d;

@@ -148,16 +148,6 @@ int64_t runtime_ticks(void)
 	}
 }
 
-int64_t runtime_nanosecondsToTicks(int64_t ns)
-{
-	return ns * 64 / 1953125;
-}
-
-void runtime_waitForEvents(void)
-{
-	__asm__ volatile("wfe" ::: "memory");
-}
-
 void RTC1_IRQHandler(void)
 {
 	if (MMIO32(RTC_EVENTS_COMPARE0)) {

@@ -210,16 +210,6 @@ int64_t runtime_ticks(void)
 	return (int64_t)(((uint64_t)hi << 32) | lo);
 }
 
-int64_t runtime_nanosecondsToTicks(int64_t ns)
-{
-	return ns / 1000;
-}
-
-void runtime_waitForEvents(void)
-{
-	__asm__ volatile("wfe" ::: "memory");
-}
-
 void TIMER_IRQ_0_IRQHandler(void)
 {
 	MMIO32(TIMER_INTR) = 1u << 0; /* clear ALARM0 */

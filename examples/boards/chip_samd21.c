@@ -67,9 +67,6 @@
 #define USART_SYNCBUSY (SERCOM0 + 0x1Cu) /* SWRST 0, ENABLE 1, CTRLB 2 */
 #define USART_DATA (SERCOM0 + 0x28u)
 
-volatile uint32_t runtime_timerInterrupts GO("runtime.timerInterrupts");
-static volatile uint32_t rtcOverflows GO("runtime.rtcOverflows");
-static volatile uint8_t timerWakeup GO("runtime.timerWakeup");
 
 /* GCLK writes synchronise into the GCLK domain: wait while STATUS.SYNCBUSY is set. */
 static void waitForSync(void) GO("runtime.waitForSync");
@@ -218,55 +215,9 @@ static uint32_t readRTC(void)
 	return MMIO32(RTC_COUNT);
 }
 
-int64_t runtime_ticks(void)
-{
-	for (;;) {
-		uint32_t mask = irqDisable();
-		uint32_t counter = readRTC();
-		uint32_t overflows = rtcOverflows;
-		uint32_t pending = MMIO8(RTC_INTFLAG) & RTC_OVF;
-		irqRestore(mask);
-		if (!pending)
-			return (int64_t)(((uint64_t)overflows << 32) + counter);
-	}
-}
-
-int64_t runtime_nanosecondsToTicks(int64_t ns)
-{
-	return ns * 64 / 1953125;
-}
-
-void runtime_waitForEvents(void)
-{
-	__asm__ volatile("wfe" ::: "memory");
-}
-
-void RTC_IRQHandler(void)
-{
-	uint32_t flags = MMIO8(RTC_INTFLAG);
-
-	if (flags & RTC_CMP0)
-		timerWakeup = 1;
-	if (flags & RTC_OVF)
-		rtcOverflows++;
-	MMIO8(RTC_INTFLAG) = RTC_CMP0 | RTC_OVF;
-	runtime_timerInterrupts++;
-}
-
-/* timerSleep: COMP0 = COUNT + d, CMP0 interrupt on, wfe until the handler saw CMP0. */
-void runtime_sleepTicks(int64_t d)
-{
-	int64_t end = runtime_ticks() + d;
-
-	timerWakeup = 0;
-	if (d < 7)
-		d = 7;
-	MMIO32(RTC_COMP0) = readRTC() + (uint32_t)d;
-	rtcSync();
-	MMIO8(RTC_INTENSET) = RTC_CMP0;
-	while (!timerWakeup && runtime_ticks() < end)
-		runtime_waitForEvents();
-	while (runtime_ticks() < end) /* woken early: wait out the rest */
-		runtime_waitForEvents();
-	MMIO8(RTC_INTENCLR) = RTC_CMP0;
-}
+#define RTC_FLAGS MMIO8(RTC_INTFLAG)
+#define RTC_ENSET MMIO8(RTC_INTENSET)
+#define RTC_ENCLR MMIO8(RTC_INTENCLR)
+#define RTC_MIN_SLEEP 7
+#define rtcCompSync() rtcSync()
+#include "sam_rtc.h"

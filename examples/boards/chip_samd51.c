@@ -76,9 +76,6 @@
 #define USART_SYNCBUSY (SERCOM2 + 0x1Cu) /* SWRST 0, ENABLE 1, CTRLB 2 */
 #define USART_DATA (SERCOM2 + 0x28u)
 
-volatile uint32_t runtime_timerInterrupts GO("runtime.timerInterrupts");
-static volatile uint32_t rtcOverflows GO("runtime.rtcOverflows");
-static volatile uint8_t timerWakeup GO("runtime.timerWakeup");
 uint16_t machine_usbPadcal GO("machine.usbPadcal");
 
 /* Wait while any of `bits` is set in a SYNCBUSY register (the SAMD51's write sync). */
@@ -227,55 +224,9 @@ static uint32_t readRTC(void)
 	return MMIO32(RTC_COUNT);
 }
 
-int64_t runtime_ticks(void)
-{
-	for (;;) {
-		uint32_t mask = irqDisable();
-		uint32_t counter = readRTC();
-		uint32_t overflows = rtcOverflows;
-		uint32_t pending = MMIO16(RTC_INTFLAG) & RTC_OVF;
-		irqRestore(mask);
-		if (!pending)
-			return (int64_t)(((uint64_t)overflows << 32) + counter);
-	}
-}
-
-int64_t runtime_nanosecondsToTicks(int64_t ns)
-{
-	return ns * 64 / 1953125;
-}
-
-void runtime_waitForEvents(void)
-{
-	__asm__ volatile("wfe" ::: "memory");
-}
-
-void RTC_IRQHandler(void)
-{
-	uint32_t flags = MMIO16(RTC_INTFLAG);
-
-	if (flags & RTC_CMP0)
-		timerWakeup = 1;
-	if (flags & RTC_OVF)
-		rtcOverflows++;
-	MMIO16(RTC_INTFLAG) = RTC_CMP0 | RTC_OVF;
-	runtime_timerInterrupts++;
-}
-
-/* timerSleep: COMP0 = COUNT + d, CMP0 interrupt on, wfe until the handler saw CMP0. */
-void runtime_sleepTicks(int64_t d)
-{
-	int64_t end = runtime_ticks() + d;
-
-	timerWakeup = 0;
-	if (d < 8)
-		d = 8;
-	MMIO32(RTC_COMP0) = readRTC() + (uint32_t)d;
-	syncWait(RTC_SYNCBUSY, 1u << 5); /* COMP0 */
-	MMIO16(RTC_INTENSET) = RTC_CMP0;
-	while (!timerWakeup && runtime_ticks() < end)
-		runtime_waitForEvents();
-	while (runtime_ticks() < end) /* woken early: wait out the rest */
-		runtime_waitForEvents();
-	MMIO16(RTC_INTENCLR) = RTC_CMP0;
-}
+#define RTC_FLAGS MMIO16(RTC_INTFLAG)
+#define RTC_ENSET MMIO16(RTC_INTENSET)
+#define RTC_ENCLR MMIO16(RTC_INTENCLR)
+#define RTC_MIN_SLEEP 8
+#define rtcCompSync() syncWait(RTC_SYNCBUSY, 1u << 5) /* COMP0 */
+#include "sam_rtc.h"

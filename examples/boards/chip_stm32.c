@@ -222,16 +222,6 @@ int64_t runtime_ticks(void)
 	}
 }
 
-int64_t runtime_nanosecondsToTicks(int64_t ns)
-{
-	return ns / 1000;
-}
-
-void runtime_waitForEvents(void)
-{
-	__asm__ volatile("wfe" ::: "memory");
-}
-
 #if defined(CHIP_STM32F405)
 void TIM3_IRQHandler(void)
 #else
