@@ -74,18 +74,35 @@
 volatile uint32_t runtime_timerInterrupts GO("runtime.timerInterrupts");
 static volatile uint32_t timerWakeup GO("machine.timerWakeup");
 
+/* TinyGo's runtime/volatile accessors, out of line as in public TinyGo Pico builds (0.24
+ * and later): the start-up polls load through two calls (HasBits -> Get), and HasBits is
+ * true when ANY of the bits is set, so unresetBlockWait leaves when one block is out of
+ * reset (the pico-sdk waits for all of them). */
+NOINLINE static uint32_t regGet(uint32_t addr) GO("(*runtime/volatile.Register32).Get");
+static uint32_t regGet(uint32_t addr)
+{
+	return MMIO32(addr);
+}
+
+NOINLINE static uint32_t regHasBits(uint32_t addr, uint32_t bits)
+	GO("(*runtime/volatile.Register32).HasBits");
+static uint32_t regHasBits(uint32_t addr, uint32_t bits)
+{
+	return (regGet(addr) & bits) != 0;
+}
+
 static void resetBlock(uint32_t bits) GO("machine.resetBlock");
 static void resetBlock(uint32_t bits)
 {
 	MMIO32(RESETS_RESET) |= bits;
 }
 
-/* Take blocks out of reset and wait until RESET_DONE shows every one of them. */
+/* Take blocks out of reset and wait until RESET_DONE shows one of them (TinyGo's HasBits). */
 NOINLINE static void unresetBlockWait(uint32_t bits) GO("machine.unresetBlockWait");
 static void unresetBlockWait(uint32_t bits)
 {
 	MMIO32(RESETS_RESET) &= ~bits;
-	while ((MMIO32(RESETS_RESET_DONE) & bits) != bits)
+	while (!regHasBits(RESETS_RESET_DONE, bits))
 		;
 }
 
@@ -95,7 +112,7 @@ static void xoscInit(void)
 	MMIO32(XOSC_CTRL) = 0xAA0;		 /* FREQ_RANGE 1_15MHZ */
 	MMIO32(XOSC_STARTUP) = ((12000000 / 1000) + 128) / 256 * 64; /* ~1 ms x 64 */
 	MMIO32(XOSC_CTRL) |= 0xFABu << 12;	 /* ENABLE */
-	while (!(MMIO32(XOSC_STATUS) & (1u << 31))) /* STABLE */
+	while (!regHasBits(XOSC_STATUS, 1u << 31)) /* STABLE */
 		;
 }
 
@@ -108,7 +125,7 @@ static void pllInit(uint32_t pll, uint32_t reset, uint32_t fbdiv, uint32_t post1
 	MMIO32(pll + PLL_CS) = 1; /* REFDIV 1 */
 	MMIO32(pll + PLL_FBDIV_INT) = fbdiv;
 	MMIO32(pll + PLL_PWR) &= ~((1u << 0) | (1u << 5)); /* power up PLL and VCO */
-	while (!(MMIO32(pll + PLL_CS) & (1u << 31)))	    /* LOCK */
+	while (!regHasBits(pll + PLL_CS, 1u << 31))	    /* LOCK */
 		;
 	MMIO32(pll + PLL_PRIM) = (post1 << 16) | (post2 << 12);
 	MMIO32(pll + PLL_PWR) &= ~(1u << 3); /* POSTDIVPD */
@@ -124,12 +141,12 @@ static void clockSelect(uint32_t clk, uint32_t src, uint32_t auxsrc, uint32_t di
 	if (clk == CLK_SYS && src == 1) {
 		/* leave the aux mux while it changes: select clk_ref first */
 		MMIO32(CLK_CTRL(clk)) &= ~3u;
-		while (!(MMIO32(CLK_SELECTED(clk)) & 1u))
+		while (!regHasBits(CLK_SELECTED(clk), 1u))
 			;
 	}
 	MMIO32(CLK_CTRL(clk)) = (MMIO32(CLK_CTRL(clk)) & ~(7u << 5)) | (auxsrc << 5);
 	MMIO32(CLK_CTRL(clk)) = (MMIO32(CLK_CTRL(clk)) & ~3u) | src;
-	while (!(MMIO32(CLK_SELECTED(clk)) & (1u << src)))
+	while (!regHasBits(CLK_SELECTED(clk), 1u << src))
 		;
 	MMIO32(CLK_DIV(clk)) = div;
 }
@@ -151,10 +168,10 @@ static void clocksInit(void)
 	xoscInit();
 	/* clk_sys and clk_ref back to their glitchless defaults while the PLLs change */
 	MMIO32(CLK_CTRL(CLK_SYS)) &= ~1u;
-	while (!(MMIO32(CLK_SELECTED(CLK_SYS)) & 1u))
+	while (!regHasBits(CLK_SELECTED(CLK_SYS), 1u))
 		;
 	MMIO32(CLK_CTRL(CLK_REF)) &= ~3u;
-	while (!(MMIO32(CLK_SELECTED(CLK_REF)) & 1u))
+	while (!regHasBits(CLK_SELECTED(CLK_REF), 1u))
 		;
 	pllInit(PLL_SYS, RESET_PLL_SYS, 125, 6, 2); /* 12 MHz x 125 = 1500 MHz VCO */
 	pllInit(PLL_USB, RESET_PLL_USB, 40, 5, 2);  /* 12 MHz x 40 = 480 MHz VCO */
