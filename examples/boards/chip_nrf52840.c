@@ -113,6 +113,33 @@ static void initRTC(void)
 	nvicEnable(IRQ_RTC1, 0xC0);
 }
 
+/* RNG chapter: machine.GetRNG (four VALUE bytes, each after EVENTS_VALRDY), called by
+ * runtime.initRand to seed the runtime's fastrand. */
+#define RNG_TASKS_START 0x4000D000u
+#define RNG_TASKS_STOP 0x4000D004u
+#define RNG_EVENTS_VALRDY 0x4000D100u
+#define RNG_CONFIG 0x4000D504u /* DERCEN bit 0 */
+#define RNG_VALUE 0x4000D508u
+
+uint32_t runtime_randSeed GO("runtime.randSeed");
+
+NOINLINE static uint32_t getRNG(void) GO("machine.GetRNG");
+static uint32_t getRNG(void)
+{
+	uint32_t v = 0;
+
+	MMIO32(RNG_CONFIG) = 1;
+	MMIO32(RNG_TASKS_START) = 1;
+	for (int i = 0; i < 4; i++) {
+		while (MMIO32(RNG_EVENTS_VALRDY) == 0)
+			;
+		MMIO32(RNG_EVENTS_VALRDY) = 0;
+		v = (v << 8) | (MMIO32(RNG_VALUE) & 0xFFu);
+	}
+	MMIO32(RNG_TASKS_STOP) = 1;
+	return v;
+}
+
 /* TinyGo: main calls systemInit before preinit; init runs InitSerial, initLFCLK, initRTC. */
 void runtime_init(void)
 {
@@ -121,6 +148,7 @@ void runtime_init(void)
 	initHFCLK();
 	initLFCLK();
 	initRTC();
+	runtime_randSeed = getRNG(); /* runtime.initRand */
 }
 
 /* UARTE: one byte by EasyDMA, wait until ENDTX. */

@@ -202,12 +202,32 @@ static void initSerial(void)
 	syncWait(USART_SYNCBUSY, 1u << 1);
 }
 
+/* TRNG chapter: machine.GetRNG, called by runtime.initRand to seed the runtime's fastrand
+ * (TinyGo 0.37's Wio Terminal build does this before main). */
+#define MCLK_APBCMASK 0x4000081Cu /* TRNG bit 10 */
+#define TRNG_CTRLA 0x42002800u	  /* 8-bit: ENABLE bit 1 */
+#define TRNG_INTFLAG 0x4200280Au  /* 8-bit: DATARDY bit 0 */
+#define TRNG_DATA 0x42002820u
+
+uint32_t runtime_randSeed GO("runtime.randSeed");
+
+NOINLINE static uint32_t getRNG(void) GO("machine.GetRNG");
+static uint32_t getRNG(void)
+{
+	MMIO32(MCLK_APBCMASK) |= 1u << 10;
+	MMIO8(TRNG_CTRLA) = 1u << 1;
+	while (!(MMIO8(TRNG_INTFLAG) & 1u)) /* until DATARDY */
+		;
+	return MMIO32(TRNG_DATA);
+}
+
 void runtime_init(void)
 {
 	initClocks();
 	initRTC();
 	initUSBPads();
 	initSerial();
+	runtime_randSeed = getRNG(); /* runtime.initRand */
 }
 
 void runtime_putchar(char c)

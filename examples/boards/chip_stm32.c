@@ -192,6 +192,27 @@ static void initTickTimer(void)
 	nvicEnable(TIM_IRQ, 0xC0);
 }
 
+#if defined(CHIP_STM32F405)
+/* RM0090 24.4 RNG: machine.GetRNG, called by runtime.initRand to seed the runtime's
+ * fastrand (TinyGo has no RNG path for the F103, which has no RNG). */
+#define RCC_AHB2ENR 0x40023834u /* RNG bit 6 */
+#define RNG_CR 0x50060800u	/* RNGEN bit 2 */
+#define RNG_SR 0x50060804u	/* DRDY bit 0 */
+#define RNG_DR 0x50060808u
+
+uint32_t runtime_randSeed GO("runtime.randSeed");
+
+NOINLINE static uint32_t getRNG(void) GO("machine.GetRNG");
+static uint32_t getRNG(void)
+{
+	MMIO32(RCC_AHB2ENR) |= 1u << 6;
+	MMIO32(RNG_CR) |= 1u << 2;
+	while (!(MMIO32(RNG_SR) & 1u)) /* until DRDY */
+		;
+	return MMIO32(RNG_DR);
+}
+#endif
+
 void runtime_init(void)
 {
 #if defined(CHIP_STM32F405)
@@ -200,6 +221,9 @@ void runtime_init(void)
 	initCLK();
 	initSerial();
 	initTickTimer();
+#if defined(CHIP_STM32F405)
+	runtime_randSeed = getRNG(); /* runtime.initRand */
+#endif
 }
 
 void runtime_putchar(char c)
