@@ -20,6 +20,7 @@ one that a function makes through a register its caller set (an outlined helper 
 from __future__ import annotations
 
 import bisect
+import copy
 from dataclasses import dataclass, replace
 import weakref
 from collections.abc import Iterable
@@ -399,6 +400,33 @@ class CodeModel:
         if self.decoder.name == "thumb" and not value & 1:
             return None
         return address if self._function_name_at(address, exact=True) is not None else None
+
+    def with_resolved(self, targets: dict[int, tuple[str, ...]], how: str,
+                      partial: frozenset[int] = frozenset()) -> CodeModel:
+        """A copy in which the unresolved indirect calls at the given addresses call the named
+        functions (evidence from outside the machine code, e.g. the Go source: `how` says which);
+        those in `partial` may call something else too, so they also stay unresolved. The cached
+        model of the image is left as it is."""
+        out = copy.copy(self)
+        out.__dict__.pop("_callers", None)
+        out.__dict__.pop("roots", None)
+        functions = dict(self._functions)
+        for name, fn in self._functions.items():
+            if not any(c.callee is None and c.address in targets for c in fn.calls):  # nothing to resolve here
+                continue
+            calls: list[CallSite] = []
+            for c in fn.calls:
+                names = [t for t in targets.get(c.address, ()) if t in self._functions] if c.callee is None else []
+                if not names or c.address in partial:
+                    calls.append(c)
+                if not names:
+                    continue
+                kind = "call" if c.kind == "indirect-call" else "tail-call"
+                calls.extend(replace(c, callee=t, callee_address=self._functions[t].address, kind=kind,
+                                     resolved_by=how) for t in names)
+            functions[name] = replace(fn, calls=tuple(calls))
+        out._functions = functions
+        return out
 
     # -- queries -----------------------------------------------------------------------------
 
