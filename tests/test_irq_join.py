@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 from gomcu import image as image_mod
 from gomcu.code import model as code_model
 from gomcu.findings import Severity

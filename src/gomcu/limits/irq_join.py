@@ -13,7 +13,6 @@ was inlined into the handler). What cannot be joined stays unresolved, with the 
 from __future__ import annotations
 
 import fnmatch
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,7 +121,12 @@ def package_path(package: Package) -> str:
 
 def _same_file(dwarf_file: str, source_file: str) -> bool:
     """DWARF keeps the build machine's path: compare base names (the checkout may live elsewhere)."""
-    return os.path.basename(dwarf_file) == os.path.basename(source_file)
+    return _base(dwarf_file) == _base(source_file)
+
+
+def _base(path: str) -> str:
+    """The file name of a path written on any system (DWARF from Windows builds uses backslashes)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 class _Binary:
@@ -159,20 +163,22 @@ def _candidates(fn: Function, reg: Registration, path: str) -> tuple[str, ...]:
     return (name,)
 
 
-def _link(reg: Registration, package: Package, path: str, binary: _Binary, names: SourceNames) -> CallbackLink:
+def _link(reg: Registration, package: Package, path: str, binary: _Binary, names: SourceNames,
+          times: int = 1) -> CallbackLink:
     """Find the callback's compiled function and the dispatchers' calls that run it; or say why not.
     A callback that is not joined keeps its dispatchers' sites, which then stay unresolved."""
+    label = reg.label + (f" (registered {times} times)" if times > 1 else "")
     patterns = tuple(p for a in names.callbacks if a.api in reg.apis for p in a.dispatchers)
     sites = binary.dispatch_sites(patterns) if patterns else ()
     found = package.named(reg.handler) if reg.resolved else ()
     if not found:
-        return CallbackLink(reg.label, reg.handler, str(reg.position), None, "", sites,
+        return CallbackLink(label, reg.handler, str(reg.position), None, "", sites,
                             f"the source cannot name the callback ({reg.how})")
     fn = found[0]
     declared = f"{fn.position.file}:{fn.position.line}"
 
     def failed(compiled: str | None, evidence: str, reason: str) -> CallbackLink:
-        return CallbackLink(reg.label, fn.name, declared, compiled, evidence, sites, reason)
+        return CallbackLink(label, fn.name, declared, compiled, evidence, sites, reason)
 
     candidates = _candidates(fn, reg, path)
     compiled = next((n for n in candidates if binary.model.function(n) is not None), None)
@@ -187,10 +193,10 @@ def _link(reg: Registration, package: Package, path: str, binary: _Binary, names
                                               "be checked")
         if not (_same_file(decl.file, fn.position.file) and decl.line == fn.position.line):
             return failed(compiled, evidence,
-                          f"DWARF declares {checked} at {os.path.basename(decl.file)}:{decl.line}, the source's "
-                          f"callback is at {os.path.basename(fn.position.file)}:{fn.position.line}: not the same "
+                          f"DWARF declares {checked} at {_base(decl.file)}:{decl.line}, the source's "
+                          f"callback is at {_base(fn.position.file)}:{fn.position.line}: not the same "
                           "function (source and binary differ?)")
-        evidence += f", DWARF declaration {os.path.basename(decl.file)}:{decl.line}"
+        evidence += f", DWARF declaration {_base(decl.file)}:{decl.line}"
     else:
         evidence += " (no DWARF: name only)"
     if not patterns:
@@ -198,7 +204,7 @@ def _link(reg: Registration, package: Package, path: str, binary: _Binary, names
     if not sites:
         return failed(compiled, evidence, f"no unresolved indirect call in a dispatcher of {', '.join(reg.apis)} "
                                           f"({', '.join(patterns)}) in the binary")
-    return CallbackLink(reg.label, fn.name, declared, compiled, evidence, sites, None)
+    return CallbackLink(label, fn.name, declared, compiled, evidence, sites, None)
 
 
 def join(image: Image, model: CodeModel, report: SourceReport, profile: RuntimeProfile | None) -> SourceJoin:
@@ -216,7 +222,14 @@ def join(image: Image, model: CodeModel, report: SourceReport, profile: RuntimeP
     if own and not [f for f in present if f in own]:
         raise GomcuError(f"{package.directory}: none of the {len(package.functions)} functions of package "
                          f"{path} is in {image.path} (by TinyGo name or DWARF): --src does not match the firmware")
-    links = tuple(_link(r, package, path, binary, names) for r in package.registrations if r.form is Form.CALLBACK)
+    first: dict[tuple[str, bool], Registration] = {}
+    times: dict[tuple[str, bool], int] = {}
+    for r in package.registrations:  # a callback registered again (re-enabling the interrupt) is one link
+        if r.form is Form.CALLBACK:
+            key = (r.handler, r.resolved)
+            first.setdefault(key, r)
+            times[key] = times.get(key, 0) + 1
+    links = tuple(_link(r, package, path, binary, names, times[key]) for key, r in first.items())
     exports = tuple(ExportLink(r.irq, r.handler, model.function(r.irq) is not None)
                     for r in package.registrations if r.form is Form.EXPORT)
     strangers = tuple(sorted(f.name for f in model.functions if _of_package(f.name, path) and f.name not in compiled
