@@ -34,9 +34,9 @@ def _handler(report, name):  # type: ignore[no-untyped-def]
     return next(h for h in report.handlers if h.name == name)
 
 
-def _source_copy(tmp_path: Path, blank: tuple[str, ...] = (), shift: int = 0) -> Path:
+def _source_copy(tmp_path: Path, blank: tuple[str, ...]) -> Path:
     """main.go with the lines holding `blank` (and the body up to the closing `})`) emptied, keeping
-    every other line where it is; or shifted down by `shift` lines."""
+    every other line where it is."""
     lines = MAIN.read_text().splitlines()
     i = 0
     while i < len(lines):
@@ -46,7 +46,7 @@ def _source_copy(tmp_path: Path, blank: tuple[str, ...] = (), shift: int = 0) ->
                 i += 1
             lines[i] = ""
         i += 1
-    (tmp_path / "main.go").write_text("\n" * shift + "\n".join(lines) + "\n")
+    (tmp_path / "main.go").write_text("\n".join(lines) + "\n")
     return tmp_path
 
 
@@ -107,12 +107,24 @@ def test_source_that_is_not_the_binarys_resolves_nothing_as_complete(tmp_path: P
 
 
 def test_dwarf_line_mismatch_is_never_resolved(tmp_path: Path):
-    report = _report(_source_copy(tmp_path, shift=1))
+    """onEdge moved down a line: the binary's main.onEdge is declared elsewhere, so it is not joined."""
+    lines = MAIN.read_text().splitlines(keepends=True)
+    at = _line(MAIN, "func onEdge(") - 1
+    (tmp_path / "main.go").write_text("".join(lines[:at] + ["\n"] + lines[at:]))
+    report = _report(tmp_path)
     assert report.source is not None
-    assert not any(link.joined for link in report.source.callbacks)
-    reasons = [link.reason or "" for link in report.source.callbacks if link.compiled]
-    assert reasons and all("DWARF declares" in r for r in reasons)
-    assert all(_handler(report, n).status == "unknown" for n in EIC)
+    link = next(link for link in report.source.callbacks if link.handler == "onEdge")
+    assert not link.joined and link.compiled == "main.onEdge"
+    assert f"DWARF declares main.onEdge at main.go:{at + 1}" in (link.reason or "")
+    h = _handler(report, EIC[0])
+    assert [u.function for u in h.unresolved] == [DISPATCHER]  # onEdge may still run from there
+
+
+def test_source_of_another_build_is_bad_input(tmp_path: Path):
+    """Every function one line off: none is the binary's (main.main included, which every program has)."""
+    (tmp_path / "main.go").write_text("\n" + MAIN.read_text())
+    out = run_gomcu("irq", str(ELF), "--src", str(tmp_path))
+    assert out.returncode == 2 and "does not match the firmware" in out.stderr
 
 
 def test_cli_irq_and_check_with_src():

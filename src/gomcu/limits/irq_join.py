@@ -139,6 +139,15 @@ class _Binary:
         self.declarations: dict[str, SourceLine] = dwarf.declarations if dwarf is not None else {}
         self.has_dwarf = bool(self.declarations)
 
+    def has(self, fn: Function, path: str) -> bool:
+        """The binary has this function of the source: by name (code or DWARF), and where DWARF
+        declares it, at the same file name and line (every program has a main.main)."""
+        name = fn.compiled_name(path)
+        decl = self.declarations.get(name)
+        if decl is not None:
+            return _same_file(decl.file, fn.position.file) and decl.line == fn.position.line
+        return self.model.function(name) is not None
+
     def dispatch_sites(self, patterns: tuple[str, ...]) -> tuple[DispatchSite, ...]:
         """Unresolved indirect calls inside a dispatcher: its own function, or its code inlined elsewhere."""
         out: list[DispatchSite] = []
@@ -216,12 +225,11 @@ def join(image: Image, model: CodeModel, report: SourceReport, profile: RuntimeP
     path = package_path(package)
     binary = _Binary(image, model)
     compiled = {f.compiled_name(path) for f in package.functions if f.link}
-    present = [f for f in package.functions if f.link and (
-        model.function(f.compiled_name(path)) is not None or f.compiled_name(path) in binary.declarations)]
-    own = [f for f in package.functions if f.link not in ("main", "init")]
-    if own and not [f for f in present if f in own]:
-        raise GomcuError(f"{package.directory}: none of the {len(package.functions)} functions of package "
-                         f"{path} is in {image.path} (by TinyGo name or DWARF): --src does not match the firmware")
+    present = [f for f in package.functions if f.link and binary.has(f, path)]
+    if package.functions and not present:
+        raise GomcuError(f"{package.directory}: none of the {len(package.functions)} functions of package {path} is "
+                         f"in {image.path} under TinyGo's name and, where DWARF declares it, at the same file and "
+                         "line: --src does not match the firmware")
     first: dict[tuple[str, bool], Registration] = {}
     times: dict[tuple[str, bool], int] = {}
     for r in package.registrations:  # a callback registered again (re-enabling the interrupt) is one link
