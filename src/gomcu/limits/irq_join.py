@@ -149,13 +149,14 @@ class _Binary:
         return self.model.function(name) is not None
 
     def dispatch_sites(self, patterns: tuple[str, ...]) -> tuple[DispatchSite, ...]:
-        """Unresolved indirect calls inside a dispatcher: its own function, or its code inlined elsewhere."""
+        """Unresolved indirect calls (not jumps) inside a dispatcher: its own function, or its code
+        inlined elsewhere."""
         out: list[DispatchSite] = []
         for fn in self.model.functions:
             own = any(fnmatch.fnmatchcase(fn.name, p) for p in patterns)
             for site in fn.unresolved:
-                if site.kind != "indirect-call" and site.kind != "indirect-jump":
-                    continue
+                if site.kind != "indirect-call":
+                    continue  # a computed jump may be a switch: never taken for a callback's call
                 inlined = () if own or self.image.dwarf is None else self.image.dwarf.inlined_at(site.address)
                 which = fn.name if own else next(
                     (n for n in inlined if any(fnmatch.fnmatchcase(n, p) for p in patterns)), None)
