@@ -131,6 +131,8 @@ def test_cli_run_reports_detection_hooks_and_peripherals() -> None:
                   "--max-insns", "3000000")
     assert p.returncode == 0, p.stderr  # the poll solver answers the RNG's VALRDY loop
     assert "UARTE0" in p.stdout  # the console writes went to the named, unmodelled block
+    # GetRNG run as code: its wait for a value is answered by the poll solver
+    assert "0x4000d508 RNG" in p.stdout.partition("polls answered by the solver")[2]
     assert "counter forwards" not in p.stdout  # ... so nothing was printed
 
 

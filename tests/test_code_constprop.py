@@ -37,14 +37,14 @@ def test_table_in_a_writable_flash_section_is_a_known_word():
     m = _model()
     address, sizes = _table(m)
     assert m.image.section_at(address).write  # flagged WA by the assembler, placed in flash
-    assert sizes == [152, 392, 216]
+    assert sizes == [152, 392, 216, 264]
     assert m.word(m.image.symbol("runtime.deferFrame").address) is None  # .bss: not constant
 
 
 def test_registers_kept_across_calls_and_a_loop():
     m = _model()
     wrapper = "runtime.run$1$gowrapper"
-    (blx,) = _sites(m, wrapper, Kind.INDIRECT_CALL)  # blx r9 inside the loop, after three calls
+    blx, after = _sites(m, wrapper, Kind.INDIRECT_CALL)  # blx r9 inside the loop, after three calls; after it
     regs = m.registers_at(blx)
     start = m.function("internal/task.start").address
     sender = m.function("main.sender$gowrapper").address
@@ -57,6 +57,11 @@ def test_registers_kept_across_calls_and_a_loop():
     assert m.register("r4") not in regs
     site = next(c for c in m.function(wrapper).calls if c.address == blx)
     assert site.callee == "internal/task.start" and site.kind == "call"
+    # after the loop: the entry comes from a func value in RAM (not constant), its address does
+    late = m.registers_at(after)
+    assert late[m.register("r0")].value is None and late[m.register("r0")].loaded_from == \
+        m.image.symbol("main.idleFunc").address
+    assert late[m.register("r9")].value == start | 1 and late[m.register("r2")].loaded_from == table + 12
 
 
 def test_call_clobbers_argument_registers_only():
@@ -85,11 +90,12 @@ def test_calls_to_gives_every_start_with_its_arguments():
     table, _ = _table(m)
     worker = m.function("main.worker$gowrapper").address | 1
     starts = m.calls_to("internal/task.start")
-    seen = sorted((s.site.caller, s.via.caller if s.via else "", s.arguments[0].value, s.arguments[2].loaded_from)
-                  for s in starts)
+    seen = sorted((s.site.caller, s.via.caller if s.via else "", s.arguments[0].value or 0,
+                   s.arguments[2].loaded_from) for s in starts)
     assert seen == sorted([
         ("runtime.run", "", m.function("runtime.run$1$gowrapper").address | 1, table + 4),
         ("runtime.run$1$gowrapper", "", m.function("main.sender$gowrapper").address | 1, table + 8),
+        ("runtime.run$1$gowrapper", "", 0, table + 12),  # go f(): the entry is not known
         ("OUTLINED_FUNCTION_1", "runtime.run$1$gowrapper", worker, table),
         ("OUTLINED_FUNCTION_1", "runtime.run$1$gowrapper", worker, table),
     ])
@@ -111,5 +117,5 @@ def test_tinygoz_fixtures_rebuild_bit_identical(tmp_path):
     for name in ("tinygoz.S", "tinygoz.ld", "Makefile"):
         shutil.copy(TINYGOZ / name, tmp_path / name)
     subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    for elf in ("tinygoz.elf", "tinygoz-inlined.elf"):
+    for elf in ("tinygoz.elf", "tinygoz-inlined.elf", "tinygoz-notable.elf"):
         assert (tmp_path / elf).read_bytes() == (TINYGOZ / elf).read_bytes(), elf

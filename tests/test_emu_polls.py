@@ -19,7 +19,7 @@ POLLS = ("polls-m4.elf", "polls-m0.elf", "polls-counter.elf", "polls-change.elf"
 STAGES = "hse\nusb reset\npll\nsysclk\nfield\ncbz\n"
 
 RCC_CR, RCC_PLLCFGR, RCC_CFGR, RCC_BDCR = 0x40023800, 0x40023804, 0x40023808, 0x40023870
-OTG_GRSTCTL, TIM2_CNT, GPIOA_IDR = 0x50000010, 0x40000024, 0x40020010
+OTG_GRSTCTL, GPIOA_IDR = 0x50000010, 0x40020010
 HSEON, HSERDY, PLLRDY = 1 << 16, 1 << 17, 1 << 25
 
 # (register, loop exit function, bits that decide, value of those bits answered), in run order
@@ -33,6 +33,22 @@ EXPECTED = [
     (RCC_PLLCFGR, "poll_field_nonzero", 0x30, 0x30),    # ubfx + cbnz (v7-M), lsls/lsrs + bne (v6-M)
     (RCC_BDCR, "poll_bit_clear_cbz", 1 << 16, 0),       # and + cbz (v7-M), ands + beq (v6-M)
 ]
+
+
+def test_field_values_for_a_compare() -> None:
+    """The value whose field a compare sees as the target, other bits as they were."""
+    from gomcu.emu.polls import _field_value, evaluate, relevant_bits
+
+    for ops, base, target, expected in [
+        ((), 0, 1, 1),                                           # cmp r0, #1 on the whole value
+        ((("and", 0xC, 0),), 0x2, 0x8, 0xA),                     # (CFGR & SWS) == 2 << 2, SW kept
+        ((("ubfx", 4, 2),), 0xFF0F, 3, 0xFF3F),                   # ubfx r1, r1, #4, #2 == 3
+        ((("lsr", 8, 0), ("and", 0xFF, 0)), 0x12345678, 0xAB, 0x1234AB78),
+    ]:
+        bits = relevant_bits(ops, base)
+        v = _field_value(ops, base, bits, target)
+        assert v == expected and evaluate(ops, v) == target
+    assert _field_value((("and", 0xC, 0),), 0, 0xC, 0x10) is None  # not reachable through the mask
 
 
 def _run(elf: str, chip: str = "STM32F405") -> emu.RunResult:
@@ -83,9 +99,7 @@ def test_runs_repeat_exactly() -> None:
     ("polls-change.elf", "wait_edge", ("differ from a value read before", "polls.c:101")),
 ])
 def test_loops_only_time_can_end_stop_the_run(elf: str, function: str, words: tuple[str, ...]) -> None:
-    # a chip whose timers gomcu does not model (the STM32F405's TIM2 is modelled: its CNT reads
-    # the emulated time, so the counter loop is no poll there)
-    r = _run(elf, chip="STM32L476")
+    r = _run(elf)
     assert r.stop == "spin"
     assert r.output.endswith(("ticks\n", "edge\n")) and "done" not in r.output
     assert function in r.message and all(w in r.message for w in words), r.message
@@ -99,9 +113,10 @@ def test_cli_reports_the_decisions_and_the_stop() -> None:
     polls = json.loads(p.stdout)["polls"]
     assert [(d["address"], d["exit_function"]) for d in polls] == [(reg, fn) for reg, fn, _, _ in EXPECTED]
     assert {"address", "peripheral", "pc", "function", "line", "value", "mask", "why"} <= set(polls[0])
+    assert polls[0]["peripheral"] == "RCC", "the block's name from the chip's run model"
     text = run_gomcu("run", str(EMU / "polls-m4.elf"), "--chip", "STM32F405")
     assert "polls answered by the solver" in text.stdout and "wait_hse (polls.c:55)" in text.stdout
-    bad = run_gomcu("run", str(EMU / "polls-counter.elf"), "--chip", "STM32L476")
+    bad = run_gomcu("run", str(EMU / "polls-counter.elf"), "--chip", "STM32F405")
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "wait_ticks" in bad.stderr and "Traceback" not in bad.stderr
 

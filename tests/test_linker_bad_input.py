@@ -47,7 +47,6 @@ def test_syntax_error_has_position_and_caret(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("body,message", [
-    ("SECTIONS { .text : { *(.text) } >NOWHERE }", "memory region `NOWHERE' not declared"),
     ("SECTIONS { .text : { *(.text) } >FLASH }\nx = missing_symbol + 1;",
      "undefined symbol `missing_symbol'"),
     ("x = 10 / (ORIGIN(RAM) - 0x20000000);", "division by zero"),
@@ -123,3 +122,15 @@ def test_fixture_scripts_parse_without_inputs() -> None:
     for path in sorted(FIXTURES.glob("*.ld")):
         script = linker.load_script(str(path), [str(FIXTURES / "common")])
         assert script.commands
+
+
+def test_undeclared_region_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    # ld warns "memory region `NOWHERE' not declared" and links (the region is made at 0)
+    script = tmp_path / "warn.ld"
+    script.write_text(SHOWN + "SECTIONS { .text : { *(.text) } >FLASH\n"
+                      "  .ccm : { . += 4; } >NOWHERE }\n")
+    result = run_cli("show", str(script))
+    assert result.returncode == 0, result.stderr
+    assert "memory region `NOWHERE' not declared" in result.stdout
+    result = run_cli("check", str(script), "--format", "json")
+    assert '"rule": "ld.ld-warning"' in result.stdout

@@ -53,6 +53,15 @@ CASES = (
     Case("tinygo_style_chip.ld", ("startup.c", "app.c", "extra_tinygo.c"), (str(COMMON),),
          ("_stack_size=0x800",)),
     Case("constructs.ld", ("constructs.S",)),
+    Case("orphans.ld", ("orphans.S",)),
+    Case("noload_lma.ld", ("rules.S",)),
+    Case("stack_at_ram.ld", ("rules.S",)),
+    Case("own_loadaddr.ld", ("rules.S",)),
+    Case("end_after_discard.ld", ("rules.S",)),
+    Case("provide_chain.ld", ("rules.S", "tls_user.S")),
+    Case("slash_symbol.ld", ("rules.S",)),
+    Case("discarding.ld", ("rules.S",)),
+    Case("missing_region.ld", ("rules.S",)),
     Case("nomemory.ld", ("startup.c", "app.c")),
 )
 
@@ -110,9 +119,10 @@ def elf_facts(path: str) -> ElfFacts:
             nobits = s["sh_type"] == "SHT_NOBITS"
             lma = vma
             for seg in loads:
-                if (not nobits and seg["p_offset"] <= s["sh_offset"] < seg["p_offset"] +
-                        seg["p_filesz"] and seg["p_vaddr"] <= vma < seg["p_vaddr"] +
-                        seg["p_memsz"]):
+                in_memory = seg["p_vaddr"] <= vma < seg["p_vaddr"] + seg["p_memsz"]
+                in_file = seg["p_offset"] <= s["sh_offset"] < seg["p_offset"] + seg["p_filesz"]
+                # a NOBITS (NOLOAD, .bss) section's load address is its segment's too
+                if in_memory and (in_file or nobits):
                     lma = seg["p_paddr"] + vma - seg["p_vaddr"]
                     break
             sections[s.name] = (vma, lma, size, alloc, nobits)
@@ -144,10 +154,10 @@ def differences(layout: Layout, facts: ElfFacts, script_targets: set[str],
             # (ld synthesises non-allocated sections such as .ARM.attributes: address only)
             out.append(f"section {name}: layout vma {mine.vma:#x} size {mine.size:#x}, "
                        f"ld vma {vma:#x} size {size:#x}")
-        if alloc and not nobits and size and mine.lma != lma:
+        if alloc and size and mine.lma != lma:
             out.append(f"section {name}: layout lma {mine.lma:#x}, ld lma {lma:#x}")
     for name, s in kept.items():
-        if name not in facts.sections and s.alloc:
+        if name not in facts.sections and name != "/DISCARD/":
             out.append(f"section {name}: in the layout, not in the ELF")
     defined_by_script = {t for t in script_targets if t in facts.symbols
                          and t not in objects_define}

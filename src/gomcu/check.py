@@ -34,6 +34,7 @@ class CheckOptions:
     run: bool = False
     runtime: str | None = None
     budget: Budget | None = None
+    src: str | None = None  # the program's Go package, joined to the binary (callbacks resolved from source)
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -61,7 +62,13 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
 
     stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO)
     say("interrupt context" + (" (reading back priorities, emulating the latency campaign)" if run else ""))
-    irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack)
+    source = None
+    if options.src:
+        from gomcu.limits.irq_join import join_directory
+
+        say("Go source (joined to the binary)")
+        source = join_directory(image, options.src, profile)
+    irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack, source=source)
     levels = interrupts.preemption_levels(irq_report)
     if levels is not None and stack.system is not None:
         # Priorities are known from the emulator: only handlers at distinct levels can nest.

@@ -20,6 +20,8 @@ _NO_DST = frozenset({
 })
 _OP_REG, _OP_IMM, _OP_MEM = A.ARM_OP_REG, A.ARM_OP_IMM, A.ARM_OP_MEM
 _ADD_SUB = {A.ARM_INS_ADD: 1, A.ARM_INS_ADDW: 1, A.ARM_INS_SUB: -1, A.ARM_INS_SUBW: -1}
+_ALU = {A.ARM_INS_LSL: "lsl", A.ARM_INS_LSR: "lsr", A.ARM_INS_AND: "and", A.ARM_INS_ORR: "orr",
+        A.ARM_INS_EOR: "eor", A.ARM_INS_BIC: "bic"}
 _CORE_REGS = frozenset(range(A.ARM_REG_R0, A.ARM_REG_R12 + 1)) | {A.ARM_REG_SB, A.ARM_REG_SL, A.ARM_REG_FP,
                                                                   A.ARM_REG_IP, LR}
 
@@ -149,6 +151,10 @@ class ThumbDecoder:
                     added = self._add_constant(ins, ops, dst)
                     if added is not None:
                         return added
+                if iid in _ALU and not cond and ops[-1].type == _OP_IMM and len(ops) in (2, 3) \
+                        and (len(ops) == 2 or src.type == _OP_REG) and (len(ops) == 2 or src.reg not in (SP, PC)):
+                    base = dst if len(ops) == 2 else src.reg
+                    return Insn(addr, size, dst=dst, copy_from=base, alu=_ALU[iid], alu_imm=ops[-1].imm & 0xFFFFFFFF)
                 if iid == A.ARM_INS_ADR and src.type == _OP_IMM:
                     return Insn(addr, size, dst=dst, value=((addr + 4) & ~3) + src.imm)
                 if iid == A.ARM_INS_LDR and src.type == _OP_MEM and not cond:

@@ -35,6 +35,10 @@ class Value:
 
 
 State = dict[int, Value]
+_ALU: dict[str, Callable[[int, int], int]] = {
+    "lsl": lambda a, b: a << b, "lsr": lambda a, b: a >> b, "and": lambda a, b: a & b,
+    "orr": lambda a, b: a | b, "eor": lambda a, b: a ^ b, "bic": lambda a, b: a & ~b,
+}
 
 
 def _meet(a: State, b: Mapping[int, Value]) -> State:
@@ -149,6 +153,11 @@ class Propagation:
                 return None
             how = base.how if base.how.endswith(" + offset") else f"{base.how} + offset"
             return Value((base.value + ins.add_low) & 0xFFFFFFFF, how)
+        if ins.alu is not None:
+            base = state.get(ins.copy_from if ins.copy_from is not None else dst)
+            if base is None or base.value is None or ins.alu not in _ALU:
+                return None
+            return Value(_ALU[ins.alu](base.value, ins.alu_imm) & 0xFFFFFFFF, f"{base.how}, {ins.alu}")
         if ins.load_base is not None:
             base = state.get(ins.load_base)
             if base is None or base.value is None:

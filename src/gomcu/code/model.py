@@ -20,6 +20,7 @@ one that a function makes through a register its caller set (an outlined helper 
 from __future__ import annotations
 
 import bisect
+import copy
 from dataclasses import dataclass, replace
 import weakref
 from collections.abc import Iterable
@@ -83,6 +84,7 @@ class CodeModel:
         self._site_states: dict[int, State] = {}  # call/jump site -> register values before it
         self._contexts: dict[int, list[tuple[CallSite, State]]] = {}  # site in a helper -> (caller's call, state)
         self._build()
+        self._context_restores()
         self._resolve_per_call_site()
 
     # -- building ----------------------------------------------------------------------------
@@ -265,6 +267,21 @@ class CodeModel:
             return self._names_by_start[self._starts[i]]
         return None
 
+    def _context_restores(self) -> None:
+        """Routines the runtime profile names as context restores (tinygo_longjmp): their computed
+        jump returns into a frame already on this stack, so it is no unresolved call."""
+        from gomcu.runtime.profile import detect_family
+
+        profile = detect_family(s.name for s in self.image.symbols)
+        if profile is None:
+            return
+        for name, f in list(self._functions.items()):
+            if f.unresolved and profile.is_context_restore(name):
+                note = (f"restores a context saved earlier on the same stack ({profile.name} profile): "
+                        "its computed jump adds no stack and ends the path")
+                self._functions[name] = replace(f, calls=tuple(c for c in f.calls if c.callee is not None),
+                                                notes=f.notes + (note,))
+
     def _resolve_per_call_site(self) -> None:
         """Indirect calls and jumps through a register the function never set (LLVM's outlined
         helpers: `ldr r2, [r7]; mov r0, r5; bx r9`): analyse the function once per call site with
@@ -383,6 +400,33 @@ class CodeModel:
         if self.decoder.name == "thumb" and not value & 1:
             return None
         return address if self._function_name_at(address, exact=True) is not None else None
+
+    def with_resolved(self, targets: dict[int, tuple[str, ...]], how: str,
+                      partial: frozenset[int] = frozenset()) -> CodeModel:
+        """A copy in which the unresolved indirect calls at the given addresses call the named
+        functions (evidence from outside the machine code, e.g. the Go source: `how` says which);
+        those in `partial` may call something else too, so they also stay unresolved. The cached
+        model of the image is left as it is."""
+        out = copy.copy(self)
+        out.__dict__.pop("_callers", None)
+        out.__dict__.pop("roots", None)
+        functions = dict(self._functions)
+        for name, fn in self._functions.items():
+            if not any(c.callee is None and c.address in targets for c in fn.calls):  # nothing to resolve here
+                continue
+            calls: list[CallSite] = []
+            for c in fn.calls:
+                names = [t for t in targets.get(c.address, ()) if t in self._functions] if c.callee is None else []
+                if not names or c.address in partial:
+                    calls.append(c)
+                if not names:
+                    continue
+                kind = "call" if c.kind == "indirect-call" else "tail-call"
+                calls.extend(replace(c, callee=t, callee_address=self._functions[t].address, kind=kind,
+                                     resolved_by=how) for t in names)
+            functions[name] = replace(fn, calls=tuple(calls))
+        out._functions = functions
+        return out
 
     # -- queries -----------------------------------------------------------------------------
 

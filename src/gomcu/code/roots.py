@@ -9,11 +9,12 @@ The runtime names are data (`TINYGO`), not code paths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gomcu.runtime.profile import RuntimeProfile, load_profile
-from gomcu.code.types import Root, RootKind
+from gomcu.code.types import Function, Root, RootKind
 from gomcu.image import Arch
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class TaskProfile:
     swap_push_bytes: int = 36  # r4-r11 + lr
     canary_bytes: int = 4
     default_stack_size: int = 2048  # cortex-m and riscv32 targets
+    allocator: tuple[str, ...] = ("runtime.alloc",)  # allocates goroutine stacks (when start is inlined)
 
 
     @classmethod
@@ -54,6 +56,7 @@ class TaskProfile:
             swap_push_bytes=int(tasks.get("switch_push_bytes", defaults.swap_push_bytes)),
             canary_bytes=int(tasks.get("canary_bytes", defaults.canary_bytes)),
             default_stack_size=int(tasks.get("default_stack_size", defaults.default_stack_size)),
+            allocator=tuple(profile.gc.get("allocator", defaults.allocator)),
         )
 
 
@@ -137,50 +140,90 @@ def _tasks(model: CodeModel, profile: TaskProfile, taken: set[int]) -> list[Root
     table = stack_sizes(model, profile)
     table_addr, sizes = table if table else (None, ())
     starts = [n for n in profile.task_start if model.function(n) is not None]
+    machinery = bool(starts) or any(model.function(n) is not None for n in (profile.start_trampoline, profile.swap))
     found: dict[int, Root] = {}
     wrappers = [f for f in model.functions if f.name.endswith(profile.wrapper_suffix)]
 
-    def slot_of(values: tuple[int | None, ...], loads: tuple[int | None, ...], entry_index: int | None) -> int | None:
-        for load in loads:
-            if table_addr is not None and load is not None and 0 <= load - table_addr < 4 * len(sizes):
-                return (load - table_addr) // 4
-        for i, v in enumerate(values):
-            if i != entry_index and v is not None and sizes and 0 <= v < len(sizes):
-                return v  # a small constant beside the entry: an index into the size table
-        return None
+    def slot_at(address: int | None) -> int | None:
+        if table_addr is None or address is None:
+            return None
+        offset = address - table_addr
+        return offset // 4 if 0 <= offset < 4 * len(sizes) and offset % 4 == 0 else None
 
     for start_name in starts:
         inner = [a for a in model.address_constants.get(start_name, ())
                  if (f := model.function_at(a)) is not None and f.name != profile.start_trampoline]
-        for site in model.callers_of(start_name):
-            values = model.call_args.get(site.address, ())
-            loads = model.call_loads.get(site.address, ())
-            entry_index = None
-            entry = None
-            for i, v in enumerate(values):
-                a = model.code_address(v)
-                if a is not None:
-                    entry_index, entry = i, a
-                    break
-            how = f"constant argument of {start_name} in {site.caller} at 0x{site.address:x}"
+        for call in model.calls_to(start_name):
+            site = call.site
+            values = tuple(a.value if a is not None else None for a in call.arguments)
+            entry_index = next((i for i, v in enumerate(values) if model.code_address(v) is not None), None)
+            entry = model.code_address(values[entry_index]) if entry_index is not None else None
+            where = f"{site.caller} at 0x{site.address:x}"
+            if call.via is not None:
+                where += f" with the registers of {call.via.caller} at 0x{call.via.address:x}"
+            how = f"constant argument of {start_name} in {where}"
             if entry is None and len(inner) == 1:
                 entry = inner[0]
-                how = f"entry loaded inside {start_name}, started from {site.caller} at 0x{site.address:x}"
-            if entry is None:
+                how = f"entry loaded inside {start_name}, started from {where}"
+            f = model.function_at(entry) if entry is not None else None
+            if entry is None or f is None or entry in found:
                 continue
-            slot = slot_of(values, loads, entry_index)
-            f = model.function_at(entry)
-            if f is None or entry in found:
-                continue
-            kind = RootKind.GOROUTINE if (f.name.endswith(profile.wrapper_suffix) or sizes or f.name == profile.main_goroutine) else RootKind.TASK
+            slot = next((s for a in call.arguments if a is not None and (s := slot_at(a.loaded_from)) is not None), None)
+            if slot is not None:
+                how += f"; size read from {profile.stack_sizes_symbol}[{slot}] there"
+            else:
+                slot = next((v for i, v in enumerate(values)
+                             if i != entry_index and v is not None and 0 <= v < len(sizes)), None)
+            kind = RootKind.GOROUTINE if (f.name.endswith(profile.wrapper_suffix) or sizes
+                                          or f.name == profile.main_goroutine) else RootKind.TASK
             size = sizes[slot] if slot is not None and slot < len(sizes) else None
             found[entry] = Root(f.name, kind, entry, stack_slot=slot, stack_size=size, evidence=how)
-    for w in wrappers if starts else ():  # without task machinery a wrapper is an ordinary call
+    for w in wrappers if machinery else ():  # without task machinery a wrapper is an ordinary call
         if w.address not in found:
-            slot = None
-            if len(wrappers) == 1 and len(sizes) == 1:
-                slot = 0
-            found[w.address] = Root(w.name, RootKind.GOROUTINE, w.address, stack_slot=slot,
-                                    stack_size=sizes[slot] if slot is not None else None,
-                                    evidence=f"name ends in {profile.wrapper_suffix}")
+            found[w.address] = _inlined_start(model, profile, w, wrappers, sizes, slot_at)
     return [r for a, r in found.items() if a not in taken]
+
+
+def _inlined_start(model: CodeModel, profile: TaskProfile, wrapper: Function, wrappers: list[Function],
+                   sizes: tuple[int, ...], slot_at: Callable[[int | None], int | None]) -> Root:
+    """A goroutine entry no call of the task-start function passes: the start was inlined into
+    the function that stores the entry's address. Its size is the one table slot that function
+    reads when it stores only this entry; without a table, the one constant size it allocates."""
+    wrapper_starts = {w.address for w in wrappers}
+    holders = sorted(name for name, consts in model.address_constants.items()
+                     if wrapper.address in consts and name not in (wrapper.name, profile.start_trampoline))
+    named = f"name ends in {profile.wrapper_suffix}"
+    for holder in holders:
+        if len(model.address_constants[holder] & wrapper_starts) != 1:
+            continue
+        slots = {s for a in model.constant_loads.get(holder, ()) if (s := slot_at(a)) is not None}
+        if len(slots) == 1:
+            (slot,) = slots
+            return Root(wrapper.name, RootKind.GOROUTINE, wrapper.address, stack_slot=slot, stack_size=sizes[slot],
+                        evidence=f"{named}; its address stored by {holder} (task start inlined there), "
+                                 f"size read there from {profile.stack_sizes_symbol}[{slot}]")
+        if not sizes:
+            allocated = _constant_allocations(model, profile, holder)
+            if allocated:
+                size, at = max(allocated)
+                return Root(wrapper.name, RootKind.GOROUTINE, wrapper.address, stack_size=size,
+                            stack_source=f"runtime.alloc({size}) at 0x{at:x} in {holder}",
+                            evidence=f"{named}; its address stored by {holder} (task start inlined there), "
+                                     f"stack allocated there: the largest constant allocation, {size} B at 0x{at:x}")
+    if len(wrappers) == 1 and len(sizes) == 1:
+        return Root(wrapper.name, RootKind.GOROUTINE, wrapper.address, stack_slot=0, stack_size=sizes[0],
+                    evidence=f"{named}; the only goroutine entry and the only {profile.stack_sizes_symbol} slot")
+    why = f"not tied to a slot of {profile.stack_sizes_symbol}" if sizes else "no stack size found"
+    return Root(wrapper.name, RootKind.GOROUTINE, wrapper.address, evidence=f"{named}; {why}")
+
+
+def _constant_allocations(model: CodeModel, profile: TaskProfile, function: str) -> list[tuple[int, int]]:
+    """(size, call site) of every allocator call in `function` with a constant size."""
+    out = []
+    f = model.function(function)
+    for c in f.calls if f is not None else ():
+        if c.callee in profile.allocator:
+            args = model.call_args.get(c.address, ())
+            if args and args[0] is not None:
+                out.append((args[0], c.address))
+    return out

@@ -55,6 +55,8 @@ class Insn:
     sp_from_reg: int | None = None  # frame-pointer setup: reg = sp + sp_from_offset
     sp_from_offset: int = 0
     csr: int | None = None  # RISC-V: CSR written from `reg` (mtvec: the trap vector)
+    alu: str | None = None  # dst = (copy_from, else dst) <alu> alu_imm: "lsl", "lsr", "and", "orr", "eor", "bic"
+    alu_imm: int = 0
     writes: tuple[int, ...] = ()  # every register it writes besides `dst` (ldm/pop lists, writeback bases)
 
     @property
@@ -148,6 +150,7 @@ class Root:
     stack_slot: int | None = None  # goroutine: index into internal/task.stackSizes
     stack_size: int | None = None  # goroutine/task: size given at its creation when known
     evidence: str = ""
+    stack_source: str = ""  # where stack_size comes from when not a stack-size table slot
 
     @property
     def irqs(self) -> tuple[int, ...]:

@@ -51,6 +51,12 @@ def add_runtime_option(parser: argparse.ArgumentParser) -> None:
                         help="runtime profile to use instead of the detected one (tinygo, refmw, or a .toml file)")
 
 
+def add_src_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--src", metavar="DIR",
+                        help="the program's Go package: resolve the machine package's indirect calls to the callbacks "
+                             "it registers (Pin.SetInterrupt, ...), by TinyGo name and DWARF declaration")
+
+
 def add_chip_option(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
     parser.add_argument(
         "--chip",

@@ -16,6 +16,7 @@ from gomcu.commands.base import (
     add_firmware_argument,
     add_format_option,
     add_runtime_option,
+    add_src_option,
 )
 from gomcu.errors import GomcuError
 
@@ -60,6 +61,7 @@ class CheckCommand(Command):
                             help="linker --defsym for the script (e.g. _stack_size=4K)")
         parser.add_argument("--run", action="store_true", help="also run the firmware in the emulator and measure")
         add_runtime_option(parser)
+        add_src_option(parser)
         parser.add_argument("--budget", metavar="gomcu.toml", help="budgets that gate CI (exit 1 when exceeded)")
         parser.add_argument("--html", metavar="FILE", help="also write a static HTML report")
         parser.add_argument("--sarif", metavar="FILE", help="also write SARIF 2.1.0 for code scanning")
@@ -85,6 +87,7 @@ class CheckCommand(Command):
                 run=args.run or bool(budget and budget.check.get("run")),
                 runtime=args.runtime or (budget.check.get("runtime") if budget else None),
                 budget=budget,
+                src=args.src,
             )
             from gomcu import emu
             from gomcu.report.progress import emulation_progress

@@ -11,6 +11,7 @@ from gomcu.commands.base import (
     add_chip_option,
     add_firmware_argument,
     add_format_option,
+    add_src_option,
     chip_for_image,
     print_json,
     require_file,
@@ -43,6 +44,7 @@ class IrqCommand(Command):
         parser.add_argument("--period", metavar="US", type=float, default=DEFAULT_PERIOD_US,
                             help=f"injection period in µs, ±25%% seeded jitter (default {DEFAULT_PERIOD_US:g})")
         parser.add_argument("--seed", metavar="N", type=int, default=1, help="jitter seed (default 1)")
+        add_src_option(parser)
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -58,8 +60,14 @@ class IrqCommand(Command):
             raise GomcuError("--inject must be an IRQ number (0 or more)")
         image = image_mod.load(require_file(args.firmware, "firmware file"))
         chip = chip_for_image(args.chip, image) if args.chip else None
+        source = None
+        if args.src:
+            from gomcu.limits.irq_join import join_directory
+            from gomcu.runtime.profile import detect_profile
+
+            source = join_directory(image, args.src, detect_profile(s.name for s in image.symbols))
         result = interrupts.analyse(image, chip, run=args.run, inject=args.inject, count=args.count,
-                                    period_us=args.period, seed=args.seed)
+                                    period_us=args.period, seed=args.seed, source=source)
         if args.format == "json":
             print_json(report.to_json(result))
         else:

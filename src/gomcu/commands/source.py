@@ -9,10 +9,12 @@ from gomcu.commands.base import EXIT_LIMIT_FAILED, EXIT_OK, Command, add_format_
 
 class SourceCommand(Command):
     name = "src"
-    help = "Go source: what interrupt handlers reach, goroutines, recursion, MMIO without volatile"
+    help = "Go source: what interrupt code (handlers, callbacks) reaches, goroutines, recursion, MMIO"
     description = (
-        "Analyses a Go package directory with tree-sitter: every interrupt.New handler and what it can "
-        "reach in the package that is unsafe in interrupt context (allocation, blocking, go, defer, panic, "
+        "Analyses a Go package directory with tree-sitter: every piece of interrupt code (interrupt.New "
+        "handlers, callbacks handed to the machine package's interrupt APIs such as Pin.SetInterrupt, as "
+        "literals, functions, method values or variables set once, and //export *_Handler functions) and "
+        "what it can reach in the package that is unsafe in interrupt context (allocation, blocking, go, defer, panic, "
         "printing), with call chains and file:line:column; go statements (and those in loops); recursion; "
         "MMIO pointers without runtime/volatile; allocation in loops. Source findings are what the code "
         "asks for: `gomcu irq` on the built ELF is the proof for the binary. Exits 1 when a handler has "

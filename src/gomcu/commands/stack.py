@@ -30,6 +30,9 @@ class StackCommand(Command):
         parser.add_argument("--root", metavar="NAME", help="analyse only this root (or any function)")
         parser.add_argument("--stack-size", metavar="N", type=int,
                             help="goroutine/task stack size to judge against (like tinygo -stack-size)")
+        parser.add_argument("--tinygo-stacks", metavar="FILE",
+                            help="the output of `tinygo build -print-stacks`: TinyGo's figure per goroutine "
+                                 "beside gomcu's bound, flagging every one TinyGo puts below it")
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -39,12 +42,21 @@ class StackCommand(Command):
 
         if args.stack_size is not None and args.stack_size <= 0:
             raise GomcuError("--stack-size must be a positive number of bytes")
+        from gomcu.limits import stack_tinygo
+
+        figures = stack_tinygo.read_print_stacks(args.tinygo_stacks) if args.tinygo_stacks else None
         image = image_mod.load(args.firmware)
         result = stack.analyse(image, stack_size=args.stack_size, root=args.root)
+        check = stack_tinygo.compare(result, figures) if figures is not None else None
         if args.format == "json":
-            print_json(report.to_json(result))
+            out = report.to_json(result)
+            if check is not None:
+                out["tinygo_print_stacks"] = report.tinygo_json(check)
+            print_json(out)
         else:
             report.render_text(result)
+            if check is not None:
+                report.render_tinygo(check)
         return EXIT_LIMIT_FAILED if result.failed else EXIT_OK
 
 

@@ -114,13 +114,55 @@ class DwarfView:
         found = self.unit_at(address)
         return found[1] if found else None
 
-    def _cu_ranges(self, cu: Any, top: Any) -> tuple[tuple[int, int], ...]:
+    @cached_property
+    def _functions(self) -> tuple[dict[str, SourceLine], list[tuple[int, int, str]]]:
+        """Every function's declaration (name -> file:line, the compiled copy's when there is one)
+        and every inlined copy's address ranges with the inlined function's name: a walk over
+        every DIE, so only on demand (the Go source join asks)."""
+        declared: dict[str, SourceLine] = {}
+        inlined: list[tuple[int, int, str]] = []
+        with self._guard("DWARF functions"):
+            for cu in self._info.iter_CUs():
+                top = cu.get_top_DIE()
+                program = self._info.line_program_for_CU(cu)
+                files = _file_names(program, program.header["version"]) if program is not None else {}
+                for die in cu.iter_DIEs():
+                    if die.tag == "DW_TAG_subprogram":
+                        origin = _origin(die)
+                        name = _die_name(origin)
+                        attrs = origin.attributes
+                        if name and "DW_AT_decl_file" in attrs and "DW_AT_decl_line" in attrs and (
+                                name not in declared or "DW_AT_low_pc" in die.attributes):
+                            declared[name] = SourceLine(files.get(attrs["DW_AT_decl_file"].value, "?"),
+                                                        int(attrs["DW_AT_decl_line"].value))
+                    elif die.tag == "DW_TAG_inlined_subroutine":
+                        name = _die_name(_origin(die))
+                        if name:
+                            inlined.extend((b, e, name) for b, e in self._cu_ranges(cu, die, top))
+        inlined.sort()
+        return declared, inlined
+
+    @property
+    def declarations(self) -> dict[str, SourceLine]:
+        """Function name (linkage name when given) -> where the source declares it."""
+        return self._functions[0]
+
+    def inlined_at(self, address: int) -> tuple[str, ...]:
+        """The functions whose inlined code holds `address`, innermost last."""
+        ranges = self._functions[1]
+        end = bisect.bisect_right(ranges, (address, 1 << 64, ""))
+        return tuple(name for begin, stop, name in ranges[:end] if begin <= address < stop)
+
+    def _cu_ranges(self, cu: Any, top: Any, unit: Any = None) -> tuple[tuple[int, int], ...]:
+        """The address ranges of a DIE (`unit`: its compile unit's DIE, whose low_pc is the base
+        of a range list; the DIE itself when it is the unit)."""
         attrs = top.attributes
         if "DW_AT_ranges" in attrs:
             lists = self._info.range_lists()
             if lists is None:
                 return ()
-            base = attrs["DW_AT_low_pc"].value if "DW_AT_low_pc" in attrs else 0
+            base_attrs = (unit if unit is not None else top).attributes
+            base = base_attrs["DW_AT_low_pc"].value if "DW_AT_low_pc" in base_attrs else 0
             out = []
             for entry in lists.get_range_list_at_offset(attrs["DW_AT_ranges"].value, cu=cu):
                 if hasattr(entry, "begin_offset"):
@@ -240,6 +282,21 @@ def _file_names(program: Any, version: int) -> dict[int, str]:
         path = name if os.path.isabs(name) or not directory else os.path.join(directory, name)
         names[i + first] = os.path.normpath(path)
     return names
+
+
+def _origin(die: Any) -> Any:
+    """The DIE that names a concrete or inlined copy of a function (its abstract origin)."""
+    for key in ("DW_AT_abstract_origin", "DW_AT_specification"):
+        if key in die.attributes:
+            return die.get_DIE_from_attribute(key)
+    return die
+
+
+def _die_name(die: Any) -> str | None:
+    for key in ("DW_AT_linkage_name", "DW_AT_name"):
+        if key in die.attributes:
+            return _text(die.attributes[key].value)
+    return None
 
 
 def _location_address(attr: Any) -> int | None:

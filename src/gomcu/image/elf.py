@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import IO, Any
 
-from elftools.common.exceptions import ELFError, ELFParseError
+from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 from elftools.elf.elffile import ELFFile
 
 from gomcu.errors import ImageError
@@ -50,7 +50,7 @@ _BINDINGS = {0: "local", 1: "global", 2: "weak"}
 
 #: Exceptions pyelftools (and construct underneath it) raise on malformed input.
 _PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    ELFError, ELFParseError, struct.error, ValueError, IndexError, KeyError, TypeError,
+    ELFError, ELFParseError, DWARFError, struct.error, ValueError, IndexError, KeyError, TypeError,
     AssertionError, AttributeError, UnicodeDecodeError, EOFError, OverflowError,
 )
 try:  # construct's own error base, when pyelftools exposes it

@@ -15,7 +15,8 @@ from gomcu.code import model as code_model
 from gomcu.emu.clock import cycles_to_us
 from gomcu.findings import Figure, Finding, Location, Origin, Severity, status_of
 from gomcu.image import Arch, Image
-from gomcu.limits import irq_latency, irq_priorities, irq_static, stack
+from gomcu.limits import irq_join, irq_latency, irq_priorities, irq_static, stack
+from gomcu.limits.irq_join import SourceJoin
 from gomcu.limits.stack import StackReport
 from gomcu.limits.irq_latency import Campaign
 from gomcu.limits.irq_priorities import PriorityState
@@ -51,15 +52,19 @@ class IrqReport:
     campaign: Campaign | None
     findings: tuple[Finding, ...]
     notes: tuple[str, ...]
+    source: SourceJoin | None = None  # --src: the Go source joined to the binary
 
 
 def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | None = None, run: bool = False,
             inject: int | None = None, count: int = irq_latency.DEFAULT_COUNT,
             period_us: float = irq_latency.DEFAULT_PERIOD_US, seed: int = 1,
-            stack_report: StackReport | None = None) -> IrqReport:
+            stack_report: StackReport | None = None, source: SourceJoin | None = None) -> IrqReport:
     """Static proof for every handler; with `run` (or `inject`), priorities and a latency campaign.
-    `stack_report`: the stack analysis already made for this image (else it is made here)."""
+    `stack_report`: the stack analysis already made for this image (else it is made here).
+    `source`: the Go source joined to it, whose callbacks resolve the dispatchers' indirect calls."""
     model = code_model(image)
+    if source is not None:
+        model = model.with_resolved(source.resolutions(), "source", source.incomplete())
     if profile is None:
         profile = detect_profile(s.name for s in image.symbols)
     stacks = _stacks(stack_report or stack.analyse(image))
@@ -90,10 +95,12 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
     elif run or inject is not None:
         notes.append(f"priorities and latency need a Cortex-M firmware (this is {image.arch.value})")
     clock = campaign.clock_hz if campaign is not None else (chip.clock_hz if chip is not None else None)
-    findings = _findings(image, handlers, problems, priorities, campaign, clock)
+    findings = _findings(image, handlers, problems, priorities, campaign, clock, source)
+    if source is not None:
+        notes.extend(source.notes)
     return IrqReport(image.path, image.arch.value, image.core, profile.name if profile else None,
                      chip.name if chip is not None else None, clock, handlers, problems, priorities, campaign,
-                     tuple(findings), tuple(notes))
+                     tuple(findings), tuple(notes), source)
 
 
 def default_irq(handlers: tuple[Handler, ...], priorities: PriorityState) -> int | None:
@@ -112,8 +119,9 @@ def _stacks(report: StackReport) -> dict[str, tuple[int, bool]]:
 
 
 def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[VectorProblem, ...],
-              priorities: PriorityState | None, campaign: Campaign | None, clock: int | None) -> list[Finding]:
-    out: list[Finding] = []
+              priorities: PriorityState | None, campaign: Campaign | None, clock: int | None,
+              source: SourceJoin | None = None) -> list[Finding]:
+    out: list[Finding] = irq_join.findings(source) if source is not None else []
     for p in problems:
         sev = Severity.ERROR if p.problem == "outside-code" else Severity.WARNING
         rule = "irq.vector-outside-code" if p.problem == "outside-code" else "irq.handler-without-symbol"
@@ -128,7 +136,8 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
                 why = " (a fault handler that reports and stops: expected)"
             out.append(Finding(RULES.get(v.kind, f"irq.{v.kind}-in-handler"), v.severity,
                                f"{h.name} ({h.vectors_text}) reaches {v.target} ({v.kind}): "
-                               f"{' -> '.join(v.chain)}{more}{why}", v.location, v.chain))
+                               f"{' -> '.join(v.chain)}{more}{why}{_from_source(source, v.chain)}",
+                               v.location, v.chain))
         if h.unresolved and not any(v.severity is Severity.ERROR for v in h.violations):
             first = h.unresolved[0]
             out.append(Finding("irq.unknown-handler", Severity.WARNING,
@@ -153,6 +162,14 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
                                f"max {lat.max} cycles (max {cycles_to_us(lat.max, clock):.1f} µs); late samples: "
                                f"{tail or 'none'}"))
     return out
+
+
+def _from_source(source: SourceJoin | None, chain: tuple[str, ...]) -> str:
+    """What in a chain the Go source resolved (origin: source), so the reader knows which step it is."""
+    if source is None:
+        return ""
+    steps = [(a, b, link) for a, b in zip(chain, chain[1:]) if (link := source.edge(a, b)) is not None]
+    return "".join(f" [call {a} -> {b} resolved from source: {link.label} at {link.declared}]" for a, b, link in steps)
 
 
 def _panicked(c: Campaign) -> bool:
@@ -202,6 +219,12 @@ def limit_result(report: IrqReport) -> LimitResult:
         Figure("handlers unknown", sum(1 for h in report.handlers if h.status == "unknown"), "count", Origin.STATIC),
         Figure("handlers proved clean", sum(1 for h in report.handlers if h.status == "clean"), "count", Origin.STATIC),
     ]
+    if report.source is not None:
+        figures += [
+            Figure("callbacks joined from source", sum(cb.joined for cb in report.source.callbacks), "count", Origin.SOURCE),
+            Figure("callbacks not joined", sum(not cb.joined for cb in report.source.callbacks), "count", Origin.SOURCE),
+            Figure("indirect calls resolved from source", len(report.source.resolutions()), "count", Origin.SOURCE),
+        ]
     c = report.campaign
     if c is not None and c.latency is not None:
         figures += [

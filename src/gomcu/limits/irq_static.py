@@ -240,6 +240,9 @@ class InsnCounter:
         if not insns:
             return None, f"{name} has no decoded instructions"
         sites = {c.address: c for c in fn.calls}
+        alternatives: dict[int, list[CallSite]] = {}  # one indirect call resolved to several callees
+        for c in fn.calls:
+            alternatives.setdefault(c.address, []).append(c)
         index = {ins.address: i for i, ins in enumerate(insns)}
         weight: list[int] = []
         succ: list[list[int]] = []
@@ -253,13 +256,13 @@ class InsnCounter:
                 if ins.target is not None and ins.target in index:
                     s = [index[ins.target]] + (nxt if ins.conditional else [])
                 else:
-                    callee, why = self._callee(sites.get(ins.address), ins)
+                    callee, why = self._callee(sites.get(ins.address), ins, alternatives.get(ins.address))
                     if callee is None:
                         return None, why
                     w += callee
                     s = nxt if ins.conditional else []
             elif kind is Kind.CALL or kind is Kind.INDIRECT_CALL:
-                callee, why = self._callee(sites.get(ins.address), ins)
+                callee, why = self._callee(sites.get(ins.address), ins, alternatives.get(ins.address))
                 if callee is None:
                     return None, why
                 w += callee
@@ -304,7 +307,16 @@ class InsnCounter:
             best[node] = weight[node] + max((best[c] for c in succ[node]), default=0)
         return best[0], ""
 
-    def _callee(self, site: CallSite | None, ins: Insn) -> tuple[int | None, str]:
+    def _callee(self, site: CallSite | None, ins: Insn, others: list[CallSite] | None = None) -> tuple[int | None, str]:
+        """The callee's count; the largest when the call has several resolved callees."""
         if site is None or site.callee is None:
             return None, f"unresolved call in {site.caller if site else '?'} at 0x{ins.address:x}"
-        return self.count(site.callee)
+        best = 0
+        for s in others or [site]:
+            if s.callee is None:
+                return None, f"unresolved call in {s.caller} at 0x{ins.address:x}"
+            count, why = self.count(s.callee)
+            if count is None:
+                return None, why
+            best = max(best, count)
+        return best, ""

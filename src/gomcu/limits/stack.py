@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from gomcu.code import CodeModel, model as code_model
 from gomcu.code.cfi_check import cross_check_frames
-from gomcu.code.roots import TINYGO, TaskProfile
+from gomcu.code.roots import TINYGO, TaskProfile, stack_sizes
 from gomcu.code.types import CallSite, Cycle, Function, Root, RootKind
 from gomcu.code.worstcase import StackBound, StackGraph
 from gomcu.errors import GomcuError
@@ -154,7 +154,9 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             chosen = [Root(f.name, RootKind.TASK, f.address, evidence="chosen with --root")]
         roots = chosen
     system_size = system_stack_size(image)
-    tasks_present = any(model.function(n) for n in profile.task_start)
+    tasks_present = any(model.function(n) is not None
+                        for n in (*profile.task_start, profile.start_trampoline, profile.swap))
+    table = stack_sizes(model, profile)
     trampoline = model.function(profile.start_trampoline)
     results: list[RootStack] = []
     findings: list[Finding] = []
@@ -179,7 +181,10 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             if stack_size is not None:
                 allotted, source = stack_size, "--stack-size"
             elif r.stack_size is not None:
-                allotted, source = r.stack_size, f"{profile.stack_sizes_symbol}[{r.stack_slot}]"
+                allotted, source = r.stack_size, r.stack_source or f"{profile.stack_sizes_symbol}[{r.stack_slot}]"
+            elif table is not None and r.kind is RootKind.GOROUTINE:
+                # the binary allots per goroutine, and this one is not tied to its slot
+                allotted, source = None, f"unknown: not tied to a slot of {profile.stack_sizes_symbol}"
             elif tasks_present:
                 allotted, source = profile.default_stack_size, "default stack size"
             else:

@@ -112,6 +112,11 @@ def check(script: ast.Script, layout: Layout, profile: RuntimeProfile,
                 f"with every input section empty (no --input/--elf given), GNU ld would "
                 f"fail: {problem.message}", problem.pos)
 
+    for warning in layout.warnings:
+        add("ld-warning", Severity.WARNING,
+            f"GNU ld warns and links anyway: {warning.message} (it makes the region at "
+            "address 0 spanning all memory, so whatever it holds lands at 0)", warning.pos)
+
     # --- regions
     flash = flash_region(layout, script, p)
     ram = ram_region(layout, p)

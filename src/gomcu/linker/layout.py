@@ -25,23 +25,34 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gomcu.errors import LinkerScriptError
 from gomcu.linker import ast
 from gomcu.linker.objects import InputFile, InputSection
+from gomcu.linker.orphans import (
+    F_ALLOC,
+    F_CODE,
+    F_DATA,
+    F_LOAD,
+    F_READONLY,
+    flags_of,
+    place_orphans,
+    special,
+)
 
 ABS = "*ABS*"
 MAX_PASSES = 12
 _MASK = (1 << 64) - 1
 
 # bfd section flags used by region matching (lang_memory_default)
-F_ALLOC, F_LOAD, F_READONLY, F_CODE, F_DATA = 1, 2, 4, 8, 16
 _ATTR_FLAGS = {"r": F_READONLY, "w": F_DATA, "x": F_CODE, "a": F_ALLOC, "i": F_LOAD, "l": F_LOAD}
 _NOALLOC_TYPES = ("COPY", "INFO", "OVERLAY", "DSECT")
 #: arm-none-eabi (armelf) values
 CONSTANTS = {"MAXPAGESIZE": 0x1000, "COMMONPAGESIZE": 0x1000}
+#: the length ld gives a region that no MEMORY command declares (32-bit targets)
+_UNDECLARED_LENGTH = 0xFFFFFFFF
 
 
 # --------------------------------------------------------------------------- results
@@ -141,11 +152,20 @@ class Layout:
     passes: int = 0
     #: False when evaluated without --input/--elf: every input section then counts as empty
     has_inputs: bool = False
+    #: what ld warns about and links anyway (a region no MEMORY command declares)
+    warnings: tuple[LayoutProblem, ...] = ()
 
     def section(self, name: str) -> OutputSectionLayout | None:
         for s in self.sections:
             if s.name == name and not s.discarded:
                 return s
+        return None
+
+    def output_of(self, section: InputSection) -> str | None:
+        """The output section an input section was placed in."""
+        for s in self.sections:
+            if any(p.file == section.file and p.section == section.name for p in s.inputs):
+                return s.name
         return None
 
     def region(self, name: str) -> RegionUse | None:
@@ -387,6 +407,14 @@ class _Pass:
                 return self.number(0)
             if f == "ADDR":
                 return _Val(0, name) if self.sections.get(name) is os else _Val(os.vma, ABS)
+            if os is self.cur and f in ("LOADADDR", "SIZEOF"):
+                # inside its own description: ld's value is the one from the finished sizing
+                # (the final assignment pass), which the previous pass of ours has
+                done = self.prev.sections.get(name) if self.prev is not None else None
+                if done is None:
+                    self.unresolved = True
+                    return self.number(0)
+                os = done
             if f == "LOADADDR":
                 return _Val(os.lma, ABS)
             if f == "SIZEOF":
@@ -408,8 +436,12 @@ class _Pass:
                 align = self.eval(e.args[0]).value
                 return self.rel_from_abs(_align(self.dot, align))
             base = self.eval(e.args[0])
-            align = self.eval(e.args[1]).value
-            return _Val(_align(base.value, align), base.sec)
+            by = self.eval(e.args[1])
+            if base.sec is not None and by.sec is not None and base.sec != by.sec:
+                # values of two sections (an absolute number outside SECTIONS is one): both
+                # are made absolute first, as for any binary operator
+                return _Val(_align(self.absolute(base), self.absolute(by)), ABS)
+            return _Val(_align(base.value, by.value), by.sec if by.sec is not None else base.sec)
         if f in ("MIN", "MAX"):
             a = self.eval(e.args[0])
             b = self.eval(e.args[1])
@@ -522,6 +554,8 @@ class _Pass:
                 else:
                     region.flags |= _ATTR_FLAGS.get(ch, 0)
             self.regions[r.name] = region
+        for name, pos in self.ev.missing_regions.items():
+            self.regions[name] = _Region(name, "", 0, _UNDECLARED_LENGTH, pos)
 
     def find_region(self, name: str | None, pos: ast.Pos) -> _Region | None:
         if name is None:
@@ -547,7 +581,7 @@ class _Pass:
         os = _OS(stmt, proto.inputs, proto.flags)
         self.sections[stmt.name] = os
         self.order.append(os)
-        os.region = self.find_region(stmt.region, stmt.pos)
+        os.region = self.find_region(ev.region_name(stmt), stmt.pos)
         os.lma_region = self.find_region(stmt.lma_region, stmt.pos)
         if os.lma_region is None and overlay_vma is None:
             # lang_propagate_lma_regions: inherited from the previous output section
@@ -557,6 +591,7 @@ class _Pass:
         if stmt.align is not None:
             explicit_align = max(1, self.eval(stmt.align).value)
         os.align = max(in_align, explicit_align)
+        dot_before = self.dot
         if overlay_vma is not None:
             start = overlay_vma
             align = explicit_align
@@ -608,20 +643,27 @@ class _Pass:
             saved, self.cur = self.cur, None
             os.lma = self.absolute(self.eval(stmt.lma))
             self.cur = saved
-        elif os.lma_region is not None and os.lma_region is not os.region:
-            os.lma = _align(os.lma_region.current, explicit_align)
-        elif stmt.address is not None or not os.flags & F_ALLOC:
+        elif os.lma_region is not None:
+            # AT>REGION (or the load region carried on from the section before): that
+            # region's next address, even when it is the VMA region itself (`.stack ADDR :
+            # {} >RAM AT>RAM`); aligned as the VMA was when it is the same region, else only
+            # by ALIGN()
+            os.lma = _align(os.lma_region.current,
+                            align if os.lma_region is os.region else explicit_align)
+        elif not os.flags & F_ALLOC:
             os.lma = os.vma
         elif r.last_os is not None:
+            # the same VMA-to-LMA offset as the last section of the region (NOLOAD ones too),
+            # aligned as the VMA was
             last = r.last_os
             if os.vma < last.vma and os.size and os.vma + os.size <= last.vma:
                 os.lma = os.vma
             else:
-                os.lma = _align(os.vma + last.lma - last.vma, explicit_align)
+                os.lma = _align(os.vma + last.lma - last.vma, align)
         else:
             os.lma = os.vma
         if not os.kept:
-            self.dot = os.vma
+            self.dot = self.dot_after_dropped(os, dot_before)
             return os
         if (os.flags & F_ALLOC and (os.size or (r.last_os is None and os.vma != os.lma))
                 and os.lma_region is None):
@@ -642,6 +684,28 @@ class _Pass:
             if os.lma_region is not None and os.flags & F_LOAD:
                 os.lma_region.current = os.lma + os.size
         return os
+
+    def zero(self, e: ast.Expr) -> bool:
+        """`0`, or a symbol the script set to the absolute value 0."""
+        if isinstance(e, ast.Num):
+            return e.value == 0
+        return isinstance(e, ast.Sym) and self.symbols.get(e.name) == (0, ABS)
+
+    def dot_after_dropped(self, os: _OS, dot_before: int) -> int:
+        """Where `.` is after an output section ld drops. ld leaves `.` alone after /DISCARD/
+        and after an empty section it ignores; only an address expression moves it. An empty
+        section that assigns a symbol is sized (at its start) before being stripped, so `.`
+        goes to that start."""
+        stmt = os.stmt
+        if stmt.name != "/DISCARD/" and any(
+                isinstance(i, ast.Assignment) and i.target != "." for i in stmt.items):
+            return os.vma
+        if stmt.address is not None:
+            saved, self.cur = self.cur, None
+            at = self.absolute(self.eval(stmt.address))
+            self.cur = saved
+            return at
+        return dot_before
 
     def contents(self, os: _OS, start: int, subalign: int | None,
                  blob: int | None) -> tuple[bool, bool, int]:
@@ -670,7 +734,7 @@ class _Pass:
             elif isinstance(item, ast.Assignment):
                 before = self.dot
                 self.assign(item)
-                if item.target == "." and not _trivial_dot(item):
+                if item.target == "." and not _trivial_dot(item, self.zero):
                     moves_dot = True
                 if self.dot != before and not os.flags & F_ALLOC:
                     os.flags |= F_ALLOC
@@ -682,6 +746,13 @@ class _Pass:
                 self.check_assert(bool(self.eval(item.expr).value), item.message, item.pos)
             elif isinstance(item, ast.Fill):
                 self.eval(item.expr)
+        for section in os.inputs[len(stmt.items)] if len(os.inputs) > len(stmt.items) else ():
+            # orphans ld added after the statement's own contents
+            self.dot = _align(self.dot, subalign or section.align)
+            size = ev.input_size(section)
+            os.placed.append(PlacedInput(section.file, section.name, self.dot, size))
+            self.dot += size
+            bytes_in += size
         if blob is not None:  # no input-section description: the bytes go at the end
             self.dot += blob
         self.cur = None
@@ -740,17 +811,28 @@ def _align(value: int, align: int) -> int:
     return (value + align - 1) // align * align
 
 
-def _trivial_dot(a: ast.Assignment) -> bool:
-    """`. = 0`, `. = . + 0`, `. += 0`: assignments that do not keep an empty section."""
+def _trivial_dot(a: ast.Assignment, zero: Callable[[ast.Expr], bool]) -> bool:
+    """The assignments to `.` that do not keep an empty section (ldexp.c): `. = 0`, `. = sym`,
+    `. = . + 0`, `. = . + sym` and `. += 0` where sym is a script symbol worth absolute 0,
+    and `. = ALIGN(. != 0 ? expr : 1)`."""
     e = a.expr
-    if a.op == "+=" and isinstance(e, ast.Num) and e.value == 0:
-        return True
+    if a.op == "+=":
+        return zero(e)
     if a.op != "=":
         return False
-    if isinstance(e, ast.Num) and e.value == 0:
+    if zero(e):
         return True
-    return (isinstance(e, ast.Binary) and e.op == "+" and isinstance(e.left, ast.Sym)
-            and e.left.name == "." and isinstance(e.right, ast.Num) and e.right.value == 0)
+    if isinstance(e, ast.Binary) and e.op == "+" and isinstance(e.left, ast.Sym) \
+            and e.left.name == "." and zero(e.right):
+        return True
+    if isinstance(e, ast.Call) and e.func == "ALIGN" and len(e.args) == 1:
+        c = e.args[0]
+        return (isinstance(c, ast.Cond) and isinstance(c.otherwise, ast.Num)
+                and c.otherwise.value == 1 and isinstance(c.cond, ast.Binary)
+                and c.cond.op == "!=" and isinstance(c.cond.left, ast.Sym)
+                and c.cond.left.name == "." and isinstance(c.cond.right, ast.Num)
+                and c.cond.right.value == 0)
+    return False
 
 
 @dataclass
@@ -809,8 +891,9 @@ class Evaluator:
         self.section_names: set[str] = set()
         self.lma_region_of: dict[int, str | None] = {}
         self.elf_sizes: dict[str, int] | None = None
+        self.missing_regions: dict[str, ast.Pos] = {}
+        self.warnings: list[LayoutProblem] = []
         self._collect()
-        self.references = self._references()
         self.input_defined: dict[str, tuple[InputSection, int]] = {}
         self.input_absolute: dict[str, int] = {}
         self.undefined: set[str] = set()
@@ -822,6 +905,12 @@ class Evaluator:
             for name, value in f.absolute:
                 self.input_absolute.setdefault(name, value)
             self.undefined |= f.undefined
+        if not linked:
+            # EXTERN(sym) makes sym an undefined reference, as an object's reference does
+            self.undefined |= {a for cmd in self.script.commands
+                               if isinstance(cmd, ast.Directive) and cmd.name == "EXTERN"
+                               for a in cmd.args}
+        self.references = self._references()
         if linked:
             self.elf_sizes = {}
             for f in inputs:
@@ -832,6 +921,7 @@ class Evaluator:
         self.orphans: list[InputSection] = []
         self.placement: dict[tuple[str, int, str], str] = {}
         self._map_inputs()
+        self._propagate_lma_regions()
         self.input_address: dict[tuple[str, int, str], int] = {}
 
     # ------------------------------------------------------------- script walk
@@ -883,20 +973,43 @@ class Evaluator:
             if region not in names:
                 raise LinkerScriptError(f"REGION_ALIAS {alias}: memory region `{region}' "
                                         "not declared")
+        # a region no MEMORY declares: ld warns, makes it (origin 0, all of the address
+        # space, no attributes) and links
+        users: list[ast.OutputSection | ast.Overlay] = [
+            i for i in self.flat if isinstance(i, ast.Overlay)]
+        users += list(self._all_output_sections())
+        for item in sorted(users, key=lambda i: (i.pos.file, i.pos.line, i.pos.col)):
+            for name in (item.region, item.lma_region):
+                if name is not None and self.aliases.get(name, name) not in names \
+                        and name not in self.missing_regions:
+                    self.missing_regions[name] = item.pos
+                    self.warnings.append(LayoutProblem(
+                        f"memory region `{name}' not declared", item.pos))
+
+    def _propagate_lma_regions(self) -> None:
+        """lang_propagate_lma_regions (after orphans are placed): a section with no address and
+        no load address in the same region as the one before it takes that one's load region."""
         prev: ast.OutputSection | None = None
         for item in self._all_output_sections():
             lma_region = item.lma_region
             if (lma_region is None and item.lma is None and item.address is None
-                    and prev is not None and prev.region == item.region):
+                    and prev is not None
+                    and self._same_region(self.region_name(prev), self.region_name(item))):
                 lma_region = self.lma_region_of.get(id(prev))
             self.lma_region_of[id(item)] = lma_region
             prev = item
-        # unknown regions are reported with the line that names them
-        for item in self._all_output_sections():
-            for name in (item.region, item.lma_region):
-                if name is not None and self.aliases.get(name, name) not in names:
-                    raise LinkerScriptError(f"{item.pos}: memory region `{name}' not declared "
-                                            f"(output section {item.name})")
+
+    @staticmethod
+    def region_name(stmt: ast.OutputSection) -> str | None:
+        """The VMA region: `>REGION`, or with only `AT>REGION` (and no address) that region
+        (lang_get_regions)."""
+        if stmt.region is None and stmt.address is None and stmt.lma_region is not None:
+            return stmt.lma_region
+        return stmt.region
+
+    def _same_region(self, a: str | None, b: str | None) -> bool:
+        """Two region names (or aliases) that name one region; None is the default region."""
+        return self.aliases.get(a or "", a) == self.aliases.get(b or "", b)
 
     def _all_output_sections(self) -> Iterable[ast.OutputSection]:
         for item in self.flat:
@@ -952,7 +1065,9 @@ class Evaluator:
             refs_by_stmt.append((None, s))
         for item in self.flat:
             visit(item)
-        referenced: set[str] = set()
+        # what the inputs leave undefined is referenced too: a PROVIDE that defines it for
+        # them applies, and so do the PROVIDEs its expression names
+        referenced: set[str] = set(self.undefined)
         for owner, s in refs_by_stmt:
             if owner is None:
                 referenced |= s
@@ -1077,7 +1192,7 @@ class Evaluator:
                         self.placement[(s.file, s.index, s.name)] = stmt.name
                         if s.size:
                             nonempty = True
-                        flags |= _flags_of(s)
+                        flags |= flags_of(s)
                         align = max(align, s.align)
                 per_item.append(matched)
             self._merge(stmt.name, (s for lst in per_item for s in lst))
@@ -1087,20 +1202,45 @@ class Evaluator:
                         if s.name == stmt.name:
                             # a COPY/INFO output section is not allocated but its inputs
                             # were loadable
-                            flags |= _flags_of(s) | (F_LOAD if s.load else 0)
+                            flags |= flags_of(s) | (F_LOAD if s.load and s.size else 0)
                             align = max(align, s.align)
             self.mapping[id(stmt)] = _Proto(per_item, flags, align, nonempty)
         if not self.linked:
             for f in files:
                 for s in f.sections:
-                    if s.alloc and s.size and (s.file, s.index, s.name) not in claimed:
+                    if s.size and (s.file, s.index, s.name) not in claimed:
                         self.orphans.append(s)
         else:
             names = set(self.section_names)
             for f in files:
                 for s in f.sections:
-                    if s.alloc and s.size and s.name not in names:
+                    if s.size and s.name not in names:
                         self.orphans.append(s)
+        if self.orphans:
+            self._place_orphans()
+
+    def _place_orphans(self) -> None:
+        """Give every orphan the output section ld's orphan rules give it (see orphans.py)."""
+        matched = {id(stmt): [s for lst in self.mapping[id(stmt)].inputs for s in lst]
+                   for stmt in self._all_output_sections()}
+        placed = place_orphans(self.flat, matched, self.orphans)
+        self.flat[:] = placed.flat
+        for key, sections in list(placed.created.items()) + list(placed.appended.items()):
+            stmt = next(o for o in self._all_output_sections() if id(o) == key)
+            self.section_names.add(stmt.name)
+            proto = self.mapping.get(key)
+            if proto is None:
+                proto = self.mapping[key] = _Proto([[]], 0, 1, False)
+            else:  # after everything the statement itself places
+                proto.inputs.append([])
+            proto.inputs[-1].extend(sections)
+            for s in sections:
+                self.placement[(s.file, s.index, s.name)] = stmt.name
+                proto.flags |= flags_of(s) | (F_LOAD if self.linked and s.load else 0)
+                proto.align = max(proto.align, s.align)
+                proto.inputs_nonempty |= bool(s.size)
+            if self.linked and self.elf_sizes is not None and stmt.name not in self.elf_sizes:
+                self.elf_sizes[stmt.name] = sum(s.size for s in sections)
 
     # ------------------------------------------------------------- driver
 
@@ -1141,7 +1281,8 @@ class Evaluator:
             sections.append(OutputSectionLayout(
                 name=os.stmt.name, vma=os.vma, lma=os.lma, size=os.size if os.kept else 0,
                 align=os.align, region=region, lma_region=lma_region,
-                alloc=bool(os.flags & F_ALLOC), load=bool(os.flags & F_LOAD) and
+                alloc=bool(os.flags & F_ALLOC) or special(os.stmt.name)[1],
+                load=bool(os.flags & F_LOAD) and
                 bool(os.flags & F_ALLOC), discarded=not os.kept, inputs=tuple(os.placed),
                 pos=os.stmt.pos,
             ))
@@ -1155,22 +1296,7 @@ class Evaluator:
                                         info.pos)
         return Layout(regions, tuple(sections), symbols, tuple(p.asserts), tuple(p.problems),
                       tuple(self.orphans), dict(self.aliases), self.entry, passes,
-                      bool(self.inputs))
-
-
-def _flags_of(s: InputSection) -> int:
-    flags = 0
-    if s.alloc:
-        flags |= F_ALLOC
-        if s.load:
-            flags |= F_LOAD
-    if not s.write:
-        flags |= F_READONLY
-    if s.exec:
-        flags |= F_CODE
-    elif flags & F_LOAD:
-        flags |= F_DATA
-    return flags
+                      bool(self.inputs), tuple(self.warnings))
 
 
 def parse_defsym(text: str) -> tuple[str, ast.Expr]:

@@ -17,6 +17,7 @@ SHF_ALLOC = 0x2
 SHF_EXECINSTR = 0x4
 SHF_MERGE = 0x10
 SHF_STRINGS = 0x20
+SHF_TLS = 0x400
 
 _SKIPPED_TYPES = {
     "SHT_NULL", "SHT_SYMTAB", "SHT_STRTAB", "SHT_REL", "SHT_RELA", "SHT_GROUP",
@@ -42,6 +43,9 @@ class InputSection:
     entsize: int = 0
     strings: bool = False
     entries: tuple[bytes, ...] | None = None
+    #: the ELF section type and SHF_TLS: orphan placement matches sections by them
+    sh_type: str = "SHT_PROGBITS"
+    tls: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ def read_object(path: str) -> InputFile:
                     entsize=entsize if merge else 0,
                     strings=is_strings,
                     entries=entries,
+                    sh_type=kind,
+                    tls=bool(flags & SHF_TLS),
                 ))
             symtab = elf.get_section_by_name(".symtab")
             if symtab is not None and not isinstance(symtab, SymbolTableSection):
@@ -134,7 +140,7 @@ def read_object(path: str) -> InputFile:
                     size = (size + sym_align - 1) // sym_align * sym_align + sym_size
                     align = max(align, sym_align)
                 sections.append(InputSection(path, "COMMON", size, align, True, False, True,
-                                             False, -1))
+                                             False, -1, sh_type="SHT_NOBITS"))
     except ELFError as error:
         raise LinkerScriptError(f"{path}: not a valid ELF object ({error})") from None
     except (ValueError, KeyError, AssertionError) as error:
@@ -169,7 +175,7 @@ def read_linked(path: str) -> InputFile:
     with image.load(path) as img:
         sections = tuple(
             InputSection(path, s.name, s.size, max(1, s.align), s.alloc, not s.nobits,
-                         s.write, s.exec, s.index)
+                         s.write, s.exec, s.index, sh_type=s.type, tls=bool(s.flags & SHF_TLS))
             for s in img.sections if s.name and s.type not in _SKIPPED_TYPES
         )
         names = frozenset(sym.name for sym in img.symbols if sym.name)

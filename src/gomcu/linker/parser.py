@@ -26,6 +26,9 @@ MAX_INCLUDE_DEPTH = 16
 
 _EXPR_START = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_.$\\")
 _EXPR_CHARS = _EXPR_START | set("0123456789~")
+#: Symbol names where a statement starts: ld's SCRIPT state lets them contain `/`, so
+#: `//name = 1;` assigns to the symbol `//name` (TinyGo's esp32c3.ld has such lines).
+_SYMBOL_CHARS = _EXPR_CHARS | {"/"}
 #: Output-section names, region names and other SCRIPT-state words.
 _NAME_CHARS = _EXPR_CHARS | set("/-+")
 #: File and section patterns in input-section descriptions.
@@ -570,7 +573,7 @@ class _Parser:
         at = self.i
         if self.accept(";"):
             return []
-        w = self.word(_EXPR_CHARS)
+        w = self.word(_SYMBOL_CHARS)
         if w is None:
             raise self.error(f"expected a linker script command, found {self.describe()}")
         if w == "MEMORY":
@@ -678,7 +681,7 @@ class _Parser:
             return [ast.Directive(w, (), self.pos(at))]
         # an assignment (`sym = ...`, `. += ...`) or an output section (`name ... :`)
         if self.at_assign_op():
-            if not all(ch in _EXPR_CHARS for ch in w):
+            if not all(ch in _SYMBOL_CHARS for ch in w):
                 # ld lexes `a-b = 1` as one name; we only allow real symbol names
                 raise self.error(f"invalid symbol name {w!r}", at)
             return [self.assignment_after_target(w, at, None, need_end=True)]

@@ -15,6 +15,7 @@ from gomcu.report.console import stdout_console
 if TYPE_CHECKING:
     from gomcu.limits.interrupts import IrqReport
     from gomcu.limits.irq_latency import Campaign
+    from gomcu.limits.irq_join import SourceJoin
     from gomcu.limits.irq_static import Handler
 
 
@@ -86,6 +87,40 @@ def _campaign_json(c: Campaign | None) -> tuple[dict[str, Any] | None, dict[str,
     return latency, model
 
 
+def _render_source(console: Any, join: SourceJoin) -> None:
+    """The Go source joined to the binary: each callback, its compiled function, the calls resolved."""
+    console.print(f"\n[bold]Go source[/] {escape(join.directory)} (package {escape(join.package)}: "
+                  f"{join.in_binary} of {join.functions} functions in the binary) \\[source]")
+    for link in join.callbacks:
+        if link.joined:
+            console.print(f"  {escape(link.label)} {escape(link.handler)} ({escape(link.declared)}) = "
+                          f"{escape(link.compiled or '?')} [dim]({escape(link.evidence)})[/]")
+            for site in link.sites:
+                console.print(f"    resolved from source: indirect call in {escape(str(site))}")
+        else:
+            console.print(f"  {escape(link.label)} {escape(link.handler)} ({escape(link.declared)}): "
+                          f"[yellow]not joined[/]: {escape(link.reason or '')}")
+    for e in join.exports:
+        console.print(f"  //export {escape(e.name)} ({escape(e.handler)}): "
+                      + ("the vector's handler in the binary" if e.found else "[yellow]not in the binary[/]"))
+    if not join.callbacks and not join.exports:
+        console.print("  no callbacks or exported handlers in the source")
+
+
+def _source_json(join: SourceJoin | None) -> dict[str, Any] | None:
+    if join is None:
+        return None
+    return {
+        "directory": join.directory, "package": join.package, "origin": "source",
+        "functions": join.functions, "functions_in_binary": join.in_binary,
+        "callbacks": [{"label": c.label, "handler": c.handler, "declared": c.declared, "compiled": c.compiled,
+                       "evidence": c.evidence, "joined": c.joined, "reason": c.reason,
+                       "resolved_calls": [{"function": s.function, "address": s.address, "dispatcher": s.dispatcher}
+                                          for s in c.sites]} for c in join.callbacks],
+        "exports": [{"name": e.name, "handler": e.handler, "in_binary": e.found} for e in join.exports],
+    }
+
+
 def to_json(report: IrqReport) -> dict[str, Any]:
     latency, model = _campaign_json(report.campaign)
     pr = report.priorities
@@ -113,6 +148,7 @@ def to_json(report: IrqReport) -> dict[str, Any]:
         "findings": [{"rule": f.rule, "severity": f.severity.value, "message": f.message,
                       "location": _loc(f.location), "chain": list(f.chain)} for f in report.findings],
         "notes": list(report.notes),
+        "source": _source_json(report.source),
     }
 
 
@@ -159,6 +195,8 @@ def render_text(report: IrqReport) -> None:
             console.print(f"  {escape(h.name)}: [yellow]unresolved indirect call[/] at {escape(str(u))}")
     for p in report.vector_problems:
         console.print(f"[red]vector {p.number}:[/] {escape(p.detail)}")
+    if report.source is not None:
+        _render_source(console, report.source)
     pr = report.priorities
     if pr is not None:
         t = Table(title=f"priorities as the firmware set them (read back on {pr.board}; chip keeps "

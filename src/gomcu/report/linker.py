@@ -29,7 +29,9 @@ def layout_json(layout: Layout) -> dict[str, Any]:
         "asserts": [{"message": a.message, "passed": a.passed, "line": a.pos.line}
                     for a in layout.asserts],
         "problems": [p.message for p in layout.problems],
-        "orphans": [{"file": o.file, "section": o.name, "size": o.size}
+        "warnings": [w.message for w in layout.warnings],
+        "orphans": [{"file": o.file, "section": o.name, "size": o.size,
+                     "output_section": layout.output_of(o)}
                     for o in layout.orphans],
     }
 
@@ -64,12 +66,17 @@ def print_layout(layout: Layout) -> None:
     for a in layout.asserts:
         if not a.passed:
             console.print(f"[red]ASSERT failed[/red] ({escape(str(a.pos))}): {escape(a.message)}")
+    for w in layout.warnings:
+        where = f" ({w.pos})" if w.pos is not None else ""
+        console.print(f"[yellow]ld warns[/yellow]{escape(where)}: {escape(w.message)}")
     for p in layout.problems:
         if not any(a.message == p.message for a in layout.asserts):
             console.print(f"[red]ld would fail:[/red] {escape(p.message)}")
     for o in layout.orphans:
-        console.print(f"[yellow]orphan[/yellow] {escape(o.file)}({escape(o.name)}), {o.size} bytes: no "
-                      "description takes it; ld would place it by its own rules (not modelled)")
+        home = layout.output_of(o)
+        console.print(f"orphan {escape(o.file)}({escape(o.name)}), {o.size} bytes: no description "
+                      f"takes it; placed in {escape(home or '?')} by ld's orphan rules",
+                      highlight=False)
 
 
 def print_findings(script: str, runtime: str, findings: list[Finding]) -> None:

@@ -35,6 +35,10 @@ def to_json(report: SourceReport) -> dict[str, Any]:
         "handlers": [{
             "name": h.registration.handler,
             "irq": h.registration.irq,
+            "form": h.registration.form.value,
+            "label": h.registration.label,
+            "apis": list(h.registration.apis),
+            "how": h.registration.how,
             "registered_at": _pos(h.registration.position),
             "status": h.status,
             "findings": [{"kind": v.kind, "category": v.category, "severity": v.severity.value,
@@ -42,6 +46,7 @@ def to_json(report: SourceReport) -> dict[str, Any]:
             "unresolved": [{"callee": u.call.callee, "reason": u.reason, "function": u.function,
                             **_pos(u.call.position)} for u in h.unresolved],
             "reachable": list(h.reachable),
+            "fine": [{"kind": v.kind, "chain": list(v.chain), "text": v.text, **_pos(v.position)} for v in h.fine],
         } for h in report.handlers],
         "goroutines": {
             "count": len(report.goroutines),
@@ -74,14 +79,14 @@ def render_text(report: SourceReport) -> None:
                   f"{len(pkg.functions)} function(s) (source)")
     if report.handlers:
         table = Table(title="interrupt handlers (source)", title_justify="left")
-        for column in ("irq", "handler", "status", "reaches", "registered at"):
+        for column in ("registered as", "handler", "status", "reaches", "registered at"):
             table.add_column(column)
         for h in report.handlers:
             cats = sorted({v.category for v in h.violations})
             reaches = ", ".join(cats) if cats else (
                 ", ".join(sorted({u.reason for u in h.unresolved})) if h.unresolved
                 else f"{len(h.reachable)} function(s)")
-            table.add_row(escape(h.registration.irq), escape(h.registration.handler), h.status,
+            table.add_row(escape(h.registration.label), escape(h.registration.handler), h.status,
                           escape(reaches), escape(str(h.registration.position)))
         console.print(table)
         for h in report.handlers:
@@ -90,12 +95,15 @@ def render_text(report: SourceReport) -> None:
                 console.print(f"  [{style}]{v.severity.value}[/{style}] {escape(h.registration.handler)}: "
                               f"{v.category} {escape(v.text)} at {escape(str(v.position))}  "
                               f"chain {escape(' -> '.join(v.chain))}")
+            for v in h.fine:
+                console.print(f"  [green]ok[/green] {escape(h.registration.handler)}: {escape(v.kind)} at "
+                              f"{escape(str(v.position))} never blocks  chain {escape(' -> '.join(v.chain))}")
             for u in h.unresolved:
                 console.print(f"  [yellow]unknown[/yellow] {escape(h.registration.handler)}: "
                               f"{escape(u.call.callee)} ({escape(u.reason)}) in {escape(u.function)} "
                               f"at {escape(str(u.call.position))}")
     else:
-        console.print("no interrupt.New registrations")
+        console.print("no interrupt code found (interrupt.New, callbacks given to interrupt APIs, //export handlers)")
     in_loop = sum(g.in_loop for g in report.goroutines)
     console.print(f"goroutines: {len(report.goroutines)} go statement(s), {in_loop} in a loop")
     for g in report.goroutines:

@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gomcu.limits.stack import RootStack, StackReport
+from gomcu.limits.stack_tinygo import TinygoCheck, TinygoFigure
 from gomcu.report.console import stdout_console
 
 
@@ -124,3 +125,37 @@ def render_text(report: StackReport) -> None:
         console.print(f"[{style}]{f.severity.value}:[/] {escape(f.message)}")
     for note in report.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
+
+
+def _figure(f: TinygoFigure) -> str:
+    return f"{f.bytes} B" if f.bytes is not None else (f.reason or "?")
+
+
+def tinygo_json(check: TinygoCheck) -> dict[str, Any]:
+    return {
+        "roots": [{"root": c.root, "tinygo_function": c.tinygo.function, "tinygo_bytes": c.tinygo.bytes,
+                   "tinygo_reason": c.tinygo.reason, "allotted_bytes": c.allotted_bytes,
+                   "call_graph_bytes": c.call_graph_bytes, "bound_bytes": c.bound_bytes, "bounded": c.bounded,
+                   "tinygo_below_bound": c.below_bound,
+                   "tinygo_missed_recursion": c.missed_recursion} for c in check.comparisons],
+        "findings": [{"rule": f.rule, "severity": f.severity.value, "message": f.message} for f in check.findings],
+        "unmatched": [{"function": f.function, "bytes": f.bytes, "reason": f.reason} for f in check.unmatched],
+    }
+
+
+def render_tinygo(check: TinygoCheck) -> None:
+    console = stdout_console()
+    table = Table(title="TinyGo -print-stacks beside gomcu", title_justify="left")
+    for col in ("root", "TinyGo", "gomcu call graph", "gomcu bound", "allotted", "flag"):
+        table.add_column(col, justify="left" if col in ("root", "TinyGo", "flag") else "right")
+    for c in check.comparisons:
+        flags = [x for x, on in (("TinyGo below bound", c.below_bound), ("recursion TinyGo missed", c.missed_recursion))
+                 if on]
+        table.add_row(escape(c.root), escape(_figure(c.tinygo)), _bytes(c.call_graph_bytes, c.bounded),
+                      _bytes(c.bound_bytes, c.bounded), _bytes(c.allotted_bytes),
+                      f"[yellow]{', '.join(flags)}[/]" if flags else "")
+    console.print(table)
+    for f in check.unmatched:
+        console.print(f"[dim]TinyGo's {escape(f.function)} ({escape(_figure(f))}): no root of that name here[/]")
+    for finding in check.findings:
+        console.print(f"[yellow]{finding.severity.value}:[/] {escape(finding.message)}")

@@ -59,6 +59,10 @@ class RuntimeProfile:
     def is_goroutine_entry(self, name: str) -> bool:
         return _match(name, self.tasks.get("entries", ()))
 
+    def is_context_restore(self, name: str) -> bool:
+        """A routine that jumps back to a context saved earlier on the same stack (longjmp)."""
+        return _match(name, self.tasks.get("context_restore", ()))
+
     def is_init(self, name: str) -> bool:
         """A function that runs package initialisers (what it reaches runs once, at start-up)."""
         return _match(name, self.gc.get("init", ()))

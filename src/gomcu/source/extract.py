@@ -12,6 +12,7 @@ from gomcu.source.model import (
     Call,
     CallKind,
     Construct,
+    Form,
     Function,
     GoStatement,
     MmioAccess,
@@ -20,7 +21,7 @@ from gomcu.source.model import (
     Position,
     Registration,
 )
-from gomcu.source.names import SourceNames
+from gomcu.source.names import CallbackApi, SourceNames
 from gomcu.source.parse import ParsedFile
 
 Node = Any  # tree_sitter.Node
@@ -65,6 +66,8 @@ class _Decls:
     consts: dict[str, str] = field(default_factory=dict)             # name -> string|int|other
     vars: dict[str, str | None] = field(default_factory=dict)        # name -> type
     mmio_vars: set[str] = field(default_factory=set)
+    func_vars: dict[str, str] = field(default_factory=dict)          # package var -> function it holds
+    assigned: set[str] = field(default_factory=set)                  # names assigned with `=` somewhere
 
 
 def _imports(root: Node) -> dict[str, str]:
@@ -76,6 +79,31 @@ def _imports(root: Node) -> dict[str, str]:
         if alias not in ("_", "."):
             out[alias] = path
     return out
+
+
+def _export_name(decl: Node) -> str | None:
+    """The name in a `//export NAME` (or `//go:export NAME`) comment directly above a declaration."""
+    node, line = decl.prev_sibling, decl.start_point[0]
+    while node is not None and node.type == "comment" and node.end_point[0] >= line - 1:
+        words = _text(node).split()
+        if len(words) >= 2 and words[0] in ("//export", "//go:export"):
+            return words[1]
+        node, line = node.prev_sibling, node.start_point[0]
+    return None
+
+
+def _param_types(literal: Node, imports: dict[str, str]) -> str:
+    """A function literal's parameter types as "machine.Pin, *machine.CAN" (import paths, not aliases)."""
+    params = literal.child_by_field_name("parameters")
+    out = []
+    for p in params.named_children if params is not None else ():
+        typ = p.child_by_field_name("type")
+        if typ is None:
+            continue
+        ref = _type_ref(typ, imports) or _text(typ)
+        star = "*" if typ.type == "pointer_type" else ""
+        out.extend([star + ref] * max(1, len(p.children_by_field_name("name"))))
+    return ", ".join(out)
 
 
 def _descendants(node: Node, kind: str) -> list[Node]:
@@ -165,8 +193,13 @@ class Extractor:
                     elif value is not None and value.named_children:
                         first = value.named_children[0]
                         last = "string" if first.type in STRING_LITERALS or "\"" in _text(first) else "int"
-                    for name_node in spec.children_by_field_name("name"):
+                    names = spec.children_by_field_name("name")
+                    for i, name_node in enumerate(names):
                         d.consts[_text(name_node)] = last
+                        if value is not None and len(value.named_children) == len(names):
+                            typ = self._static_type(value.named_children[i], imports)  # machine.LED
+                            if typ is not None and "." in typ:
+                                d.vars[_text(name_node)] = typ
             elif node.type == "var_declaration":
                 for spec in _descendants(node, "var_spec"):
                     typ = _type_ref(spec.child_by_field_name("type"), imports)
@@ -223,6 +256,10 @@ class Extractor:
             return _type_ref(expr.child_by_field_name("type"), imports)
         if expr.type in STRING_LITERALS:
             return "string"
+        if expr.type == "selector_expression":  # machine.LED: a value of another package, named by the profile
+            operand = expr.child_by_field_name("operand")
+            if operand is not None and operand.type == "identifier" and _text(operand) in imports:
+                return self.names.value_type(f"{imports[_text(operand)]}.{_text(expr.child_by_field_name('field'))}")
         return None
 
     # -- MMIO ------------------------------------------------------------------------------------
@@ -295,12 +332,18 @@ class Extractor:
         per_file = [(f, _imports(f.tree.root_node)) for f in self.files]
         for parsed, imports in per_file:
             self._collect(parsed, imports)
+            for stmt in _descendants(parsed.tree.root_node, "assignment_statement"):
+                left = stmt.child_by_field_name("left")
+                self.decls.assigned.update(_text(n) for n in (left.named_children if left is not None else ())
+                                           if n.type == "identifier")
         init = _Walker(self, PACKAGE_INIT, None, None, None)
+        init.link = "init"
         for parsed, imports in per_file:
             init.file, init.imports = parsed.path, imports
             for node in parsed.tree.root_node.named_children:
                 if node.type == "var_declaration":
                     init.walk(node)
+        self.decls.func_vars.update(init.literal_vars)
         if init.constructs or init.calls:
             self.functions.append(init.finish(Position(self.files[0].path, 1, 1)))
         for parsed, imports in per_file:
@@ -321,12 +364,24 @@ class Extractor:
         name = _text(node.child_by_field_name("name"))
         receiver = method = None
         walker_name = name
+        link = name
         if node.type == "method_declaration":
             recv_var, receiver = self._receiver(node)
             method = name
             walker_name = f"{receiver}.{name}"
+            recv = node.child_by_field_name("receiver")
+            pointer = recv is not None and any(p.child_by_field_name("type") is not None
+                                               and p.child_by_field_name("type").type == "pointer_type"
+                                               for p in recv.named_children)
+            link = f"({'*' if pointer else ''}{receiver}).{name}"
         w = _Walker(self, walker_name, receiver, method, None)
-        w.file, w.imports = file, imports
+        w.file, w.imports, w.link = file, imports, link
+        exported = _export_name(node)
+        if exported is not None:
+            w.exported = exported
+            if self.names.is_export_handler(exported):
+                self.registrations.append(Registration(exported, walker_name, True, False, w.pos(node), walker_name,
+                                                       Form.EXPORT, how="function"))
         if node.type == "method_declaration":
             recv = node.child_by_field_name("receiver")
             if recv is not None:
@@ -357,6 +412,9 @@ class _Walker:
         self.loop = 0
         self.counter: list[int] = [0] if parent is None else parent.counter
         self.top: str = name if parent is None else parent.top
+        self.link: str = name  # TinyGo's name (set by the creator); literals add "$N" in order
+        self.anon = 0
+        self.exported: str | None = None
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -371,7 +429,8 @@ class _Walker:
 
     def finish(self, position: Position) -> Function:
         return Function(self.name, position, tuple(self.constructs), tuple(self.calls),
-                        self.receiver, self.method, literal=self.parent is not None)
+                        self.receiver, self.method, literal=self.parent is not None, link=self.link,
+                        exported=self.exported)
 
     def is_local(self, name: str) -> bool:
         w: _Walker | None = self
@@ -421,7 +480,7 @@ class _Walker:
             operand = expr.child_by_field_name("operand")
             if operand is not None and operand.type == "identifier" and _text(operand) in self.imports \
                     and not self.is_local(_text(operand)):
-                return None
+                return self.ex.names.value_type(f"{self.imports[_text(operand)]}.{_text(expr.child_by_field_name('field'))}")
             owner = self.type_of(operand)
             if owner is not None:
                 return self.ex.decls.fields.get(owner, {}).get(_text(expr.child_by_field_name("field")))
@@ -469,6 +528,8 @@ class _Walker:
         self.counter[0] += 1
         name = f"{self.top}.func{self.counter[0]}"
         w = _Walker(self.ex, name, None, None, self)
+        self.anon += 1
+        w.link = f"{self.link}${self.anon}"
         w.walk_function(node)
         self.ex.functions.append(w.finish(self.pos(node)))
         free = w.used - set(w.types)
@@ -508,6 +569,8 @@ class _Walker:
     def _select_statement(self, node: Node) -> None:
         if not any(c.type == "default_case" for c in node.named_children):
             self.add("select", "block", node)
+        else:
+            self.add("select with default", "fine", node)
         for case in node.named_children:
             comm = case.child_by_field_name("communication")
             for child in case.named_children:
@@ -562,6 +625,8 @@ class _Walker:
             lit = [f for f in self.calls if f.kind is CallKind.LITERAL and f.position == self.pos(value)]
             if lit:
                 self.literal_vars[name] = lit[-1].callee
+        elif value.type == "identifier" and _text(value) in self.ex.decls.functions and not self.is_local(_text(value)):
+            self.literal_vars[name] = _text(value)
         if value.type == "call_expression":
             found = self.ex.mmio_pointer(value, self.imports)
             if found is not None and not self.ex.is_volatile(found[0], self.imports):
@@ -748,9 +813,16 @@ class _Walker:
                 path = self.imports[_text(operand)]
                 if path == names.interrupt_package and member == "New":
                     self.registration(node, args)
+                apis = [a for a in names.callback_apis(member, len(args)) if a.api == f"{path}.{member}"]
+                if apis:
+                    self.callback(node, "", apis, args)
                 self.call(f"{path}.{member}", CallKind.EXTERNAL, node)
                 return
             owner = self.type_of(operand)
+            apis = [a for a in names.callback_apis(member, len(args)) if a.receiver is not None
+                    and (a.receiver == owner or (owner is None and member not in d.methods))]
+            if apis:
+                self.callback(node, _text(operand), apis, args)
             if owner is not None and "." in owner:
                 self.call(f"{owner}.{member}", CallKind.EXTERNAL, node)
             elif owner is not None and d.types.get(owner) == "interface":
@@ -767,6 +839,67 @@ class _Walker:
             return  # a conversion (*T)(x)
         else:
             self.call(_short(fn), CallKind.VALUE, node)
+
+    def callback(self, node: Node, receiver: str, apis: list[CallbackApi], args: list[Node]) -> None:
+        """A call that hands a callback to an API that runs it in interrupt context."""
+        for index in sorted({i for a in apis for i in a.callbacks}):
+            if index >= len(args):
+                continue
+            arg = args[index]
+            fits = [a for a in apis if index in a.callbacks]
+            if arg.type == "func_literal":  # the literal spells its parameters: keep the APIs it fits
+                spelled = _param_types(arg, self.imports)
+                fits = [a for a in fits if a.signature == spelled] or fits
+            if arg.type == "nil":
+                continue
+            handler, resolved, literal, how = self.callback_target(arg)
+            self.ex.registrations.append(Registration(receiver, handler, resolved, literal, self.pos(node), self.name,
+                                                      Form.CALLBACK, tuple(a.api for a in fits), how))
+
+    def callback_target(self, arg: Node) -> tuple[str, bool, bool, str]:
+        """(handler, resolved, literal, how) for a callback argument: a function literal, a function
+        of the package, a method value, or a variable set once from one of these."""
+        d = self.ex.decls
+        if arg.type == "func_literal":
+            self.skip.add(arg.id)  # walked here as a function of its own, not again as an argument
+            return self.literal(arg, call=False), True, True, "literal"
+        if arg.type == "identifier":
+            name = _text(arg)
+            if name in d.assigned:
+                return name, False, False, f"variable {name} is assigned more than once"
+            target = self.literal_of(name)
+            if target is not None:
+                return target, True, ".func" in target, "variable"
+            if self.is_local(name):
+                return name, False, False, f"{name} is a variable not set from a function of the package"
+            if name in d.functions:
+                return name, True, False, "function"
+            return name, False, False, f"{name} is not a function of the package"
+        if arg.type == "selector_expression":
+            operand = arg.child_by_field_name("operand")
+            member = _text(arg.child_by_field_name("field"))
+            if operand is not None and operand.type == "identifier" and _text(operand) in self.imports \
+                    and not self.is_local(_text(operand)):
+                return _text(arg), False, False, "a function of another package (not followed)"
+            owner = self.type_of(operand)
+            receivers = d.methods.get(member, set())
+            if owner is None and len(receivers) == 1:
+                owner = next(iter(receivers))
+            if owner is not None and owner in receivers:
+                return f"{owner}.{member}", True, False, "method value"
+            return _text(arg), False, False, "a method value whose receiver type the source does not spell"
+        return _short(arg), False, False, "an expression, not a function of the package"
+
+    def literal_of(self, name: str) -> str | None:
+        """The function a variable was set from (`cb := func(...)`, `var cb = onPress`), if any."""
+        w: _Walker | None = self
+        while w is not None:
+            if name in w.literal_vars:
+                return w.literal_vars[name]
+            if name in w.types:
+                return None
+            w = w.parent
+        return self.ex.decls.func_vars.get(name)
 
     def registration(self, node: Node, args: list[Node]) -> None:
         irq = _text(args[0]) if args else "?"

@@ -27,7 +27,8 @@ class Construct:
 
     kind: make, new, append, address-of-literal, slice-literal, map-literal, string-concat,
     closure, conversion, send, receive, select, go, defer, panic, print.
-    category: alloc, block, go, defer, panic or print.
+    category: alloc, block, go, defer, panic or print; "fine" for what looks unsafe but is not
+    (a select with a default case never blocks).
     """
 
     kind: str
@@ -75,18 +76,50 @@ class Function:
     receiver: str | None = None   # receiver type name, for methods
     method: str | None = None     # bare method name, for methods
     literal: bool = False
+    link: str = ""                # TinyGo's name without the package: "f", "(*T).m", "f$1", "(T).m$1$2"
+    exported: str | None = None   # the //export name, when there is one
+
+    def compiled_name(self, package_path: str) -> str:
+        """The symbol TinyGo gives this function in package `package_path` (literals: `pkg.fn$N`)."""
+        if self.exported:
+            return self.exported
+        if self.link.startswith("("):
+            star = "*" if self.link.startswith("(*") else ""
+            return f"({star}{package_path}.{self.link[1 + len(star):]}"
+        return f"{package_path}.{self.link}"
+
+
+class Form(str, enum.Enum):
+    """How code is made to run in interrupt context."""
+
+    INTERRUPT_NEW = "interrupt.New"  # interrupt.New(irq, handler)
+    CALLBACK = "callback"            # a callback given to an API the profile lists (pin.SetInterrupt)
+    EXPORT = "export"                # //export SysTick_Handler on a plain function
 
 
 @dataclass(frozen=True)
 class Registration:
-    """interrupt.New(irq, handler)."""
+    """Code registered to run in interrupt context."""
 
-    irq: str
+    irq: str                 # the IRQ expression; a callback's receiver (or API); the exported name
     handler: str             # function name (a literal's synthetic name) or the expression text
     resolved: bool           # the handler names a function of the package
     literal: bool
     position: Position
     function: str            # where the registration is
+    form: Form = Form.INTERRUPT_NEW
+    apis: tuple[str, ...] = ()  # callback: the profile's APIs the call can be
+    how: str = ""            # callback: literal, function, method value, variable; or why not followed
+
+    @property
+    def label(self) -> str:
+        """What the user wrote, as a report names it."""
+        if self.form is Form.CALLBACK:
+            member = self.apis[0].rsplit(".", 1)[-1] if self.apis else "?"
+            return f"{self.irq}.{member} callback" if self.irq else f"{self.apis[0]} callback"
+        if self.form is Form.EXPORT:
+            return f"//export {self.irq}"
+        return f"interrupt {self.irq}"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from gomcu.graphs import strongly_connected
 from gomcu.findings import Finding, Location, Severity
 from gomcu.source.callgraph import CallGraph, Unresolved, _key
-from gomcu.source.model import Call, CallKind, Function, GoStatement, MmioAccess, MmioPointer, Package, Position, Registration
+from gomcu.source.model import Call, CallKind, Form, Function, GoStatement, MmioAccess, MmioPointer, Package, Position, Registration
 
 HANDLER_SEVERITY = {"alloc": Severity.ERROR, "block": Severity.ERROR, "go": Severity.ERROR,
                     "defer": Severity.WARNING, "panic": Severity.WARNING, "print": Severity.WARNING}
@@ -38,6 +38,7 @@ class HandlerResult:
     violations: tuple[Violation, ...]
     unresolved: tuple[Unresolved, ...]
     reachable: tuple[str, ...]
+    fine: tuple[Violation, ...] = ()  # constructs that look unsafe but are not (select with default)
 
 
 def _handler_function(package: Package, reg: Registration) -> Function | None:
@@ -53,18 +54,24 @@ def analyse_handlers(package: Package, graph: CallGraph) -> tuple[tuple[HandlerR
     for reg in package.registrations:
         root = _handler_function(package, reg)
         if root is None:
-            unresolved = (Unresolved(_pseudo_call(reg), reg.function, "handler is not a function of the package"),)
+            why = reg.how or "handler is not a function of the package"
+            unresolved = (Unresolved(_pseudo_call(reg), reg.function, why),)
             results.append(HandlerResult(reg, "unknown", (), unresolved, ()))
+            detail = ("is not a function declared in the package (TinyGo needs a constant function)"
+                      if reg.form is Form.INTERRUPT_NEW else f"cannot be followed: {why}")
             findings.append(Finding("source.irq-unknown", Severity.WARNING,
-                                    f"interrupt {reg.irq}: handler {reg.handler} is not a function declared in "
-                                    "the package (TinyGo needs a constant function)",
+                                    f"{reg.label}: handler {reg.handler} {detail}",
                                     _loc(reg.position, reg.function), (reg.handler,)))
             continue
         violations: list[Violation] = []
+        fine: list[Violation] = []
         unresolved_calls: list[Unresolved] = []
         reached = graph.reach(root)
         for fn, chain in reached.values():
             for c in fn.constructs:
+                if c.category == "fine":
+                    fine.append(Violation(c.kind, c.category, Severity.INFO, chain, c.position, c.text))
+                    continue
                 violations.append(Violation(c.kind, c.category, HANDLER_SEVERITY[c.category], chain, c.position, c.text))
             for call in fn.calls:
                 cats = graph.names.categories(call.callee) if call.kind is CallKind.EXTERNAL else ()
@@ -78,16 +85,22 @@ def analyse_handlers(package: Package, graph: CallGraph) -> tuple[tuple[HandlerR
         violations.sort(key=lambda v: (v.position.file, v.position.line, v.position.column))
         status = "violation" if violations else ("unknown" if unresolved_calls else CLEAN)
         reachable = tuple(sorted(fn.name for fn, _ in reached.values()))
-        results.append(HandlerResult(reg, status, tuple(violations), tuple(unresolved_calls), reachable))
+        results.append(HandlerResult(reg, status, tuple(violations), tuple(unresolved_calls), reachable,
+                                     tuple(sorted(fine, key=lambda v: (v.position.file, v.position.line)))))
+        for v in fine:
+            findings.append(Finding("source.irq-nonblocking", Severity.INFO,
+                                    f"{reg.label} {root.name}: {v.kind} at {v.position} never blocks (fine in "
+                                    f"interrupt context), via {' -> '.join(v.chain)}",
+                                    _loc(v.position, v.chain[-1]), v.chain))
         for v in violations:
             findings.append(Finding(f"source.irq-{v.category}", v.severity,
-                                    f"interrupt {reg.irq} handler {root.name}: {v.category} ({v.text}) at {v.position}, "
+                                    f"{reg.label} handler {root.name}: {v.category} ({v.text}) at {v.position}, "
                                     f"via {' -> '.join(v.chain)}",
                                     _loc(v.position, v.chain[-1] if v.chain[-1] != v.kind else v.chain[-2]), v.chain))
         if not violations and unresolved_calls:
             which = ", ".join(f"{u.call.callee} ({u.reason}) at {u.call.position}" for u in unresolved_calls)
             findings.append(Finding("source.irq-unknown", Severity.WARNING,
-                                    f"interrupt {reg.irq} handler {root.name}: cannot follow {which}",
+                                    f"{reg.label} handler {root.name}: cannot follow {which}",
                                     _loc(reg.position, reg.function), (root.name,)))
     return tuple(results), findings
 
