@@ -51,6 +51,7 @@ from gomcu.emu.native import (
 )
 from gomcu.emu.nvic import SVCALL, ExceptionModel, StackingFault, exception_name
 from gomcu.emu.peripherals import Uart, UnknownMmio
+from gomcu.emu.polls import PollSolver
 from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
 from gomcu.emu.result import (
     Allocation,
@@ -154,7 +155,10 @@ class Machine:
         self.output = bytearray()
         self.nvic = ExceptionModel(self.uc, board.num_irqs, board.priority_bits, board.has_fpu,
                                    self.cycles, self._pc)
-        self.unknown = UnknownMmio(self._pc)
+        regions = tuple((m.origin, m.length, m.kind == "ram") for m in board.memory)
+        names = board.run.peripheral_at if board.run is not None else None
+        self.unknown = UnknownMmio(self._pc, PollSolver(self.uc, image, regions, model, lambda: self.tb.count,
+                                                        names), self.tb.request_stop)
         self.nvic.unknown_access = self.unknown.access
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
         self.timers: list[TimerModel] = []
@@ -977,8 +981,9 @@ class Machine:
             if self.unknown.spinning is not None:
                 r = self.unknown.spinning
                 self.stop = "spin"
-                self.message = (f"firmware spins reading unmodelled register 0x{r.address:08x} "
-                                f"({r.reads_since_write} reads with no write; first at {self._where(r.first_pc)})")
+                self.message = self.unknown.spin_message or (
+                    f"firmware spins reading unmodelled register 0x{r.address:08x} "
+                    f"({r.reads_since_write} reads with no write; first at {self._where(r.first_pc)})")
                 break
             if nvic.reset_requested:
                 self.stop, self.message = "reset", "firmware requested a system reset (AIRCR.SYSRESETREQ)"
@@ -1052,4 +1057,4 @@ class Machine:
             hooks=tuple(HookUse(h.function, h.action, addr, addr is not None and self._hooks.get(addr) is h,
                                 self._hook_calls.get(addr, 0) if addr is not None else 0)
                         for h, addr in self._hook_uses),
-            reached=dict(self.reached))
+            reached=dict(self.reached), polls=tuple(self.unknown.decisions))

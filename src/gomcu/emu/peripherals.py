@@ -2,9 +2,11 @@
 
 Unknown MMIO policy (stated, so that reports can quote it): a read returns the last value
 written to that address, or 0 if none; a write is stored. Every address is logged once (first
-access: read/write, PC), and reads are counted so that firmware polling a register the model
-does not implement (e.g. a "ready" flag that never sets) is reported as a spin instead of a
-silent budget overrun.
+access: read/write, PC), and reads are counted: when one address has been read POLL_READS times
+with no write, the poll solver (`polls.py`) decides a value for that (pc, address) that leaves
+the firmware's loop, and from then on reads there answer it (in the bits it decided; the rest
+is what was written). A poll it cannot answer stops the run as a spin with its explanation;
+reads it finds are no poll keep the old limit of SPIN_READS.
 """
 
 from __future__ import annotations
@@ -13,9 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gomcu.emu.boards import UartSpec
+from gomcu.emu.polls import PollSolver, Unsolved
+from gomcu.emu.result import PollDecision
 
 #: Reads of one unimplemented address, with no write to it in between, that count as spinning.
 SPIN_READS = 100_000
+#: Reads of one address with no write after which the poll solver looks at the loop.
+POLL_READS = 32
+#: Decisions for one (pc, address) after which its answers are taken not to hold.
+MAX_DECISIONS = 8
 
 
 @dataclass
@@ -73,12 +81,19 @@ class Uart:
 
 @dataclass
 class UnknownMmio:
-    """Store-and-return for unmodelled MMIO, with a log of every address touched."""
+    """Store-and-return for unmodelled MMIO, with a log of every address touched and the poll
+    solver's answers (`answers`: (pc, address) -> (mask, bits); `decisions`: each one made)."""
 
     pc_now: Callable[[], int]
+    solver: PollSolver | None = None
+    on_spin: Callable[[], None] | None = None
     values: dict[int, int] = field(default_factory=dict)
     accesses: dict[int, MmioAccess] = field(default_factory=dict)
     spinning: MmioAccess | None = None
+    spin_message: str = ""
+    answers: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    decisions: list[PollDecision] = field(default_factory=list)
+    wait: dict[tuple[int, int], int] = field(default_factory=dict)  # reads before looking again
 
     def access(self, address: int, size: int, is_write: bool, value: int) -> int:
         rec = self.accesses.get(address)
@@ -92,6 +107,42 @@ class UnknownMmio:
             return 0
         rec.reads += 1
         rec.reads_since_write += 1
+        if rec.reads_since_write < POLL_READS or self.spinning is not None:
+            return self.value_at(address, self.pc_now()) if self.answers else self.values.get(address, 0)
+        pc = self.pc_now()
+        if self.solver is not None and rec.reads_since_write >= self.wait.get((pc, address), POLL_READS):
+            self._solve(rec, pc, size)
         if rec.reads_since_write >= SPIN_READS and self.spinning is None:
             self.spinning = rec
-        return self.values.get(address, 0)
+        return self.value_at(address, pc)
+
+    def value_at(self, address: int, pc: int) -> int:
+        """What a read of `address` by the instruction at `pc` returns now."""
+        value = self.values.get(address, 0)
+        answer = self.answers.get((pc, address))
+        return value if answer is None else (value & ~answer[0]) | answer[1]
+
+    def _solve(self, rec: MmioAccess, pc: int, size: int) -> None:
+        assert self.solver is not None
+        key = (pc, rec.address)
+        made = sum(1 for d in self.decisions if (d.pc, d.address) == key)
+        outcome = self.solver.solve(pc, rec.address, size, self.value_at(rec.address, pc), rec.reads_since_write,
+                                    self.value_at)
+        if outcome is None:  # not a loop on this value (yet): look again after twice as many reads
+            self.wait[key] = 2 * rec.reads_since_write
+        elif isinstance(outcome, Unsolved) or made >= MAX_DECISIONS:
+            self.spinning = rec
+            self.spin_message = outcome.why if isinstance(outcome, Unsolved) else (
+                f"the answers for 0x{rec.address:08x} read at 0x{pc:08x} do not hold: the loop came back to "
+                f"the read after {made} decisions (last: {self.decisions[-1].why if self.decisions else '-'})")
+            if self.on_spin is not None:
+                self.on_spin()
+        else:
+            for at in (pc, *outcome.also_at):
+                mask, bits = outcome.mask, outcome.value & outcome.mask
+                old = self.answers.get((at, rec.address))
+                if old is not None:  # keep bits decided earlier that this decision did not touch
+                    mask, bits = mask | old[0], bits | (old[1] & ~mask)
+                self.answers[(at, rec.address)] = (mask, bits)
+            self.decisions.append(outcome)
+            rec.reads_since_write = 0

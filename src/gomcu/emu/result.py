@@ -87,6 +87,33 @@ class MmioRecord:
 
 
 @dataclass(frozen=True)
+class PollDecision:
+    """An answer the poll solver gave: reads of `address` by the instruction at `pc` return
+    `value` in the bits of `mask` (the rest reads what was written), because `why`.
+
+    `also_at`: other instructions of the same loop that read the address get the same answer.
+    `previous` is what the model answered before (the loop stayed on it), `reads` how many reads
+    with no write showed the spin, `instructions` when it was decided; `exit_*` is the branch
+    that leaves the loop (often in a caller of an accessor function)."""
+
+    address: int
+    peripheral: str | None
+    pc: int
+    function: str | None
+    line: str | None
+    value: int
+    mask: int
+    previous: int
+    reads: int
+    instructions: int
+    exit_pc: int | None
+    exit_function: str | None
+    exit_line: str | None
+    why: str
+    also_at: tuple[int, ...] = ()  # other instructions in the loop reading it, answered the same
+
+
+@dataclass(frozen=True)
 class Fault:
     """Why the machine stopped abnormally, with registers and a backtrace of return addresses."""
 
@@ -150,6 +177,7 @@ class RunResult:
     hooks: tuple[HookUse, ...] = ()
     #: instructions executed when a given function was first entered (e.g. main.main), if asked
     reached: dict[str, int] = field(default_factory=dict)
+    polls: tuple[PollDecision, ...] = ()
 
     @property
     def ok(self) -> bool:
