@@ -973,6 +973,7 @@ class Machine:
                 self.progress(tb.count, self.max_insns)
             if self.stop is not None:
                 break
+            self.unknown.solve_pending()
             pc = self._pc()
             reason = tb.stop_reason
             if pc >= TRAP_LOW or reason & STOP_TRAP:

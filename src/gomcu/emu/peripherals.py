@@ -12,7 +12,7 @@ reads it finds are no poll keep the old limit of SPIN_READS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gomcu.emu.boards import UartSpec
 from gomcu.emu.polls import PollSolver, Unsolved
@@ -92,8 +92,10 @@ class UnknownMmio:
     spinning: MmioAccess | None = None
     spin_message: str = ""
     answers: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    state: dict[int, tuple[int, int]] = field(default_factory=dict)  # address -> latest (mask, bits)
     decisions: list[PollDecision] = field(default_factory=list)
     wait: dict[tuple[int, int], int] = field(default_factory=dict)  # reads before looking again
+    pending: tuple[int, int, int] | None = None  # (block pc, address, size) to solve
 
     def access(self, address: int, size: int, is_write: bool, value: int) -> int:
         rec = self.accesses.get(address)
@@ -110,39 +112,52 @@ class UnknownMmio:
         if rec.reads_since_write < POLL_READS or self.spinning is not None:
             return self.value_at(address, self.pc_now()) if self.answers else self.values.get(address, 0)
         pc = self.pc_now()
-        if self.solver is not None and rec.reads_since_write >= self.wait.get((pc, address), POLL_READS):
-            self._solve(rec, pc, size)
+        if self.solver is not None and self.pending is None \
+                and rec.reads_since_write >= self.wait.get((pc, address), POLL_READS):
+            self.pending = (pc, address, size)  # solved at the next block boundary (exact registers)
+            if self.on_spin is not None:
+                self.on_spin()
         if rec.reads_since_write >= SPIN_READS and self.spinning is None:
             self.spinning = rec
         return self.value_at(address, pc)
 
     def value_at(self, address: int, pc: int) -> int:
-        """What a read of `address` by the instruction at `pc` returns now."""
+        """What a read of `address` by the block at `pc` returns now: the answer decided for
+        that loop, else the bits the latest decision on the address gave (a ready bit that was
+        answered set stays set for the checks after the loop, as in hardware)."""
         value = self.values.get(address, 0)
-        answer = self.answers.get((pc, address))
+        answer = self.answers.get((pc, address)) or self.state.get(address)
         return value if answer is None else (value & ~answer[0]) | answer[1]
 
-    def _solve(self, rec: MmioAccess, pc: int, size: int) -> None:
-        assert self.solver is not None
-        key = (pc, rec.address)
-        made = sum(1 for d in self.decisions if (d.pc, d.address) == key)
-        outcome = self.solver.solve(pc, rec.address, size, self.value_at(rec.address, pc), rec.reads_since_write,
-                                    self.value_at)
+    def solve_pending(self) -> None:
+        """Run the solver for the spin seen last (the run is stopped at a block boundary)."""
+        if self.pending is None or self.solver is None:
+            return
+        pc, address, size = self.pending
+        self.pending = None
+        rec = self.accesses[address]
+        key = (pc, address)
+        made = sum(1 for d in self.decisions if d.address == address and d.key_pc == pc)
+        outcome = self.solver.solve(address, size, self.value_at(address, pc), rec.reads_since_write,
+                                    lambda a: self.value_at(a, -1))
         if outcome is None:  # not a loop on this value (yet): look again after twice as many reads
             self.wait[key] = 2 * rec.reads_since_write
         elif isinstance(outcome, Unsolved) or made >= MAX_DECISIONS:
             self.spinning = rec
             self.spin_message = outcome.why if isinstance(outcome, Unsolved) else (
-                f"the answers for 0x{rec.address:08x} read at 0x{pc:08x} do not hold: the loop came back to "
-                f"the read after {made} decisions (last: {self.decisions[-1].why if self.decisions else '-'})")
-            if self.on_spin is not None:
-                self.on_spin()
+                f"the answers for 0x{address:08x} do not hold: the loop came back to the read after {made} "
+                f"decisions (last: {self.decisions[-1].why if self.decisions else '-'})")
         else:
-            for at in (pc, *outcome.also_at):
-                mask, bits = outcome.mask, outcome.value & outcome.mask
-                old = self.answers.get((at, rec.address))
-                if old is not None:  # keep bits decided earlier that this decision did not touch
-                    mask, bits = mask | old[0], bits | (old[1] & ~mask)
-                self.answers[(at, rec.address)] = (mask, bits)
+            outcome = replace(outcome, key_pc=pc)
+            new = (outcome.mask, outcome.value & outcome.mask)
+            self.answers[key] = _merge(self.answers.get(key), new)
+            self.state[address] = _merge(self.state.get(address), new)
             self.decisions.append(outcome)
             rec.reads_since_write = 0
+
+
+def _merge(old: tuple[int, int] | None, new: tuple[int, int]) -> tuple[int, int]:
+    """`new` (mask, bits) over `old`: bits decided earlier that `new` does not touch are kept."""
+    if old is None:
+        return new
+    return new[0] | old[0], new[1] | (old[1] & ~new[0])

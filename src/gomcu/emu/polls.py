@@ -145,34 +145,39 @@ class PollSolver:
         return at + (f" ({line})" if line else "")
 
     # -- solving ----------------------------------------------------------------------------
-    def solve(self, pc: int, address: int, size: int, base: int, reads: int,
-              mmio_value: Callable[[int, int], int]) -> PollDecision | Unsolved | None:
-        """A decision for the read of `address` at `pc`, an Unsolved poll, or None if the read
-        is not a poll (the code does not come back to it, or no value of it changes the path)."""
+    def solve(self, address: int, size: int, base: int, reads: int,
+              mmio_value: Callable[[int], int]) -> PollDecision | Unsolved | None:
+        """A decision for the loop the run (stopped at a block boundary inside it) spins in
+        reading `address`, an Unsolved poll, or None if it is no poll (the code does not come
+        back to the read, or its path does not depend on the value)."""
         engine = self._trial(mmio_value)
         snap = engine.snapshot(self.uc)
-        stay = engine.iteration(snap, pc, address, base, 3 * TRACE_LIMIT)
+        stay = engine.iteration(snap, address, base, 3 * TRACE_LIMIT)
         if stay.kind != STAY:
             return None
-        taint = self._follow(stay, pc, stay.readers)
+        pc = stay.pc
+        taint = self._follow(stay, stay.readers)
         loop = frozenset(a for a, _ in stay.trace)
-        for value in self._candidates(taint, base, size, len(stay.readers) > 1):
-            left = engine.attempt(snap, pc, address, value, loop, stay.readers, TRIAL_LIMIT)
+        tried: list[int] = []
+        for value, test, ops in self._candidates(taint, base, size, len(stay.readers) > 1):
+            tried.append(value)
+            left = engine.attempt(snap, address, value, pc, loop, TRIAL_LIMIT)
             if left.kind == LEFT:
                 break
         else:
-            return self._no_answer(taint, pc, address)
+            return self._no_answer(taint, pc, address, len(tried))
         exit_pc = left.exit_pc
-        test = taint.deciders.get(exit_pc) if exit_pc is not None else None
-        refused = self._refuse(test, exit_pc, base, value)
+        decider = taint.deciders.get(exit_pc) if exit_pc is not None else None
+        refused = self._refuse(decider, exit_pc, base, value)
         if refused is not None:
             return Unsolved(f"the poll of {self._reg_name(address)} at {self._describe(pc)} {refused}")
-        if test is None or test.ops is None:  # explain by the first test that sees the changed bits
-            test = next((x for x in taint.tests if x.ops is not None
-                         and relevant_bits(x.ops, base) & (base ^ value)), test)
-        return self._decision(pc, address, base, value, reads, test, exit_pc, stay.readers - {pc})
+        if test is None:  # found bit by bit: explain by the first test that sees the changed bits
+            test = next((x for x in taint.tests if x.ops is not None and relevant_bits(x.ops, base) & (base ^ value)),
+                        None)
+            ops = test.ops if test is not None else None
+        return self._decision(pc, address, base, value, reads, test, ops, exit_pc, stay.readers - {pc})
 
-    def _trial(self, mmio_value: Callable[[int, int], int]) -> TrialEngine:
+    def _trial(self, mmio_value: Callable[[int], int]) -> TrialEngine:
         if self._engine is None:
             self._engine = TrialEngine(self.cpu_model, self.regions, lambda a, n: bytes(self.uc.mem_read(a, n)),
                                        mmio_value)
@@ -183,46 +188,52 @@ class PollSolver:
         name = self.names(address) if self.names else None
         return f"0x{address:08x}" + (f" ({name})" if name else "")
 
-    def _no_answer(self, taint: _Taint, pc: int, address: int) -> Unsolved | None:
+    def _no_answer(self, taint: _Taint, pc: int, address: int, tried: int) -> Unsolved | None:
         if not taint.deciders:
             return None  # the loop does not branch on this value: not a poll on it
         tests = ", ".join(f"`{t.text}`" for t in taint.tests[:4])
-        return Unsolved(f"no value of {self._reg_name(address)} read at {self._describe(pc)} leaves the loop "
-                        f"(it tests it with {tests or 'no recognised instruction'}); nothing models the register")
+        return Unsolved(f"none of {tried} values tried for {self._reg_name(address)} read at {self._describe(pc)} "
+                        f"leaves the loop (it tests the value with {tests}); nothing models the register")
 
     def _refuse(self, test: Test | None, exit_pc: int | None, base: int, value: int) -> str | None:
         """Why a leaving value must not be answered: the exit needs time to pass, not a value."""
-        if test is None or exit_pc is None or test.kind != "cmp" or test.operand_reg is None:
+        if test is None or exit_pc is None or test.kind != "cmp":
             return None
         branch = self._insn(exit_pc)
         cond = _ORDERED.get(branch.cc) if branch is not None else None
         against = f"{test.operand_reg} = 0x{(test.operand or 0):x}"
-        if cond is not None:
+        offset = next((op for op in test.ops or () if op[0] == "add" and op[2]), None)
+        if cond is not None and (test.operand_reg is not None or offset is not None):
+            what = against if test.operand_reg else f"after subtracting 0x{(-offset[1]) & WORD:x} read earlier" \
+                if offset else ""
             return (f"compares it by magnitude (`{test.text}`, `{branch.mnemonic}`) with a value computed at run "
-                    f"time ({against}): a counter that has to advance with time, which no timer model answers here")
+                    f"time ({what}): a counter that has to advance with time, which no timer model answers here")
+        if test.operand_reg is None:
+            return None
         if test.ops is not None and evaluate(test.ops, base) == test.operand and evaluate(test.ops, value) != test.operand:
             return (f"waits for the register to differ from a value read before (`{test.text}`, {against}): "
                     "it has to change with time, which nothing models")
         return None
 
     def _decision(self, pc: int, address: int, base: int, value: int, reads: int, test: Test | None,
-                  exit_pc: int | None, others: frozenset[int]) -> PollDecision:
+                  ops: tuple[Op, ...] | None, exit_pc: int | None, others: frozenset[int]) -> PollDecision:
         mask = base ^ value
-        if test is not None and test.ops is not None:
-            mask |= relevant_bits(test.ops, value)
+        if ops is not None:
+            mask |= relevant_bits(ops, value)
         function, line = self.where(pc)
         loop_function, loop_line = self.where(exit_pc) if exit_pc is not None else (None, None)
         return PollDecision(
             address=address, peripheral=self.names(address) if self.names else None, pc=pc, function=function,
             line=line, value=value, mask=mask, previous=base, reads=reads, instructions=self.count(),
             exit_pc=exit_pc, exit_function=loop_function, exit_line=loop_line,
-            why=self._why(base, value, test, exit_pc), also_at=tuple(sorted(others)))
+            why=self._why(base, value, test, ops, exit_pc), also_at=tuple(sorted(others)))
 
-    def _why(self, base: int, value: int, test: Test | None, exit_pc: int | None) -> str:
-        bits = relevant_bits(test.ops, value) if test is not None and test.ops is not None else 0
-        if test is not None and test.kind == "cmp" and bits:
-            field = f"field 0x{bits:x} = 0x{value & bits:x}, equal to what it is compared with"
-            what = field + (f" ({test.operand_reg} = 0x{(test.operand or 0):x})" if test.operand_reg else "")
+    def _why(self, base: int, value: int, test: Test | None, ops: tuple[Op, ...] | None, exit_pc: int | None) -> str:
+        bits = relevant_bits(ops, value) if ops is not None else 0
+        if test is not None and test.kind == "cmp" and bits & (bits - 1):
+            what = f"field 0x{bits:x} read as 0x{value & bits:x}" + (
+                f", compared with {test.operand_reg} = 0x{test.operand:x}" if test.operand_reg and test.operand is not None
+                else "") + _written_field(base, value, bits)
         else:
             bits = bits or (base ^ value)
             on, off = value & bits, bits & ~value
@@ -241,7 +252,7 @@ class PollSolver:
         return "; ".join(parts)
 
     # -- following the value ------------------------------------------------------------
-    def _follow(self, stay: Outcome, pc: int, readers: frozenset[int]) -> _Taint:
+    def _follow(self, stay: Outcome, readers: frozenset[int]) -> _Taint:
         """Which registers (and stack words) hold what of the loaded value along the iteration
         (every read of the address in the loop loads the same answer)."""
         t = _Taint()
@@ -268,7 +279,11 @@ class PollSolver:
                 if op.reg in t.regs:
                     return None, ins.reg_name(op.reg), True
                 i = _REG_INDEX.get(op.reg)
-                return (regs[i] if i is not None else None), ins.reg_name(op.reg), False
+                v = regs[i] if i is not None else None
+                if v is not None and op.shift.type != C.ARM_SFT_INVALID:
+                    v = _shifted(v, op.shift.type, op.shift.value)
+                name = ins.reg_name(op.reg) + (f", shifted #{op.shift.value}" if op.shift.type else "")
+                return v, name, False
             return None, None, False
 
         if name in ("cbz", "cbnz"):
@@ -384,32 +399,46 @@ class PollSolver:
             t.regs.pop(reg, None)
 
     # -- candidates ---------------------------------------------------------------------
-    def _candidates(self, t: _Taint, base: int, size: int, several: bool) -> list[int]:
-        """Values to try, most specific first: from the tests on the value, then bit by bit.
-        `several`: other reads in the loop answer the candidate too (so `base` is one)."""
-        width = (1 << (8 * size)) - 1
-        out: list[int] = []
-
-        def add(v: int) -> None:
-            v &= width
-            if (v != base or several) and v not in out and len(out) < MAX_CANDIDATES:
-                out.append(v)
-
-        deciding = list(t.deciders.values())
-        for test in deciding + [x for x in t.tests if x not in deciding]:
+    def _tested(self, t: _Taint) -> list[tuple[Test, tuple[Op, ...]]]:
+        """The tests with what they compute, the ones a branch reads first; a bmi/bpl reads
+        only the sign of a result, so only the bit that lands in bit 31 is tested there."""
+        out = []
+        for pc, test in t.deciders.items():
+            branch = self._insn(pc)
             if test.ops is None:
                 continue
-            bits = relevant_bits(test.ops, base) & width
+            if branch is not None and branch.cc in (C.ARM_CC_MI, C.ARM_CC_PL) and test.kind in ("value", "and"):
+                out.append((test, test.ops + (("and", 0x80000000, 0),)))
+            out.append((test, test.ops))
+        return out + [(x, x.ops) for x in t.tests if x.ops is not None and x not in t.deciders.values()]
+
+    def _candidates(self, t: _Taint, base: int, size: int,
+                    several: bool) -> list[tuple[int, Test | None, tuple[Op, ...] | None]]:
+        """Values to try, most specific first, each with the test (and what it computes) that
+        suggested it: from the tests on the value, then bit by bit. `several`: other reads in
+        the loop answer the candidate too (so `base` itself is one)."""
+        width = (1 << (8 * size)) - 1
+        out: list[tuple[int, Test | None, tuple[Op, ...] | None]] = []
+        seen: set[int] = set()
+
+        def add(v: int, test: Test | None = None, ops: tuple[Op, ...] | None = None) -> None:
+            v &= width
+            if (v != base or several) and v not in seen and len(out) < MAX_CANDIDATES:
+                seen.add(v)
+                out.append((v, test, ops))
+
+        for test, ops in self._tested(t):
+            bits = relevant_bits(ops, base) & width
             if test.kind == "cmp" and test.operand is not None:
                 for target in (test.operand, test.operand + 1, test.operand - 1):
-                    v = _field_value(test.ops, base, bits, target & WORD)
+                    v = _field_value(ops, base, bits, target & WORD)
                     if v is not None:
-                        add(v)
-            add(base | bits)
-            add(base & ~bits)
+                        add(v, test, ops)
+            add(base | bits, test, ops)
+            add(base & ~bits, test, ops)
             for i in range(32):
                 if bits >> i & 1:
-                    add(base ^ (1 << i))
+                    add(base ^ (1 << i), test, ops)
         for i in range(8 * size):
             add(base ^ (1 << i))
         add(0)
@@ -440,11 +469,39 @@ def _apply(name: str, ops: tuple[Op, ...], others: list[tuple[int | None, str | 
         return ops + (("and", ~k & WORD, 0),)
     if name in ("lsl", "lsr", "asr") and position == 0:
         return ops + ((name, k & 0xFF, 0),)
+    from_register = int(others[0][1] is not None)  # a run-time value, not a constant
     if name == "add":
-        return ops + (("add", k, 0),)
+        return ops + (("add", k, from_register),)
     if name == "sub" and position == 0:
-        return ops + (("add", (-k) & WORD, 0),)
+        return ops + (("add", (-k) & WORD, from_register),)
     return None
+
+
+def _shifted(v: int, kind: int, amount: int) -> int:
+    """A register operand's value after its shift (`cmp r3, r0, lsl #2`)."""
+    if kind == C.ARM_SFT_LSL:
+        return (v << amount) & WORD
+    if kind == C.ARM_SFT_LSR:
+        return v >> amount
+    if kind == C.ARM_SFT_ASR:
+        return ((v - (1 << 32) if v & 0x80000000 else v) >> amount) & WORD
+    if kind == C.ARM_SFT_ROR:
+        return ((v >> amount) | (v << (32 - amount))) & WORD
+    return v
+
+
+def _written_field(written: int, value: int, bits: int) -> str:
+    """How the answered field derives from another field of the value written to the register
+    (STM32 RCC: CFGR.SWS reads back CFGR.SW, two bits higher), if it does."""
+    field = value & bits
+    if not field:
+        return ""
+    for shift in range(1, 32):
+        if (written << shift) & bits == field and (written << shift) & WORD & ~bits & bits == 0 and written & (bits >> shift):
+            return f" = bits 0x{bits >> shift:x} as written (0x{written & (bits >> shift):x}) read back {shift} bits higher"
+        if (written >> shift) & bits == field and written & ((bits << shift) & WORD):
+            return f" = bits 0x{(bits << shift) & WORD:x} as written read back {shift} bits lower"
+    return ""
 
 
 def _field_value(ops: tuple[Op, ...], base: int, bits: int, target: int) -> int | None:

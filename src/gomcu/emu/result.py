@@ -111,6 +111,7 @@ class PollDecision:
     exit_line: str | None
     why: str
     also_at: tuple[int, ...] = ()  # other instructions in the loop reading it, answered the same
+    key_pc: int = 0  # the block the run was in when it read the address (answers are kept per block)
 
 
 @dataclass(frozen=True)
