@@ -158,14 +158,12 @@ class PollSolver:
         pc = stay.pc
         taint = self._follow(stay, stay.readers)
         loop = frozenset(a for a, _ in stay.trace)
-        tried: list[int] = []
-        for value, test, ops in self._candidates(taint, base, size, len(stay.readers) > 1):
-            tried.append(value)
-            left = engine.attempt(snap, address, value, pc, loop, TRIAL_LIMIT)
-            if left.kind == LEFT:
-                break
-        else:
-            return self._no_answer(taint, pc, address, len(tried))
+        candidates = self._candidates(taint, base, size, len(stay.readers) > 1)
+        found = next(((c, left) for c in candidates
+                      if (left := engine.attempt(snap, address, c[0], pc, loop, TRIAL_LIMIT)).kind == LEFT), None)
+        if found is None:
+            return self._no_answer(taint, pc, address, len(candidates))
+        (value, test, ops), left = found
         exit_pc = left.exit_pc
         decider = taint.deciders.get(exit_pc) if exit_pc is not None else None
         refused = self._refuse(decider, exit_pc, base, value)

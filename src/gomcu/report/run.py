@@ -75,6 +75,10 @@ def to_json(result: RunResult, firmware: str, samples: bool = True) -> dict[str,
         "hooks": [{"function": h.function, "action": h.action, "address": h.address, "applied": h.applied,
                    "calls": h.calls} for h in result.hooks],
         "reached": result.reached,
+        "polls": [{"address": p.address, "peripheral": p.peripheral, "pc": p.pc, "function": p.function,
+                   "line": p.line, "value": p.value, "mask": p.mask, "previous": p.previous, "reads": p.reads,
+                   "instructions": p.instructions, "exit_pc": p.exit_pc, "exit_function": p.exit_function,
+                   "exit_line": p.exit_line, "also_at": list(p.also_at), "why": p.why} for p in result.polls],
     }
     if samples:
         doc["interrupts"]["samples"] = [
@@ -87,6 +91,13 @@ def to_json(result: RunResult, firmware: str, samples: bool = True) -> dict[str,
              "result": a.result, "insns": a.insns, "cycles": a.cycles, "in_exception": a.in_exception}
             for a in result.allocations]
     return doc
+
+
+def _place(function: str | None, line: str | None, pc: int | None) -> str:
+    if pc is None:
+        return "-"
+    where = line.rsplit("/", 1)[-1] if line else None
+    return (function or f"0x{pc:08x}") + (f" ({where})" if where else "")
 
 
 def render_text(result: RunResult, firmware: str) -> None:
@@ -147,8 +158,18 @@ def render_text(result: RunResult, firmware: str) -> None:
         con.print(f"reached {escape(name)} after {insns:,} instructions")
     if result.hooks:
         con.print("hooks: " + ", ".join(_hook_text(h) for h in result.hooks))
+    if result.polls:
+        t = Table(title="polls answered by the solver (reads there return the value in the mask bits)",
+                  title_justify="left")
+        for col in ("register", "value", "mask", "read at", "loop exit", "why"):
+            t.add_column(col)
+        for p in result.polls:
+            t.add_row(f"0x{p.address:08x}" + (f" {escape(p.peripheral)}" if p.peripheral else ""), f"0x{p.value:x}",
+                      f"0x{p.mask:x}", escape(_place(p.function, p.line, p.pc)),
+                      escape(_place(p.exit_function, p.exit_line, p.exit_pc)), escape(p.why.split("; ")[0]))
+        con.print(t)
     if result.unknown_mmio:
-        con.print("unmodelled MMIO (reads return the last value written, else 0): " + ", ".join(
+        con.print("unmodelled MMIO (reads return the last value written, else 0, or the solver's answer): " + ", ".join(
             f"0x{m.address:08x}{' ' + m.peripheral if m.peripheral else ''} r{m.reads}/w{m.writes}"
             for m in result.unknown_mmio[:12]) + (f" (+{len(result.unknown_mmio) - 12} more)"
                                                    if len(result.unknown_mmio) > 12 else ""))
