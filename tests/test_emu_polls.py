@@ -19,7 +19,7 @@ POLLS = ("polls-m4.elf", "polls-m0.elf", "polls-counter.elf", "polls-change.elf"
 STAGES = "hse\nusb reset\npll\nsysclk\nfield\ncbz\n"
 
 RCC_CR, RCC_PLLCFGR, RCC_CFGR, RCC_BDCR = 0x40023800, 0x40023804, 0x40023808, 0x40023870
-OTG_GRSTCTL, TIM2_CNT, GPIOA_IDR = 0x50000010, 0x40000024, 0x40020010
+OTG_GRSTCTL, GPIOA_IDR = 0x50000010, 0x40020010
 HSEON, HSERDY, PLLRDY = 1 << 16, 1 << 17, 1 << 25
 
 # (register, loop exit function, bits that decide, value of those bits answered), in run order
@@ -97,6 +97,7 @@ def test_cli_reports_the_decisions_and_the_stop() -> None:
     polls = json.loads(p.stdout)["polls"]
     assert [(d["address"], d["exit_function"]) for d in polls] == [(reg, fn) for reg, fn, _, _ in EXPECTED]
     assert {"address", "peripheral", "pc", "function", "line", "value", "mask", "why"} <= set(polls[0])
+    assert polls[0]["peripheral"] == "RCC", "the block's name from the chip's run model"
     text = run_gomcu("run", str(EMU / "polls-m4.elf"), "--chip", "STM32F405")
     assert "polls answered by the solver" in text.stdout and "wait_hse (polls.c:55)" in text.stdout
     bad = run_gomcu("run", str(EMU / "polls-counter.elf"), "--chip", "STM32F405")
