@@ -35,6 +35,22 @@ EXPECTED = [
 ]
 
 
+def test_field_values_for_a_compare() -> None:
+    """The value whose field a compare sees as the target, other bits as they were."""
+    from gomcu.emu.polls import _field_value, evaluate, relevant_bits
+
+    for ops, base, target, expected in [
+        ((), 0, 1, 1),                                           # cmp r0, #1 on the whole value
+        ((("and", 0xC, 0),), 0x2, 0x8, 0xA),                     # (CFGR & SWS) == 2 << 2, SW kept
+        ((("ubfx", 4, 2),), 0xFF0F, 3, 0xFF3F),                   # ubfx r1, r1, #4, #2 == 3
+        ((("lsr", 8, 0), ("and", 0xFF, 0)), 0x12345678, 0xAB, 0x1234AB78),
+    ]:
+        bits = relevant_bits(ops, base)
+        v = _field_value(ops, base, bits, target)
+        assert v == expected and evaluate(ops, v) == target
+    assert _field_value((("and", 0xC, 0),), 0, 0xC, 0x10) is None  # not reachable through the mask
+
+
 def _run(elf: str, chip: str = "STM32F405") -> emu.RunResult:
     return emu.run(image.load(EMU / elf), chip=chip, max_insns=2_000_000, timeout=60)
 

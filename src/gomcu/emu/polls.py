@@ -504,9 +504,9 @@ def _written_field(written: int, value: int, bits: int) -> str:
 
 def _field_value(ops: tuple[Op, ...], base: int, bits: int, target: int) -> int | None:
     """A value equal to `base` outside `bits` for which `ops` computes `target` (bit-selection ops)."""
-    x = base & ~bits
-    zero = evaluate(ops, x)
+    x = start = base & ~bits
+    zero = evaluate(ops, start)
     for i in range(32):
-        if bits >> i & 1 and (evaluate(ops, x | (1 << i)) ^ zero) & target:
+        if bits >> i & 1 and (evaluate(ops, start | (1 << i)) ^ zero) & target:
             x |= 1 << i
     return x if evaluate(ops, x) == target else None
