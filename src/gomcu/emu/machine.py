@@ -130,8 +130,7 @@ class Machine:
                  max_insns: int = 200_000_000, timeout: float | None = 60.0, stdin: bytes = b"",
                  prefer_native: bool = True, progress: Callable[[int, int], None] | None = None,
                  record_limit: int = 100_000, hooks: tuple[Hook, ...] = (),
-                 milestones: tuple[str, ...] = (),
-                 mmio_names: Callable[[int], str | None] | None = None) -> None:
+                 milestones: tuple[str, ...] = ()) -> None:
         from gomcu.image import Arch
 
         if image.arch != Arch.ARM:
@@ -157,9 +156,9 @@ class Machine:
         self.nvic = ExceptionModel(self.uc, board.num_irqs, board.priority_bits, board.has_fpu,
                                    self.cycles, self._pc)
         regions = tuple((m.origin, m.length, m.kind == "ram") for m in board.memory)
+        names = board.run.peripheral_at if board.run is not None else None
         self.unknown = UnknownMmio(self._pc, PollSolver(self.uc, image, regions, model, lambda: self.tb.count,
-                                                        mmio_names or (board.run.peripheral_at if board.run else None)),
-                                 self.tb.request_stop)
+                                                        names), self.tb.request_stop)
         self.nvic.unknown_access = self.unknown.access
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
         self.timers: list[TimerModel] = []
