@@ -64,10 +64,10 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
     `source`: the Go source joined to it, whose callbacks resolve the dispatchers' indirect calls."""
     model = code_model(image)
     if source is not None:
-        model = model.with_resolved(source.resolutions(), "source", source.incomplete())
+        model = source.resolve(model)
     if profile is None:
         profile = detect_profile(s.name for s in image.symbols)
-    stacks = _stacks(stack_report or stack.analyse(image))
+    stacks = _stacks(stack_report or stack.analyse(image, model=model))
     counter = irq_static.InsnCounter(model)
     handlers = tuple(irq_static.analyse_handler(image, model, r, profile, stacks, counter)
                      for r in irq_static.handler_roots(model))
