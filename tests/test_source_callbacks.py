@@ -97,3 +97,16 @@ def test_cli_reports_the_forms():
     forms = sorted({h["form"] for h in doc["handlers"]})
     assert forms == ["callback", "export"]
     assert {h["label"] for h in doc["handlers"]} >= {"button.SetInterrupt callback", "//export SysTick_Handler"}
+
+
+def test_tinygo_names_of_nested_and_method_literals(tmp_path):  # type: ignore[no-untyped-def]
+    """Literals are numbered per enclosing function, nested ones under their literal (`f$1$1`), and
+    a method's literals carry its receiver as TinyGo writes it (`(*pkg.T).m$1`, `(pkg.T).m$1`)."""
+    (tmp_path / "main.go").write_text(
+        "package main\n\ntype T struct{}\n\n"
+        "func (t *T) run() { go func() { _ = func() {} }() }\n\n"
+        "func (t T) peek() { defer func() {}() }\n\n"
+        "func main() { f := func() {}; f() }\n")
+    names = sorted(f.compiled_name("main") for f in analyse(tmp_path).package.functions)
+    assert names == ["(*main.T).run", "(*main.T).run$1", "(*main.T).run$1$1", "(main.T).peek", "(main.T).peek$1",
+                     "main.main", "main.main$1"]
