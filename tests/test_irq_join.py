@@ -139,6 +139,7 @@ def test_cli_irq_and_check_with_src():
     figures = {f["name"]: f for f in limit["figures"]}
     assert figures["callbacks joined from source"]["value"] == 2
     assert figures["callbacks joined from source"]["origin"] == "source"
+    assert figures["handlers judged through calls resolved from source"]["value"] == 3
 
 
 def test_src_that_does_not_match_the_firmware_is_bad_input():
