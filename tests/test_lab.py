@@ -13,7 +13,7 @@ import pytest
 from conftest import FIXTURES, REFMW_BUILD, run_gomcu
 
 M3 = str(REFMW_BUILD / "refmw-m3.elf")
-SMALL = str(REFMW_BUILD / "refmw-m3-small-stack")
+SMALL = str(REFMW_BUILD / "refmw-m3-small-stack.elf")
 
 
 def lab(*args: str, cache: Path | None = None) -> dict[str, Any]:
@@ -151,7 +151,7 @@ def test_a_failed_run_is_reported_and_does_not_sink_the_campaign() -> None:
     rows = table(doc, "stop-the-world")
     assert [r["firmware"] for r in rows] == ["refmw-m3"]
     failed = doc["experiments"][0]["failed_runs"]
-    assert len(failed) == 1 and "bad-jump-unmapped.elf" in failed[0]["run"] and failed[0]["stop"] == "error"
+    assert len(failed) == 1 and "bad-jump-unmapped" in failed[0]["run"] and failed[0]["stop"] == "error"
 
 
 @pytest.mark.parametrize("text,where,message", [

@@ -201,7 +201,7 @@ class Footprint(Experiment):
         shown, rest = names[:self.top], names[self.top:]
         columns = [Column("component")]
         for s, _f in builds:
-            label = f"{os.path.basename(s.firmware)}@{_chip_label(s.chip)}"
+            label = f"{_short(s.firmware)}@{_chip_label(s.chip)}"
             columns += [Column(f"{label} flash", "B"), Column(f"{label} RAM", "B")]
         rows = []
         for name in shown:
