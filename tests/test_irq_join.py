@@ -139,6 +139,7 @@ def test_cli_irq_and_check_with_src():
     figures = {f["name"]: f for f in limit["figures"]}
     assert figures["callbacks joined from source"]["value"] == 2
     assert figures["callbacks joined from source"]["origin"] == "source"
+    assert figures["handlers judged through calls resolved from source"]["value"] == 3
 
 
 def test_src_that_does_not_match_the_firmware_is_bad_input():
@@ -169,3 +170,19 @@ def test_dispatcher_inlined_into_the_handler_is_found_through_dwarf():
     link = next(link for link in report.source.callbacks if link.compiled == "main.main$1")
     assert {(s.function, s.dispatcher) for s in link.sites} == {
         ("IO_IRQ_BANK0_IRQHandler", "machine.gpioHandleInterrupt"), (DISPATCHER, DISPATCHER)}
+
+
+def test_a_complete_join_bounds_the_handlers_stack_through_the_callback(tmp_path: Path):
+    """The stack bound follows the resolved call: the handler's worst path now runs through
+    main.main$1 into runtime.alloc, and with nothing unresolved left the bound is a bound."""
+    from gomcu.limits import stack
+
+    image = image_mod.load(ELF)
+    before = next(r for r in stack.analyse(image).roots if r.name == EIC[0])
+    assert not before.bounded
+    source = join_directory(image, str(_source_copy(tmp_path, blank=("machine.D6.SetInterrupt(",))), None)
+    after = next(r for r in stack.analyse(image, model=source.resolve(code_model(image))).roots if r.name == EIC[0])
+    assert after.bounded
+    assert [s.function for s in after.bound.path][:3] == [EIC[0], DISPATCHER, "main.main$1"]
+    h = _handler(interrupts.analyse(image, source=source), EIC[0])
+    assert h.stack_bounded and h.stack_bytes == after.bound_bytes

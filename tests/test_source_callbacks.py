@@ -73,7 +73,8 @@ def test_reassigned_variable_and_nil_are_not_followed(report):  # type: ignore[n
 def test_exported_handler_and_nonblocking_select(report):  # type: ignore[no-untyped-def]
     exports = [h for h in report.handlers if h.registration.form is Form.EXPORT]
     assert [(h.registration.irq, h.registration.handler, h.status) for h in exports] == [
-        ("SysTick_Handler", "tick", "proved clean (source)")]  # //export add is not a handler name
+        ("SysTick_Handler", "tick", "proved clean (source)"),  # //export add is not a handler name
+        ("TIMER0_IRQHandler", "timer0", "violation")]
     fine = exports[0].fine
     assert [(v.kind, v.position.line) for v in fine] == [("select with default", _line(MAIN, "case events <- 2:") - 1)]
     assert any(f.rule == "source.irq-nonblocking" and f.severity is Severity.INFO for f in report.findings)
@@ -97,3 +98,24 @@ def test_cli_reports_the_forms():
     forms = sorted({h["form"] for h in doc["handlers"]})
     assert forms == ["callback", "export"]
     assert {h["label"] for h in doc["handlers"]} >= {"button.SetInterrupt callback", "//export SysTick_Handler"}
+
+
+def test_tinygo_names_of_nested_and_method_literals(tmp_path):  # type: ignore[no-untyped-def]
+    """Literals are numbered per enclosing function, nested ones under their literal (`f$1$1`), and
+    a method's literals carry its receiver as TinyGo writes it (`(*pkg.T).m$1`, `(pkg.T).m$1`)."""
+    (tmp_path / "main.go").write_text(
+        "package main\n\ntype T struct{}\n\n"
+        "func (t *T) run() { go func() { _ = func() {} }() }\n\n"
+        "func (t T) peek() { defer func() {}() }\n\n"
+        "func main() { f := func() {}; f() }\n")
+    names = sorted(f.compiled_name("main") for f in analyse(tmp_path).package.functions)
+    assert names == ["(*main.T).run", "(*main.T).run$1", "(*main.T).run$1$1", "(main.T).peek", "(main.T).peek$1",
+                     "main.main", "main.main$1"]
+
+
+def test_recursion_reached_from_interrupt_code(report):  # type: ignore[no-untyped-def]
+    h = next(h for h in report.handlers if h.registration.irq == "TIMER0_IRQHandler")
+    v = [v for v in h.violations if v.kind == "recursion"]
+    assert [(x.chain, x.text, x.severity, x.position.line) for x in v] == [
+        (("timer0", "countdown"), "countdown -> countdown", Severity.WARNING, _line(MAIN, "func countdown("))]
+    assert any(f.rule == "source.irq-recursion" for f in report.findings)

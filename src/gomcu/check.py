@@ -60,14 +60,16 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     from gomcu.limits import interrupts
     from gomcu.limits.stack import analyse as analyse_stack, nest_by_priority
 
-    stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO)
-    say("interrupt context" + (" (reading back priorities, emulating the latency campaign)" if run else ""))
     source = None
     if options.src:
+        from gomcu.code import model as code_model
         from gomcu.limits.irq_join import join_directory
 
         say("Go source (joined to the binary)")
         source = join_directory(image, options.src, profile)
+    stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO,
+                          model=source.resolve(code_model(image)) if source is not None else None)
+    say("interrupt context" + (" (reading back priorities, emulating the latency campaign)" if run else ""))
     irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack, source=source)
     levels = interrupts.preemption_levels(irq_report)
     if levels is not None and stack.system is not None:

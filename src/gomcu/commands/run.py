@@ -53,6 +53,9 @@ class RunCommand(Command):
         parser.add_argument("--trace-fn", action="append", default=[], metavar="NAME",
                             help="time calls of this function (repeatable)")
         parser.add_argument("--alloc-fn", metavar="NAME", help="trace calls of this allocator (size in r0)")
+        parser.add_argument("--profile", action="store_true",
+                            help="count instructions per function, exclusive and in interrupts (slower); "
+                                 "`gomcu lab profile` adds inclusive counts")
         parser.add_argument("--stack-fn", metavar="CREATE:ALLOC",
                             help="stacks created at run time: blocks ALLOC returns while CREATE runs "
                                  "(TinyGo: internal/task.start:runtime.alloc; used by default when present)")
@@ -91,15 +94,28 @@ class RunCommand(Command):
             hooks = boundary_hooks(load_profile(args.runtime)) if args.runtime else hooks_for_image(img)
             result = emu.run(img, args.board, chip=args.chip, max_insns=args.max_insns, timeout=args.timeout,
                              probes=probes, injections=injections, progress=progress,
-                             hooks=() if args.no_hooks else hooks, milestones=("main.main",))
+                             hooks=() if args.no_hooks else hooks, milestones=("main.main",),
+                             profile_blocks=args.profile)
         finally:
             done()
         from gomcu.report import run as report
 
+        costs = None
+        if args.profile:
+            from gomcu.lab.profiling import function_costs
+
+            costs = function_costs(img, result)
         if args.format == "json":
-            print_json(report.to_json(result, args.firmware))
+            document = report.to_json(result, args.firmware)
+            if costs is not None:
+                from gomcu.lab.figures import to_json
+
+                document["profile"] = to_json(costs)
+            print_json(document)
         else:
             report.render_text(result, args.firmware)
+            if costs is not None:
+                report.render_profile(costs, result.instructions)
         if result.stop != "exit":
             print(f"gomcu: {args.firmware}: {result.stop}: {result.message}", file=sys.stderr)
             return EXIT_BAD_INPUT

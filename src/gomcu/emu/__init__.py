@@ -137,14 +137,15 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
         max_insns: int = 200_000_000, timeout: float | None = 60.0, probes: Iterable[Probe] = (),
         injections: Iterable[Injection] = (), stdin: bytes = b"", native: bool = True,
         progress: Callable[[int, int], None] | None = None, hooks: Iterable[Hook] = (),
-        milestones: Iterable[str] = ()) -> RunResult:
+        milestones: Iterable[str] = (), profile_blocks: bool = False) -> RunResult:
     """Run the firmware to exit, budget, timeout or fault and return what was measured.
 
     Raises EmulationError for unusable input (not ARM, memory outside the board, corrupt
     vector table, unknown probe function); runaway firmware returns a RunResult whose
     `stop` says why (budget, timeout, spin, deadlock, fault). `hooks` (boundary functions the
     emulator answers itself) apply on rehosted chip boards only; `milestones` are functions whose
-    first entry is recorded (instructions executed before it) in `RunResult.reached`."""
+    first entry is recorded (instructions executed before it) in `RunResult.reached`. `profile_blocks` records the
+    instructions run per translation block (`RunResult.blocks`; slower)."""
     from gomcu.emu.machine import Machine
 
     b, why = choose_board(image, board, chip)
@@ -155,5 +156,6 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
                 function_probes=tuple(p for p in probes if isinstance(p, FunctionProbe)),
                 alloc_probes=tuple(p for p in probes if isinstance(p, AllocProbe)),
                 injections=tuple(injections), max_insns=max_insns, timeout=timeout, stdin=stdin,
-                prefer_native=native, progress=progress, hooks=tuple(hooks), milestones=tuple(milestones))
+                prefer_native=native, progress=progress, hooks=tuple(hooks), milestones=tuple(milestones),
+                profile_blocks=profile_blocks)
     return m.run()

@@ -52,6 +52,7 @@ from gomcu.emu.native import (
 from gomcu.emu.nvic import SVCALL, ExceptionModel, StackingFault, exception_name
 from gomcu.emu.peripherals import Uart, UnknownMmio
 from gomcu.emu.polls import PollSolver
+from gomcu.emu.profiler import BlockProfiler
 from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
 from gomcu.emu.result import (
     Allocation,
@@ -130,7 +131,7 @@ class Machine:
                  max_insns: int = 200_000_000, timeout: float | None = 60.0, stdin: bytes = b"",
                  prefer_native: bool = True, progress: Callable[[int, int], None] | None = None,
                  record_limit: int = 100_000, hooks: tuple[Hook, ...] = (),
-                 milestones: tuple[str, ...] = ()) -> None:
+                 milestones: tuple[str, ...] = (), profile_blocks: bool = False) -> None:
         from gomcu.image import Arch
 
         if image.arch != Arch.ARM:
@@ -207,6 +208,8 @@ class Machine:
             if sym is not None:
                 addr = int(sym.address) & ~1
                 self.uc.hook_add(UC_HOOK_CODE, self._milestone(name), begin=addr, end=addr)
+        self.profiler = BlockProfiler(self.uc, lambda: self.tb.count, lambda: bool(self.nvic.active)) \
+            if profile_blocks else None
 
     # -- memory -------------------------------------------------------------------------
     def _map_memory(self) -> None:
@@ -1070,4 +1073,5 @@ class Machine:
             hooks=tuple(HookUse(h.function, h.action, addr, addr is not None and self._hooks.get(addr) is h,
                                 self._hook_calls.get(addr, 0) if addr is not None else 0)
                         for h, addr in self._hook_uses),
-            reached=dict(self.reached), polls=tuple(self.unknown.decisions))
+            reached=dict(self.reached), polls=tuple(self.unknown.decisions),
+            blocks=self.profiler.blocks() if self.profiler is not None else ())

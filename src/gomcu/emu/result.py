@@ -180,6 +180,9 @@ class RunResult:
     #: instructions executed when a given function was first entered (e.g. main.main), if asked
     reached: dict[str, int] = field(default_factory=dict)
     polls: tuple[PollDecision, ...] = ()
+    #: With `profile_blocks`: (block address, thread-mode, handler-mode instructions); they add up
+    #: to `instructions`.
+    blocks: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -17,7 +17,8 @@ import os
 import re
 import statistics
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +84,8 @@ class GcRun:
     collector_calls: int | None = None  # the collector's call count from a function probe (cross-check)
     output_tail: str = ""
     notes: tuple[str, ...] = ()
+    alloc_sizes: tuple[int, ...] = ()  # requested size of each allocator call, in call order
+    alloc_cycles: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -213,6 +216,7 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         instructions=first.instructions, cycles=first.cycles, clock_hz=first.clock_hz, board=first.board,
         pause_function=pause_fn, pauses_insns=pauses_i, pauses_cycles=pauses_c,
         allocations=len(allocs), alloc_insns=tuple(a.insns for a in allocs),
+        alloc_sizes=tuple(a.size for a in allocs), alloc_cycles=tuple(a.cycles for a in allocs),
         alloc_in_interrupt=sum(1 for a in allocs if a.in_exception),
         heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:], notes=tuple(extra_notes),
     )
@@ -279,17 +283,20 @@ def patched_copy(image: Image, words: dict[int, int], directory: str) -> str:
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?i?[bB]?|%)?\s*$")
 
 
-def parse_sizes(text: str, heap_bytes: int) -> tuple[int, ...]:
-    """`8K,16K,32768,50%` -> heap sizes in bytes (K = 1024, % of the linked heap)."""
+def parse_sizes(text: str, heap_bytes: int | None, option: str = "--sweep") -> tuple[int, ...]:
+    """`8K,16K,32768,50%` -> heap sizes in bytes (K = 1024, % of the linked heap). Without
+    `heap_bytes` (several firmware at once) percentages are refused and sizes are not capped."""
     out = []
     for part in text.split(","):
         if not part.strip():
             continue
         m = _SIZE.match(part)
         if not m:
-            raise GomcuError(f"--sweep: cannot read the heap size {part.strip()!r} (use e.g. 8K,16K,50%)")
+            raise GomcuError(f"{option}: cannot read the size {part.strip()!r} (use e.g. 8K,16K,50%)")
         number, unit = float(m.group(1)), (m.group(2) or "").lower()
         if unit == "%":
+            if heap_bytes is None:
+                raise GomcuError(f"{option}: give sizes in bytes or K, not {part.strip()!r}")
             size = int(heap_bytes * number / 100)
         elif unit.startswith("k"):
             size = int(number * 1024)
@@ -298,40 +305,48 @@ def parse_sizes(text: str, heap_bytes: int) -> tuple[int, ...]:
         else:
             size = int(number)
         if size <= 0:
-            raise GomcuError(f"--sweep: heap size {part.strip()!r} is not positive")
-        if size > heap_bytes:
-            raise GomcuError(f"--sweep: {size} bytes is more than the linked heap ({heap_bytes} bytes); "
+            raise GomcuError(f"{option}: size {part.strip()!r} is not positive")
+        if heap_bytes is not None and size > heap_bytes:
+            raise GomcuError(f"{option}: {size} bytes is more than the linked heap ({heap_bytes} bytes); "
                              "the sweep can only shrink it")
         out.append(size)
     if not out:
-        raise GomcuError("--sweep: no heap sizes given")
+        raise GomcuError(f"{option}: no sizes given")
     return tuple(sorted(set(out)))
+
+
+@contextmanager
+def heap_resized(image: Image, model: CodeModel, profile: RuntimeProfile, size: int) -> Iterator[tuple[Image, str]]:
+    """A copy of the firmware whose heap ends `size` bytes after _heap_start (the literal words
+    holding _heap_end patched), and a note saying which words; removed on exit."""
+    start, end = _heap_bounds(image, profile)
+    if start is None or end is None:
+        raise GomcuError("resizing the heap needs _heap_start and _heap_end symbols")
+    literals = heap_end_literals(model, end)
+    if not literals:
+        raise GomcuError(f"cannot move _heap_end: no literal word holding 0x{end:08x} in the code "
+                         "(the firmware computes it another way)")
+    note = (f"_heap_end moved by patching {len(literals)} literal word(s) at "
+            + ", ".join(f"0x{a:08x}" for a in literals))
+    with tempfile.TemporaryDirectory(prefix="gomcu-gc-") as directory:
+        patched = load_image(patched_copy(image, {a: start + size for a in literals}, directory))
+        try:
+            yield patched, note
+        finally:
+            patched.close()
 
 
 def sweep(image: Image, model: CodeModel, profile: RuntimeProfile, sizes: tuple[int, ...], *,
           chip: Chip | None = None, max_insns: int = DEFAULT_MAX_INSNS,
           timeout: float | None = DEFAULT_TIMEOUT) -> tuple[tuple[GcRun, ...], tuple[str, ...]]:
     """Re-run with the heap cut to each size (bytes from _heap_start)."""
-    start, end = _heap_bounds(image, profile)
-    if start is None or end is None:
-        raise GomcuError("the sweep needs _heap_start and _heap_end symbols")
-    literals = heap_end_literals(model, end)
-    if not literals:
-        raise GomcuError(f"cannot move _heap_end: no literal word holding 0x{end:08x} in the code "
-                         "(the firmware computes it another way)")
-    notes = [f"_heap_end moved by patching {len(literals)} literal word(s) at "
-             + ", ".join(f"0x{a:08x}" for a in literals)]
     runs = []
-    with tempfile.TemporaryDirectory(prefix="gomcu-gc-") as directory:
-        for size in sizes:
-            new_end = start + size
-            path = patched_copy(image, {a: new_end for a in literals}, directory)
-            patched = load_image(path)
-            try:
-                r = run_once(patched, profile, chip=chip, max_insns=max_insns, timeout=timeout)
-            finally:
-                patched.close()
-            runs.append(_with_heap(r, size))
+    notes: list[str] = []
+    for size in sizes:
+        with heap_resized(image, model, profile, size) as (patched, note):
+            runs.append(_with_heap(run_once(patched, profile, chip=chip, max_insns=max_insns, timeout=timeout), size))
+        if not notes:
+            notes.append(note)
     return tuple(runs), tuple(notes)
 
 

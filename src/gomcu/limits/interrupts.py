@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gomcu.code import model as code_model
+from gomcu.code import CodeModel, model as code_model
 from gomcu.emu.clock import cycles_to_us
 from gomcu.findings import Figure, Finding, Location, Origin, Severity, status_of
 from gomcu.image import Arch, Image
@@ -53,6 +53,7 @@ class IrqReport:
     findings: tuple[Finding, ...]
     notes: tuple[str, ...]
     source: SourceJoin | None = None  # --src: the Go source joined to the binary
+    via_source: tuple[str, ...] = ()  # handlers whose proof goes through a call resolved from source
 
 
 def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | None = None, run: bool = False,
@@ -64,10 +65,10 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
     `source`: the Go source joined to it, whose callbacks resolve the dispatchers' indirect calls."""
     model = code_model(image)
     if source is not None:
-        model = model.with_resolved(source.resolutions(), "source", source.incomplete())
+        model = source.resolve(model)
     if profile is None:
         profile = detect_profile(s.name for s in image.symbols)
-    stacks = _stacks(stack_report or stack.analyse(image))
+    stacks = _stacks(stack_report or stack.analyse(image, model=model))
     counter = irq_static.InsnCounter(model)
     handlers = tuple(irq_static.analyse_handler(image, model, r, profile, stacks, counter)
                      for r in irq_static.handler_roots(model))
@@ -100,7 +101,7 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
         notes.extend(source.notes)
     return IrqReport(image.path, image.arch.value, image.core, profile.name if profile else None,
                      chip.name if chip is not None else None, clock, handlers, problems, priorities, campaign,
-                     tuple(findings), tuple(notes), source)
+                     tuple(findings), tuple(notes), source, _via_source(model, handlers, source))
 
 
 def default_irq(handlers: tuple[Handler, ...], priorities: PriorityState) -> int | None:
@@ -164,6 +165,14 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
     return out
 
 
+def _via_source(model: CodeModel, handlers: tuple[Handler, ...], source: SourceJoin | None) -> tuple[str, ...]:
+    """Handlers that reach a call the Go source resolved: their status rests on the join."""
+    if source is None:
+        return ()
+    callers = {s.function for link in source.callbacks if link.joined for s in link.sites}
+    return tuple(h.name for h in handlers if callers & model.reachable_from(h.name))
+
+
 def _from_source(source: SourceJoin | None, chain: tuple[str, ...]) -> str:
     """What in a chain the Go source resolved (origin: source), so the reader knows which step it is."""
     if source is None:
@@ -224,6 +233,7 @@ def limit_result(report: IrqReport) -> LimitResult:
             Figure("callbacks joined from source", sum(cb.joined for cb in report.source.callbacks), "count", Origin.SOURCE),
             Figure("callbacks not joined", sum(not cb.joined for cb in report.source.callbacks), "count", Origin.SOURCE),
             Figure("indirect calls resolved from source", len(report.source.resolutions()), "count", Origin.SOURCE),
+            Figure("handlers judged through calls resolved from source", len(report.via_source), "count", Origin.SOURCE),
         ]
     c = report.campaign
     if c is not None and c.latency is not None:

@@ -87,6 +87,10 @@ class SourceJoin:
                 out.setdefault(site.address, {})[link.compiled] = None
         return {a: tuple(v) for a, v in out.items()}
 
+    def resolve(self, model: CodeModel) -> CodeModel:
+        """The code model with the dispatchers' calls resolved to the joined callbacks."""
+        return model.with_resolved(self.resolutions(), "source", self.incomplete())
+
     def incomplete(self) -> frozenset[int]:
         """Indirect calls that also run a callback the join could not find: they stay unresolved too.
         When the binary has functions of the package the source lacks, the source is not the binary's

@@ -136,12 +136,13 @@ def _align(n: int) -> int:
 
 
 def analyse(image: Image, stack_size: int | None = None, root: str | None = None,
-            profile: TaskProfile = TINYGO) -> StackReport:
+            profile: TaskProfile = TINYGO, model: CodeModel | None = None) -> StackReport:
     """Bounds for every root (or one, `root`), judged against their stacks.
 
     `stack_size` overrides the goroutine/task stack size (like TinyGo's -stack-size).
+    `model`: the image's code model with calls resolved from elsewhere (`--src`), if any.
     """
-    model = code_model(image)
+    model = model or code_model(image)
     graph = StackGraph(model)
     exc = _exception_frame(image, model)
     roots = list(model.roots)

@@ -181,3 +181,19 @@ def _hook_text(h: Any) -> str:
     if not h.applied:
         return f"{escape(h.function)} runs as code (the board models what it uses)"
     return f"{escape(h.function)} {h.action} ({h.calls:,} calls)"
+
+
+def render_profile(costs: Any, instructions: int, top: int = 20) -> None:
+    """`gomcu run --profile`: the functions that ran most instructions themselves."""
+    console = stdout_console()
+    table = Table(title=f"profile: exclusive instructions per function (of {instructions:,}, emulated)",
+                  title_justify="left")
+    for title in ("function", "instructions", "%", "in interrupts"):
+        table.add_column(title, justify="left" if title == "function" else "right")
+    for c in costs[:top]:
+        share = 100 * c.exclusive_insns / instructions if instructions else 0.0
+        table.add_row(escape(c.name), f"{c.exclusive_insns:,}", f"{share:.1f}", f"{c.exclusive_in_interrupts:,}")
+    if len(costs) > top:
+        rest = sum(c.exclusive_insns for c in costs[top:])
+        table.add_row(f"({len(costs) - top} more)", f"{rest:,}", f"{100 * rest / instructions:.1f}", "")
+    console.print(table)

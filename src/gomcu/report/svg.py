@@ -114,3 +114,24 @@ def scatter(title: str, points: Sequence[tuple[float, float]], x_label: str, y_l
     parts.append(f'<text x="{WIDTH - MARGIN_RIGHT}" y="{HEIGHT - MARGIN_BOTTOM + 14}" text-anchor="end" class="tick">{_fmt(x1)}</text>')
     parts.append(f'<text x="{MARGIN_LEFT - 4}" y="{MARGIN_TOP + 4}" text-anchor="end" class="tick">{_fmt(y1)}</text>')
     return _frame(title, "".join(parts), x_label, y_label)
+
+
+def bars(title: str, items: Sequence[tuple[str, float]], unit: str) -> str:
+    """Horizontal bars, one per named item, longest first as given (a per-function profile)."""
+    if not items:
+        return _frame(title, f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">nothing</text>', "", "")
+    top = max(v for _, v in items) or 1.0
+    label_w = 200
+    plot_w = WIDTH - label_w - MARGIN_RIGHT - 60
+    row_h = 14
+    parts = []
+    for i, (name, value) in enumerate(items):
+        y = MARGIN_TOP + 8 + i * row_h
+        w = plot_w * value / top
+        parts.append(f'<text x="{label_w - 4}" y="{y + 10}" text-anchor="end" class="tick">{escape(name[:34])}</text>')
+        parts.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{max(w, 0.5):.1f}" height="{row_h - 3}" '
+                     f'fill="{PALETTE[0]}"><title>{escape(name)}: {_fmt(value)} {escape(unit)}</title></rect>')
+        parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 10}" class="tick">{_fmt(value)}</text>')
+    height = MARGIN_TOP + 16 + len(items) * row_h
+    svg = _frame(title, "".join(parts), unit, "", axes=False)
+    return svg.replace(f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}"', f'height="{height}" viewBox="0 0 {WIDTH} {height}"', 1)

@@ -52,13 +52,13 @@ def analyse(directory: str | Path, profile: RuntimeProfile | None = None) -> Sou
     files = parse_package(directory)
     package = Extractor(files, names).run(str(directory))
     graph = CallGraph(package, names)
-    handlers, findings = analyse_handlers(package, graph)
+    cycles, rec = recursion(package, graph)
+    handlers, findings = analyse_handlers(package, graph, cycles)
     handler_reach: set[str] = set()
     for h in handlers:
         for fn in package.named(h.registration.handler) if h.registration.resolved else ():
             handler_reach |= set(graph.reach(fn))
     findings += goroutine_findings(package)
-    cycles, rec = recursion(package, graph)
     findings += rec
     pointers, accesses, mmio = mmio_findings(package)
     findings += mmio

@@ -13,7 +13,8 @@ from gomcu.source.callgraph import CallGraph, Unresolved, _key
 from gomcu.source.model import Call, CallKind, Form, Function, GoStatement, MmioAccess, MmioPointer, Package, Position, Registration
 
 HANDLER_SEVERITY = {"alloc": Severity.ERROR, "block": Severity.ERROR, "go": Severity.ERROR,
-                    "defer": Severity.WARNING, "panic": Severity.WARNING, "print": Severity.WARNING}
+                    "defer": Severity.WARNING, "panic": Severity.WARNING, "print": Severity.WARNING,
+                    "recursion": Severity.WARNING}
 CLEAN = "proved clean (source)"
 
 
@@ -48,7 +49,11 @@ def _handler_function(package: Package, reg: Registration) -> Function | None:
     return found[0] if found else None
 
 
-def analyse_handlers(package: Package, graph: CallGraph) -> tuple[tuple[HandlerResult, ...], list[Finding]]:
+def analyse_handlers(package: Package, graph: CallGraph,
+                     cycles: tuple[Cycle, ...] = ()) -> tuple[tuple[HandlerResult, ...], list[Finding]]:
+    """Judge each piece of interrupt code by what it reaches; `cycles`: the package's recursion,
+    which in interrupt context runs on the one system stack with no bound the source can give."""
+    cycle_of = {name: c for c in cycles for name in c.functions}
     results: list[HandlerResult] = []
     findings: list[Finding] = []
     for reg in package.registrations:
@@ -68,6 +73,10 @@ def analyse_handlers(package: Package, graph: CallGraph) -> tuple[tuple[HandlerR
         unresolved_calls: list[Unresolved] = []
         reached = graph.reach(root)
         for fn, chain in reached.values():
+            if fn.name in cycle_of:
+                names = cycle_of[fn.name].functions
+                violations.append(Violation("recursion", "recursion", HANDLER_SEVERITY["recursion"], chain,
+                                            fn.position, f"{' -> '.join(names + names[:1])}"))
             for c in fn.constructs:
                 if c.category == "fine":
                     fine.append(Violation(c.kind, c.category, Severity.INFO, chain, c.position, c.text))
