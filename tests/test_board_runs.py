@@ -73,3 +73,17 @@ def test_irq_campaign_on_a_chip_board() -> None:
                   timeout=600)
     assert p.returncode in (0, 1), p.stderr
     assert "20 samples of 20 injected" in p.stdout and "run: exit" in p.stdout
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_board_builds_are_detected_from_their_vector_table(name: str) -> None:
+    """One handler name (the timer's) plus the table's length pick the family: RTC_IRQHandler is
+    SAMD21's and SAMD51's, the 29 or 137 interrupt vectors tell them apart."""
+    from gomcu.chips.detect import detect_chip
+
+    chip, _irq = FAMILIES[name]
+    found = detect_chip(image.load(_elf(name)))
+    assert found is not None
+    # the SAMD51 build is linked inside every SAMD51 of 512 KiB; the first of them is named
+    assert found.chip == chip or (name == "samd51p19" and found.family == "SAMD51")
+    assert "interrupt vectors" in found.why
