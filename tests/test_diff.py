@@ -138,3 +138,19 @@ def test_fixtures_rebuild_bit_identically(tmp_path: Path) -> None:
     subprocess.run(["make", "-s", "-C", str(work)], check=True, capture_output=True)
     for elf in sorted(DIFF.glob("*.elf")):
         assert (work / elf.name).read_bytes() == elf.read_bytes(), elf.name
+
+
+def test_an_unbounded_root_is_never_a_proved_increase(tmp_path: Path) -> None:
+    # refmw-m3 -> refmw-m3-small-stack: the recursing goroutine's stack is halved; its bound is only
+    # a lower bound (recursion), so its margin is an upper one and no increase can be proved.
+    small = str(REFMW_BUILD / "refmw-m3-small-stack.elf")
+    d = diff(small, base=str(REFMW_BUILD / "refmw-m3.elf"))
+    root = next(r for r in d["roots"] if r["name"] == "main.recurse$gowrapper")
+    assert root["bounded"] == [False, False] and root["allotted"] == [1024, 512]
+    assert d["max_stack_increase_bytes"] is None and d["unprovable_roots"] == ["main.recurse$gowrapper"]
+    text = run_gomcu("diff", str(REFMW_BUILD / "refmw-m3.elf"), small).stdout
+    assert "margin ≤" in text and "cannot be proved" in text
+    budget = tmp_path / "gomcu.toml"
+    budget.write_text("[budget]\nmax_stack_increase_bytes = 100000\n")
+    done = run_gomcu("diff", str(REFMW_BUILD / "refmw-m3.elf"), small, "--budget", str(budget))
+    assert done.returncode == 1 and "cannot be proved statically" in done.stdout

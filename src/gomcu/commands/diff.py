@@ -56,6 +56,11 @@ class DiffCommand(Command):
                                                "max_stack_increase_bytes": d.max_stack_increase,
                                                "new_isr_allocations": d.new_isr_allocations})
         lines = [r.line() for r in results]
+        unprovable = bool(args.budget) and "max_stack_increase_bytes" in budget.limits and d.max_stack_increase is None
+        if unprovable:  # a budget that cannot be checked is failed, never passed
+            lines = [line for line in lines if not line.startswith("max_stack_increase_bytes")]
+            lines.append("max_stack_increase_bytes: cannot be proved statically (unbounded after the change: "
+                         f"{', '.join(d.unprovable_roots)}) (over budget)")
         if args.format == "json":
             print_json(report.to_json(d, [{"key": r.key, "limit": r.limit, "actual": r.actual,
                                            "exceeded": r.exceeded} for r in results]))
@@ -63,7 +68,7 @@ class DiffCommand(Command):
             print(report.render_markdown(d, lines), end="")
         else:
             report.render_text(d, lines)
-        return EXIT_LIMIT_FAILED if any(r.exceeded for r in results) else EXIT_OK
+        return EXIT_LIMIT_FAILED if unprovable or any(r.exceeded for r in results) else EXIT_OK
 
 
 COMMAND = DiffCommand()

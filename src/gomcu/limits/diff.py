@@ -7,6 +7,7 @@ package / compile unit, sections by name. What cannot be matched is listed, neve
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
@@ -121,8 +122,16 @@ class Diff:
                     or self.cycles_added or self.cycles_removed)
 
     @property
-    def max_stack_increase(self) -> int:
+    def max_stack_increase(self) -> int | None:
+        """The largest growth of a root's bound, or None when a changed root is unbounded after
+        the change (its growth cannot be proved: a lower bound's change is no increase)."""
+        if any(r.after_bounded is False for r in self.roots):
+            return None
         return max([r.bound_delta for r in self.roots if r.bound_delta is not None] + [0])
+
+    @property
+    def unprovable_roots(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.roots if r.after_bounded is False)
 
     @property
     def new_isr_allocations(self) -> int:
@@ -165,7 +174,7 @@ def _analyse(image: Image, chip: Chip | None, by: GroupBy) -> _Build:
     sites: dict[SiteKey, tuple[tuple[str, ...], bool, str | None]] = {}
     seen: Counter[tuple[str, str | None, int | None, str]] = Counter()
     for s in sorted(analysis.sites, key=lambda s: s.address):
-        base = (s.function, s.file, s.line, s.allocator)
+        base = (s.function, _unversioned(s.file), s.line, s.allocator)
         key = SiteKey(*base, seen[base])
         seen[base] += 1
         in_irq = any(r.kind in ("irq", "exception") for r in s.roots)
@@ -179,6 +188,12 @@ def _analyse(image: Image, chip: Chip | None, by: GroupBy) -> _Build:
     cycles = frozenset(" -> ".join(r.cycle.functions) for r in report.recursion)
     return _Build(image, profile.name if profile else None, analysis.gc_kind, fp.flash_bytes, fp.ram_bytes, groups,
                   sections, roots, sites, handlers, cycles, image.stripped)
+
+
+def _unversioned(path: str | None) -> str | None:
+    """A source path without Go module versions (`drivers@v0.32.0/` -> `drivers/`), so that a
+    dependency bump does not turn every site in it into one removed and one added."""
+    return None if path is None else re.sub(r"@v[0-9][^/\\]*", "", path)
 
 
 def compare(base: Image, new: Image, chip: Chip | None = None, by: GroupBy = "package") -> Diff:

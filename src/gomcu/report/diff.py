@@ -24,7 +24,10 @@ def _size(n: int | None) -> str:
 def _root_text(r: RootChange) -> str:
     def bound(b: int | None, ok: bool | None) -> str:
         return "absent" if b is None else (f"{b:,} B" if ok else f"≥ {b:,} B (unbounded)")
-    margin = f"; margin {_size(r.before_margin)} → {_size(r.after_margin)}" if r.after_allotted or r.before_allotted else ""
+    def margin_of(m: int | None, ok: bool | None) -> str:
+        return _size(m) if ok or m is None else f"≤ {_size(m)}"  # a lower bound's margin is an upper one
+    margin = (f"; margin {margin_of(r.before_margin, r.before_bounded)} → {margin_of(r.after_margin, r.after_bounded)}"
+              if r.after_allotted or r.before_allotted else "")
     allotted = "" if r.before_allotted == r.after_allotted else \
         f"; allotted {_size(r.before_allotted)} → {_size(r.after_allotted)}"
     why = f" ({r.why_unbounded})" if r.why_unbounded else ""
@@ -49,8 +52,12 @@ def summary_rows(d: Diff) -> list[tuple[str, str, str]]:
     rows = [("flash", _signed(d.flash.delta), f"{_size(d.flash.before)} → {_size(d.flash.after)}"),
             ("RAM (static)", _signed(d.ram.delta), f"{_size(d.ram.before)} → {_size(d.ram.after)}")]
     worst = max(d.roots, key=lambda r: r.bound_delta or 0, default=None)
-    rows.append(("worst-case stack", _signed(d.max_stack_increase) if d.roots else "no change",
-                 _root_text(worst) if worst is not None and worst.bound_delta else f"{len(d.roots)} root(s) changed"))
+    if d.max_stack_increase is None:
+        rows.append(("worst-case stack", "cannot be proved",
+                     f"unbounded after the change: {', '.join(d.unprovable_roots)}"))
+    else:
+        rows.append(("worst-case stack", _signed(d.max_stack_increase) if d.roots else "no change",
+                     _root_text(worst) if worst is not None and worst.bound_delta else f"{len(d.roots)} root(s) changed"))
     added = sum(1 for s in d.sites if s.change == "added")
     removed = sum(1 for s in d.sites if s.change == "removed")
     rows.append(("allocation sites", f"+{added} / -{removed}", f"{d.new_isr_allocations} new from an interrupt"))
@@ -117,7 +124,8 @@ def to_json(d: Diff, budget: list[dict[str, Any]]) -> dict[str, Any]:
         "handlers": [{"name": h.name, "before": h.before, "after": h.after, "why": h.why} for h in d.handlers],
         "gc_kind": list(d.gc_kind), "runtime": list(d.runtime),
         "recursion_added": list(d.cycles_added), "recursion_removed": list(d.cycles_removed),
-        "max_stack_increase_bytes": d.max_stack_increase, "new_isr_allocations": d.new_isr_allocations,
+        "max_stack_increase_bytes": d.max_stack_increase, "unprovable_roots": list(d.unprovable_roots),
+        "new_isr_allocations": d.new_isr_allocations,
         "unmatched": list(d.unmatched), "notes": list(d.notes), "budget": budget,
     }
 
