@@ -22,6 +22,12 @@ BUDGET_KEYS: dict[str, tuple[type, str, str, str]] = {
     "stack_margin_bytes": (int, "free bytes every stack must keep above its worst case", "bytes", "min"),
     "gc_pause_us": (float, "longest measured GC pause", "us", "max"),
     "irq_latency_us": (float, "longest measured interrupt latency", "us", "max"),
+    # Delta budgets: read by `gomcu diff BASE NEW`, not by `check`.
+    "max_flash_increase_bytes": (int, "flash a change may add (gomcu diff)", "bytes", "max"),
+    "max_ram_increase_bytes": (int, "static RAM a change may add (gomcu diff)", "bytes", "max"),
+    "max_stack_increase_bytes": (int, "worst-case stack a change may add to any root (gomcu diff)", "bytes", "max"),
+    "new_isr_allocations": (int, "allocation sites a change may make reachable from an interrupt (gomcu diff)",
+                            "sites", "max"),
 }
 CHECK_KEYS: dict[str, type] = {"chip": str, "ld": str, "run": bool, "runtime": str}
 
@@ -123,10 +129,23 @@ def load_budget(path: str | Path) -> Budget:
     return Budget(path, limits, margins, allowed, dict(check))
 
 
+DELTA_KEYS = frozenset({"max_flash_increase_bytes", "max_ram_increase_bytes", "max_stack_increase_bytes",
+                        "new_isr_allocations"})
+
+
+def evaluate_deltas(budget: Budget, deltas: dict[str, float | None]) -> list[BudgetResult]:
+    """`gomcu diff`: the delta budgets against what the change did."""
+    return [BudgetResult(key, limit, deltas.get(key), BUDGET_KEYS[key][2], BUDGET_KEYS[key][3])
+            for key, limit in budget.limits.items() if key in DELTA_KEYS]
+
+
 def evaluate(budget: Budget, figures: dict[str, float | None], stack_margins: dict[str, int | None]) -> list[BudgetResult]:
-    """Compare measured/static figures with the budget; one result per budgeted key."""
+    """Compare measured/static figures with the budget; one result per budgeted key (the delta
+    budgets are `gomcu diff`'s)."""
     results = []
     for key, limit in budget.limits.items():
+        if key in DELTA_KEYS:
+            continue
         _, _, unit, kind = BUDGET_KEYS[key]
         if key == "stack_margin_bytes":
             for root, margin in stack_margins.items():
