@@ -163,11 +163,10 @@ class Machine:
         self.nvic.unknown_access = self.unknown.access
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
         self.timers: list[TimerModel] = []
-        if board.run is not None:
-            for spec in board.run.timers:
-                t = make_timer(spec, self.cycles, board.clock_hz)
-                if t is not None:
-                    self.timers.append(t)
+        for spec in (board.run.timers if board.run is not None else ()) + board.timers:
+            t = make_timer(spec, self.cycles, board.clock_hz)
+            if t is not None:
+                self.timers.append(t)
         self._aliases = board.run.atomic_aliases if board.run is not None else ()
         self.semihosting = Semihosting(self._read, self._emit, self.cycles, board.clock_hz, stdin)
         self._map_devices()
