@@ -34,6 +34,7 @@ SEVERITY = {
     "gc": Severity.ERROR,
     "block": Severity.ERROR,
     "scheduler": Severity.ERROR,
+    "critical": Severity.ERROR,  # an RTOS's task-level critical section (FreeRTOS asserts in a handler)
     "panic": Severity.WARNING,
     "print": Severity.WARNING,
     "runtime_check": Severity.INFO,
