@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from gomcu import image
+from gomcu.chips import find_chip
 from gomcu.code import model as code_model
 from gomcu.code.rtos_tasks import creations
 from gomcu.code.types import RootKind
@@ -89,3 +90,27 @@ def test_handler_calling_a_non_isr_api_is_a_violation() -> None:
     assert [v.target for v in by_name["TIMER1_Handler"].violations] == ["xQueueSend"]
     assert by_name["TIMER0_Handler"].status == "clean"  # xQueueSendFromISR only
     assert by_name["xPortPendSVHandler"].status == "clean"
+
+
+def test_priority_rules_on_the_chip() -> None:
+    """Read back in the emulator: UARTRX0 (0x20) is above configMAX_SYSCALL_INTERRUPT_PRIORITY
+    (0x40, found in the port's BASEPRI writes) and reaches the kernel; TIMER0 (0x80) is fine."""
+    chip = find_chip("mps2-an385")
+    report = interrupts.analyse(image.load(ELF), chip, run=True)
+    assert report.rtos is not None and report.rtos.syscall is not None
+    assert report.rtos.syscall.value == 0x40 and not report.rtos.syscall.others
+    above = [f for f in report.findings if f.rule == "freertos.api-above-max-syscall"]
+    assert [f.location.function for f in above] == ["UARTRX0_Handler"]
+    assert "TIMER0_Handler" in report.rtos.clean and "TIMER0_Handler" in report.rtos.checked
+    assert not any(f.rule == "freertos.max-syscall-masks-nothing" for f in report.findings)
+    assert not any(f.rule == "irq.pendsv-not-lowest" for f in report.findings)  # PendSV and SysTick share 0xE0
+
+
+def test_syscall_priority_in_unimplemented_bits_masks_nothing() -> None:
+    img = image.load(RTOS / "build" / "rtos-m3-basepri4.elf")
+    report = interrupts.analyse(img, find_chip("mps2-an385"))
+    assert report.rtos is not None and report.rtos.syscall is not None and report.rtos.syscall.value == 4
+    assert any(f.rule == "freertos.max-syscall-masks-nothing" for f in report.findings)
+    # without a chip nothing is known of the silicon's bits: said, not judged
+    plain = interrupts.analyse(img)
+    assert any(f.rule == "freertos.max-syscall-unchecked" for f in plain.findings)
