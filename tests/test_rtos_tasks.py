@@ -14,7 +14,7 @@ from gomcu.code import model as code_model
 from gomcu.code.rtos_tasks import creations
 from gomcu.code.types import RootKind
 from gomcu.findings import Status
-from gomcu.limits import interrupts, stack
+from gomcu.limits import interrupts, rtos_run, stack
 from gomcu.runtime.profile import detect_profile
 
 RTOS = Path(__file__).resolve().parent.parent / "examples" / "rtos"
@@ -114,3 +114,31 @@ def test_syscall_priority_in_unimplemented_bits_masks_nothing() -> None:
     # without a chip nothing is known of the silicon's bits: said, not judged
     plain = interrupts.analyse(img)
     assert any(f.rule == "freertos.max-syscall-unchecked" for f in plain.findings)
+
+
+def test_run_time_stack_use_stays_within_the_bounds() -> None:
+    """Measured from the kernel's own fill byte after one emulated run: every task is found, each
+    bound is >= what the task used, the overflowing task used all of its stack, and the heap's
+    low-water mark is what the firmware itself prints."""
+    img = image.load(ELF)
+    profile = detect_profile(s.name for s in img.symbols)
+    assert profile is not None
+    run = rtos_run.measure(img, profile, stack.analyse(img))
+    assert run.stop == "exit"
+    assert {t.name for t in run.tasks} == {name for name, _ in _created_in_source().values()}
+    assert not run.not_found
+    for t in run.tasks:
+        assert t.within_bound, (t.name, t.bound_bytes, t.used_bytes)
+    overflow = next(t for t in run.tasks if t.name == "overflow")
+    assert overflow.min_free_bytes == 0
+    assert [f.rule for f in run.findings] == ["freertos.stack-exhausted-at-run-time"]
+    printed = re.search(r"heap never below \(bytes free\): (\d+)", (RTOS / "expected" / "rtos-m3.out").read_text())
+    assert printed and run.heap_min_free == int(printed.group(1))
+    assert run.tick_latency is not None and run.switch_duration is not None
+
+
+def test_stack_run_needs_an_rtos() -> None:
+    from conftest import REFMW_BUILD, run_gomcu
+
+    proc = run_gomcu("stack", "--run", str(REFMW_BUILD / "refmw-m3.elf"))
+    assert proc.returncode == 2 and "no RTOS profile" in proc.stderr and "Traceback" not in proc.stderr

@@ -6,6 +6,8 @@
 
 static uint8_t ucHeap[configTOTAL_HEAP_SIZE] __attribute__((aligned(8)));
 static size_t xNextFreeByte;
+/* As heap_4 keeps it: the fewest bytes ever free (heap_1 never frees, so it is what is left). */
+static size_t xMinimumEverFreeBytesRemaining = configTOTAL_HEAP_SIZE;
 
 void *pvPortMalloc(size_t xWantedSize)
 {
@@ -15,6 +17,7 @@ void *pvPortMalloc(size_t xWantedSize)
 	if (xWantedSize > 0 && xNextFreeByte + xWantedSize <= configTOTAL_HEAP_SIZE) {
 		pvReturn = &ucHeap[xNextFreeByte];
 		xNextFreeByte += xWantedSize;
+		xMinimumEverFreeBytesRemaining = configTOTAL_HEAP_SIZE - xNextFreeByte;
 	}
 	taskEXIT_CRITICAL();
 	return pvReturn;
@@ -32,5 +35,5 @@ size_t xPortGetFreeHeapSize(void)
 
 size_t xPortGetMinimumEverFreeHeapSize(void)
 {
-	return configTOTAL_HEAP_SIZE - xNextFreeByte;
+	return xMinimumEverFreeBytesRemaining;
 }

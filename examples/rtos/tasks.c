@@ -10,13 +10,15 @@
 
 typedef enum { eReady, eBlocked, eSuspended } eTaskState;
 
+/* The field order follows FreeRTOS's TCB_t where it matters to tools: the saved stack pointer
+ * first, the stack's lowest address (pxStack) directly before the name. */
 typedef struct tskTaskControlBlock {
 	volatile StackType_t *pxTopOfStack; /* must be first: the port's switch code reads it */
-	StackType_t *pxStack;
 	uint32_t ulStackDepth;
-	UBaseType_t uxPriority;
 	eTaskState eState;
 	TickType_t xWakeTime;
+	UBaseType_t uxPriority;
+	StackType_t *pxStack;
 	char pcTaskName[12];
 } tskTCB;
 

@@ -174,8 +174,11 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
         max_insns: int = 200_000_000, timeout: float | None = 60.0, probes: Iterable[Probe] = (),
         injections: Iterable[Injection] = (), stdin: bytes = b"", native: bool = True,
         progress: Callable[[int, int], None] | None = None, hooks: Iterable[Hook] = (),
-        milestones: Iterable[str] = (), profile_blocks: bool = False) -> RunResult:
+        milestones: Iterable[str] = (), profile_blocks: bool = False,
+        snapshot: bool = False) -> RunResult:
     """Run the firmware to exit, budget, timeout or fault and return what was measured.
+    With `snapshot`, the result keeps the image's writable sections as they were at the end
+    (`RunResult.ram`), for analyses that read the runtime's own bookkeeping (an RTOS's TCBs).
 
     Raises EmulationError for unusable input (not ARM, memory outside the board, corrupt
     vector table, unknown probe function); runaway firmware returns a RunResult whose
@@ -194,5 +197,5 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
                 alloc_probes=tuple(p for p in probes if isinstance(p, AllocProbe)),
                 injections=tuple(injections), max_insns=max_insns, timeout=timeout, stdin=stdin,
                 prefer_native=native, progress=progress, hooks=tuple(hooks), milestones=tuple(milestones),
-                profile_blocks=profile_blocks)
+                profile_blocks=profile_blocks, snapshot=snapshot)
     return m.run()

@@ -131,7 +131,8 @@ class Machine:
                  max_insns: int = 200_000_000, timeout: float | None = 60.0, stdin: bytes = b"",
                  prefer_native: bool = True, progress: Callable[[int, int], None] | None = None,
                  record_limit: int = 100_000, hooks: tuple[Hook, ...] = (),
-                 milestones: tuple[str, ...] = (), profile_blocks: bool = False) -> None:
+                 milestones: tuple[str, ...] = (), profile_blocks: bool = False,
+                 snapshot: bool = False) -> None:
         from gomcu.image import Arch
 
         if image.arch != Arch.ARM:
@@ -144,6 +145,7 @@ class Machine:
         self.timeout = timeout
         self.progress = progress
         self.record_limit = record_limit
+        self.snapshot = snapshot
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         model = getattr(A, _CPU_MODELS.get(board.cpu, "UC_CPU_ARM_CORTEX_M4" if board.has_fpu else "UC_CPU_ARM_CORTEX_M3"))
         self.uc.ctl_set_cpu_model(model)
@@ -1061,4 +1063,7 @@ class Machine:
                                 self._hook_calls.get(addr, 0) if addr is not None else 0)
                         for h, addr in self._hook_uses),
             reached=dict(self.reached), polls=tuple(self.unknown.decisions),
-            blocks=self.profiler.blocks() if self.profiler is not None else ())
+            blocks=self.profiler.blocks() if self.profiler is not None else (),
+            ram=tuple((sec.vma, self._read(sec.vma, sec.size)) for sec in self.image.sections
+                      if self.snapshot and sec.alloc and sec.write and sec.size))
+

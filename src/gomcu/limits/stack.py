@@ -213,7 +213,7 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             elif table is not None and r.kind is RootKind.GOROUTINE:
                 # the binary allots per goroutine, and this one is not tied to its slot
                 allotted, source = None, f"unknown: not tied to a slot of {profile.stack_sizes_symbol}"
-            elif tasks_present:
+            elif tasks_present and profile.default_stack_size:
                 allotted, source = profile.default_stack_size, "default stack size"
             else:
                 allotted, source = None, "unknown"
