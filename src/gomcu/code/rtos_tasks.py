@@ -4,8 +4,9 @@ constant at the call site becomes a root, with the stack it is given (depth × w
 task's name string. Calls whose entry or depth is not a constant are kept as unresolved, with
 their call site, so a report can say which tasks it could not check.
 
-Arguments are the constants the code model tracked into r0-r3 before the call (or, for the
-Restricted variants, the fields of a constant TaskParameters_t in read-only memory).
+Arguments are the register values the code model's constant propagation knows at the call
+(`CodeModel.calls_to`: r0-r3, through the caller's registers when a helper makes the call), or,
+for the Restricted variants, the fields of a constant TaskParameters_t in read-only memory.
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ def creations(model: CodeModel, profile: RuntimeProfile | None = None) -> tuple[
     out: list[TaskCreation] = []
     for api, layout in table.items():
         for name in _definitions(model, api):
-            for site in model.callers_of(name):
+            for call in model.calls_to(name):
+                site = call.site
                 if strip_clone_suffix(site.caller) in creators:
                     continue  # a creation function passing its own parameters on
-                out.append(_read_call(model, api, site.caller, site.address, layout, word))
+                args = tuple(a.value if a is not None else None for a in call.arguments)
+                out.append(_read_call(model, api, site.caller, site.address, layout, word, args))
     return tuple(sorted(out, key=lambda c: c.address))
 
 
@@ -77,9 +80,7 @@ def _definitions(model: CodeModel, api: str) -> list[str]:
 
 
 def _read_call(model: CodeModel, api: str, caller: str, address: int, layout: dict[str, Any],
-               word: int) -> TaskCreation:
-    args = model.call_args.get(address, ())
-
+               word: int, args: tuple[int | None, ...]) -> TaskCreation:
     def arg(key: str) -> int | None:
         index = layout.get(key)
         if index is None or index >= ARG_REGS or index >= len(args):
@@ -89,7 +90,7 @@ def _read_call(model: CodeModel, api: str, caller: str, address: int, layout: di
     entry_value, name_value, depth = arg("entry"), arg("name"), arg("depth")
     if "parameters" in layout:
         entry_value, name_value, depth = _parameters(model, arg("parameters"))
-    entry_address = model._code_address(entry_value)
+    entry_address = model.code_address(entry_value)
     entry_fn = model.function_at(entry_address) if entry_address is not None else None
     entry = entry_fn.name if entry_fn is not None and entry_fn.address == entry_address else None
     missing = tuple(k for k, v in (("entry", entry), ("depth", depth)) if v is None)
@@ -101,13 +102,13 @@ def _parameters(model: CodeModel, pointer: int | None) -> tuple[int | None, int 
     """pvTaskCode, pcName and usStackDepth of a constant TaskParameters_t."""
     if pointer is None:
         return None, None, None
-    read = model._read_const
+    read = model.word
     depth = read(pointer + 8)
     return read(pointer), read(pointer + 4), depth & 0xFFFF if depth is not None else None
 
 
 def _string(model: CodeModel, address: int | None) -> str | None:
-    if address is None or model._read_const(address) is None:
+    if address is None or model.word(address & ~3) is None:
         return None
     section = model.image.section_at(address)
     raw = model.image.read(address, min(32, section.end - address)) if section is not None else None
