@@ -57,6 +57,7 @@ class Board:
     vector_table: int | None = None
     #: timers of a QEMU board (the mps2's CMSDK timers), made like a run model's
     timers: tuple[TimerSpec, ...] = ()
+    stellaris_sysctl: int | None = None  # base of an LM3S system control block (gomcu.emu.stellaris_sysctl)
 
     @property
     def has_fpu(self) -> bool:
@@ -84,6 +85,7 @@ LM3S6965EVB = Board(
     priority_bits=8,  # QEMU 7.2's NVIC implements all 8 bits; the LM3S6965 has 3 (use --chip)
     num_irqs=64,
     note="QEMU lm3s6965evb: UART0 0x4000C000",
+    stellaris_sysctl=0x400FE000,
 )
 
 
