@@ -58,6 +58,7 @@ class Board:
     #: timers of a QEMU board (the mps2's CMSDK timers), made like a run model's
     timers: tuple[TimerSpec, ...] = ()
     stellaris_sysctl: int | None = None  # base of an LM3S system control block (gomcu.emu.stellaris_sysctl)
+    ssp: tuple[int, ...] = ()  # bases of PL022 SSP/SSI ports (gomcu.emu.pl022)
 
     @property
     def has_fpu(self) -> bool:
@@ -86,6 +87,7 @@ LM3S6965EVB = Board(
     num_irqs=64,
     note="QEMU lm3s6965evb: UART0 0x4000C000",
     stellaris_sysctl=0x400FE000,
+    ssp=(0x40008000,),  # SSI0, wired to the board's OLED
 )
 
 

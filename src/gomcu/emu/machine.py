@@ -53,6 +53,7 @@ from gomcu.emu.nvic import SVCALL, ExceptionModel, StackingFault, exception_name
 from gomcu.emu.peripherals import Uart, UnknownMmio
 from gomcu.emu.polls import PollSolver
 from gomcu.emu.profiler import BlockProfiler
+from gomcu.emu.pl022 import Pl022
 from gomcu.emu.stellaris_sysctl import StellarisSysctl
 from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
 from gomcu.emu.result import (
@@ -172,6 +173,9 @@ class Machine:
                 self.timers.append(t)
         self._aliases = board.run.atomic_aliases if board.run is not None else ()
         self.sysctl = StellarisSysctl(board.stellaris_sysctl) if board.stellaris_sysctl is not None else None
+        #: devices with plain register files: read(offset) / write(offset, value)
+        self.devices: list[StellarisSysctl | Pl022] = ([self.sysctl] if self.sysctl is not None else []) + [
+            Pl022(base) for base in board.ssp]
         self.semihosting = Semihosting(self._read, self._emit, self.cycles, board.clock_hz, stdin)
         self._map_devices()
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
@@ -321,8 +325,9 @@ class Machine:
         u = self._uart_at(addr)
         if u is not None:
             return u.read(addr - u.spec.base, size)
-        if self.sysctl is not None and self.sysctl.contains(addr):
-            return self.sysctl.read(addr - self.sysctl.base)
+        for d in self.devices:
+            if d.contains(addr):
+                return d.read(addr - d.base)
         return self.unknown.access(addr, size, False, 0)
 
     def _periph_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
@@ -346,9 +351,10 @@ class Machine:
             return
         if op:
             value = self._atomic(self.unknown.values.get(addr, 0), value, op)
-        if self.sysctl is not None and self.sysctl.contains(addr):
-            self.sysctl.write(addr - self.sysctl.base, value)
-            return
+        for d in self.devices:
+            if d.contains(addr):
+                d.write(addr - d.base, value)
+                return
         self.unknown.access(addr, size, True, value)
 
     @staticmethod
