@@ -74,6 +74,10 @@ void vPortSVCHandler(void);
 #define portSET_INTERRUPT_MASK_FROM_ISR() ulPortRaiseBASEPRI()
 #define portCLEAR_INTERRUPT_MASK_FROM_ISR(x) vPortSetBASEPRI(x)
 
+/* configASSERT as the FreeRTOS demos define it: the application's vAssertCalled (main.c) */
+void vAssertCalled(const char *pcFile, unsigned long ulLine);
+#define configASSERT(x) do { if (!(x)) vAssertCalled(__FILE__, __LINE__); } while (0)
+
 /* board.c: output and exit (CMSDK UART0, semihosting) */
 void vBoardPuts(const char *s);
 void vBoardPutU(uint32_t v);

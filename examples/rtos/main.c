@@ -182,6 +182,16 @@ static void prvCheckTask(void *pvParameters)
 	vBoardExit(0);
 }
 
+/* configASSERT's failure path, as in the FreeRTOS demos: mask, report, stop. */
+void vAssertCalled(const char *pcFile, unsigned long ulLine)
+{
+	taskENTER_CRITICAL();
+	vBoardPuts("assert failed: ");
+	vBoardPuts(pcFile);
+	prvPrintLine(":", ulLine);
+	vBoardExit(5);
+}
+
 void vApplicationStackOverflowHook(TaskHandle_t xTask, const char *pcTaskName)
 {
 	(void)xTask;

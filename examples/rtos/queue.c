@@ -81,6 +81,7 @@ BaseType_t xQueueReceive(QueueHandle_t xQueue, void *pvBuffer, TickType_t xTicks
 
 BaseType_t xQueueSendFromISR(QueueHandle_t xQueue, const void *pvItemToQueue, BaseType_t *pxHigherPriorityTaskWoken)
 {
+	configASSERT(xQueue != NULL);
 	vPortValidateInterruptPriority();
 	uint32_t ulSavedMask = portSET_INTERRUPT_MASK_FROM_ISR();
 	BaseType_t xDone = prvCopyIn(xQueue, pvItemToQueue);

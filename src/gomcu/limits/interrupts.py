@@ -140,6 +140,8 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
             why = ""
             if v.kind == "runtime_check":
                 why = " (an implicit bounds/nil/division check: it panics only if the handler has a bug)"
+            elif v.kind == "assert":
+                why = " (the assertion-failure path: reached only when a configASSERT fails)"
             elif v.severity is Severity.INFO:
                 why = " (a fault handler that reports and stops: expected)"
             out.append(Finding(RULES.get(v.kind, f"irq.{v.kind}-in-handler"), v.severity,
