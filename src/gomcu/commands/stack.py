@@ -86,4 +86,19 @@ class StackCommand(Command):
         return EXIT_LIMIT_FAILED if failed else EXIT_OK
 
 
+def _measure(image: Image, result: StackReport, args: argparse.Namespace) -> RtosRun:
+    """The FreeRTOS run-time figures, or a one-line error for firmware without an RTOS profile."""
+    from gomcu.limits import rtos_run
+    from gomcu.runtime.profile import detect_profile
+
+    profile = detect_profile(s.name for s in image.symbols)
+    if profile is None or not profile.rtos:
+        raise GomcuError("--run measures RTOS tasks: no RTOS profile (FreeRTOS) matches this firmware; "
+                         "`gomcu run` measures any firmware")
+    if args.max_insns <= 0 or args.timeout <= 0:
+        raise GomcuError("--max-insns and --timeout must be positive")
+    return rtos_run.measure(image, profile, result, board=args.board, chip=args.chip,
+                            max_insns=args.max_insns, timeout=args.timeout)
+
+
 COMMAND = StackCommand()
