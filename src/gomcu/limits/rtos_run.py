@@ -120,7 +120,7 @@ def from_run(image: Image, profile: RuntimeProfile, stacks: StackReport, result:
     return RtosRun(result.stop, result.message, result.instructions, result.time_us, result.clock_hz,
                    tuple(sorted(tasks, key=lambda t: t.stack_address)), tuple(missing), heap,
                    _spread([s.latency_cycles for s in tick]), _spread([s.duration_cycles for s in tick if s.duration_cycles is not None]),
-                   _spread([s.exclusive_cycles for s in switch if s.exclusive_cycles is not None]), tuple(findings), tuple(notes))
+                   _spread([s.duration_cycles for s in switch if s.duration_cycles is not None]), tuple(findings), tuple(notes))
 
 
 def _tcbs(result: RunResult, name: str) -> list[int]:

@@ -48,7 +48,7 @@ def render_text(run: RtosRun) -> None:
     console.print(f"heap never below: {'unknown (no xMinimumEverFreeBytesRemaining)' if run.heap_min_free is None else f'{run.heap_min_free} B free'}")
     console.print(f"tick (SysTick) latency: {_spread(run.tick_latency, clock)}")
     console.print(f"tick (SysTick) handler: {_spread(run.tick_duration, clock)}")
-    console.print(f"context switch (PendSV, exclusive): {_spread(run.switch_duration, clock)}")
+    console.print(f"context switch (PendSV handler, nested interrupts included): {_spread(run.switch_duration, clock)}")
     for f in run.findings:
         style = {"error": "red", "warning": "yellow"}.get(f.severity.value, "dim")
         console.print(f"[{style}]{f.severity.value}:[/] {escape(f.message)}")
