@@ -95,11 +95,14 @@ def from_run(image: Image, profile: RuntimeProfile, stacks: StackReport, result:
             named.setdefault(c.task_name, c.entry)
     tasks: list[TaskUse] = []
     missing: list[str] = []
+    freed = 0
     for name, entry in named.items():
         found = _tcbs(result, name)
-        if not found:
+        live = [a for a in found if not _freed(image, profile, result, a)]
+        freed += len(found) - len(live)
+        if not live:
             missing.append(name)
-        for stack_address in found:
+        for stack_address in live:
             root = by_entry.get(entry) if entry else None
             allotted = root.allotted_bytes if root is not None else None
             free = _leading(result, stack_address, fill, allotted)
@@ -115,8 +118,10 @@ def from_run(image: Image, profile: RuntimeProfile, stacks: StackReport, result:
     if result.stop not in ("exit", "budget", "timeout"):
         notes.append(f"the run ended early ({result.stop}: {result.message}): the figures cover only what ran")
     if missing:
-        notes.append(f"{len(missing)} task(s) named at creation not found in memory (not created in this run, "
-                     f"or deleted): {', '.join(missing[:8])}")
+        notes.append(f"{len(missing)} task(s) named at creation not found alive in memory (not created in this "
+                     f"run, or deleted): {', '.join(missing[:8])}")
+    if freed:
+        notes.append(f"{freed} TCB(s) of deleted tasks (their stack's heap block is free) left out")
     return RtosRun(result.stop, result.message, result.instructions, result.time_us, result.clock_hz,
                    tuple(sorted(tasks, key=lambda t: t.stack_address)), tuple(missing), heap,
                    _spread([s.latency_cycles for s in tick]), _spread([s.duration_cycles for s in tick if s.duration_cycles is not None]),
@@ -137,6 +142,20 @@ def _tcbs(result: RunResult, name: str) -> list[int]:
                     out.append(pointer)
             at = data.find(key, at + 1)
     return out
+
+
+def _freed(image: Image, profile: RuntimeProfile, result: RunResult, stack_address: int) -> bool:
+    """The stack is a heap_4/heap_5 block whose header says free: its task was deleted."""
+    marker = profile.rtos.get("heap_block_marker")
+    heap = image.symbol(str(profile.memory.get("heap_array", "")))
+    if not marker or image.symbol(str(marker)) is None or heap is None:
+        return False
+    if not heap.address < stack_address < heap.address + heap.size:
+        return False  # a static stack (xTaskCreateStatic): not a heap block
+    raw = result.read(stack_address - 4, 4)
+    if raw is None:
+        return False
+    return not int.from_bytes(raw, "little") & int(profile.rtos.get("heap_allocated_bit", 0x80000000))
 
 
 def _leading(result: RunResult, address: int, fill: int, limit: int | None) -> int:
