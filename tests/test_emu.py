@@ -198,3 +198,21 @@ def test_firmware_linked_after_a_bootloader_starts_from_its_own_table(tmp_path) 
     result = emu.run(img, board="lm3s6965evb")
     assert result.stop == "exit" and result.exit_code == 0
     assert result.output == (refmw / "expected" / "refmw-m3.out").read_text()
+
+
+def test_lm3s_system_control_reads_as_qemu_models_it() -> None:
+    """DID0/DID1/DC0-4, the PLL-lock status after RCC powers the PLL up, PLLCFG per crystal and
+    SSI0's status and receive FIFO, as qemu-system-arm returns them (the FreeRTOS lm3s6965 demo
+    asserts DID1's part number, computes its SSI clock from PLLCFG and polls SSI0 for the OLED)."""
+    r = emu.run(image.load(EMU / "sysctl-lm3s.elf"), "lm3s6965evb")
+    assert r.stop == "exit" and r.exit_code == 0
+    assert r.streams["uart0"] == (EMU / "sysctl-lm3s.qemu.out").read_text()
+    assert not [m for m in r.unknown_mmio if 0x400FE000 <= m.address < 0x400FF000 or 0x40008000 <= m.address < 0x40009000]
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="needs qemu")
+def test_lm3s_system_control_recording_is_qemus() -> None:
+    q = subprocess.run(["qemu-system-arm", "-M", "lm3s6965evb", "-nographic", "-monitor", "none", "-serial", "stdio",
+                        "-semihosting-config", "enable=on,target=native", "-kernel", str(EMU / "sysctl-lm3s.elf")],
+                       capture_output=True, text=True, timeout=30)
+    assert q.stdout == (EMU / "sysctl-lm3s.qemu.out").read_text()

@@ -153,7 +153,8 @@ def test_join_fixture_rebuilds_bit_identical(tmp_path: Path):
     for name in ("join.c", "join.ld", "Makefile"):
         shutil.copy(JOIN / name, tmp_path / name)
     subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    assert (tmp_path / "join.elf").read_bytes() == ELF.read_bytes()
+    for elf in ("join.elf", "join-driver.elf"):
+        assert (tmp_path / elf).read_bytes() == (JOIN / elf).read_bytes(), elf
 
 
 def test_dispatcher_inlined_into_the_handler_is_found_through_dwarf():
@@ -186,3 +187,17 @@ def test_a_complete_join_bounds_the_handlers_stack_through_the_callback(tmp_path
     assert [s.function for s in after.bound.path][:3] == [EIC[0], DISPATCHER, "main.main$1"]
     h = _handler(interrupts.analyse(image, source=source), EIC[0])
     assert h.stack_bounded and h.stack_bytes == after.bound_bytes
+
+
+def test_a_driver_callback_the_source_does_not_show_keeps_the_call_unresolved(tmp_path: Path):
+    """join-driver.elf: a third-party package registers its own pin callback. Its function's address
+    is taken in the binary; the source cannot account for it, so nothing is proved complete."""
+    image = image_mod.load(JOIN / "join-driver.elf")
+    source = join_directory(image, str(_source_copy(tmp_path, blank=("machine.D6.SetInterrupt(",))), None)
+    assert source.foreign == ("(*tinygo.org/x/drivers/demo.Device).pinChange$bound",)
+    report = interrupts.analyse(image, source=source)
+    assert any(f.rule == "irq.source-foreign-callbacks" for f in report.findings)
+    h = _handler(report, EIC[0])
+    assert [u.function for u in h.unresolved] == [DISPATCHER]
+    clean = join_directory(image_mod.load(ELF), str(tmp_path), None)
+    assert clean.foreign == ()  # the same source on join.elf: nothing foreign, the join is complete

@@ -46,3 +46,25 @@ def mask_sites(model: CodeModel) -> tuple[MaskSite, ...]:
             if what:
                 out.append(MaskSite(fn.name, ins.address, what))
     return tuple(out)
+
+
+def msr_constants(model: CodeModel, registers: tuple[str, ...] = ("BASEPRI", "BASEPRI_MAX")) -> tuple[tuple[MaskSite, int], ...]:
+    """MSR sites to `registers` whose source register holds a constant set just before (within
+    the 8 preceding instructions of the same function): the values code writes to BASEPRI."""
+    from capstone import arm_const
+
+    out = []
+    for site in mask_sites(model):
+        if site.what.split(" ", 1)[1] not in registers:
+            continue
+        raw = model.image.read(site.address, 2)
+        if not raw:
+            continue
+        reg = arm_const.ARM_REG_R0 + (int.from_bytes(raw, "little") & 0xF)
+        before = [i for i in model.instructions(site.function) if i.address < site.address][-8:]
+        for ins in reversed(before):
+            if ins.dst == reg:
+                if ins.value is not None:
+                    out.append((site, ins.value & 0xFFFFFFFF))
+                break
+    return tuple(out)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gomcu.runtime.profile import RuntimeProfile, load_profile
+from gomcu.code import rtos_tasks
 from gomcu.code.types import Function, Root, RootKind
 from gomcu.image import Arch
 
@@ -38,6 +39,15 @@ class TaskProfile:
     canary_bytes: int = 4
     default_stack_size: int = 2048  # cortex-m and riscv32 targets
     allocator: tuple[str, ...] = ("runtime.alloc",)  # allocates goroutine stacks (when start is inlined)
+    #: an RTOS switch (FreeRTOS's PendSV) saves registers on the task's own stack: swap_push_bytes,
+    #: or switch_push_bytes_fpu when tasks may have an FP context
+    switch_on_task_stack: bool = False
+    switch_push_bytes_fpu: int = 0
+    #: a stack check that reports use of a stack's last bytes as an overflow, when this hook is linked
+    stack_check_hook: str = ""
+    stack_check_bytes: int = 0
+    #: linker symbols (absolute) that give the system stack's size
+    system_stack_size_symbols: tuple[str, ...] = ()
 
 
     @classmethod
@@ -57,6 +67,11 @@ class TaskProfile:
             canary_bytes=int(tasks.get("canary_bytes", defaults.canary_bytes)),
             default_stack_size=int(tasks.get("default_stack_size", defaults.default_stack_size)),
             allocator=tuple(profile.gc.get("allocator", defaults.allocator)),
+            switch_on_task_stack="switch_push_bytes_fpu" in tasks,
+            switch_push_bytes_fpu=int(tasks.get("switch_push_bytes_fpu", 0)),
+            stack_check_hook=str(tasks.get("stack_check_hook", "")),
+            stack_check_bytes=int(tasks.get("stack_check_bytes", 0)),
+            system_stack_size_symbols=tuple(tasks.get("system_stack_size_symbols", ())),
         )
 
 
@@ -88,6 +103,7 @@ def find_roots(model: CodeModel, profile: TaskProfile = TINYGO) -> tuple[Root, .
         roots.append(reset)
     roots.extend(_handlers(model, reset.address if reset else None))
     roots.extend(_tasks(model, profile, {r.address for r in roots}))
+    roots.extend(rtos_tasks.task_roots(model, {r.address for r in roots}))
     return tuple(roots)
 
 

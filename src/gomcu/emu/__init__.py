@@ -122,6 +122,9 @@ def choose_board(image: Any, board: str | Board | None = None, chip: str | None 
 
 
 def _literal_words(image: Any) -> set[int]:
+    """4 KiB pages of peripheral addresses the code uses: literal-pool words, and the constants
+    Thumb-2 builds in registers (MOV.W with a modified immediate, MOVW/MOVT), which is how GCC
+    loads 0x40004000 (the CMSDK UART of the mps2 boards)."""
     words: set[int] = set()
     for sec in image.sections:
         if sec.alloc and sec.exec and not sec.nobits:
@@ -130,15 +133,52 @@ def _literal_words(image: Any) -> set[int]:
                 w = int.from_bytes(data[i:i + 4], "little")
                 if 0x40000000 <= w < 0x40100000:
                     words.add(w & ~0xFFF)
+            words.update(w & ~0xFFF for w in _thumb2_constants(data) if 0x40000000 <= w < 0x40100000)
     return words
+
+
+def _thumb2_constants(data: bytes) -> set[int]:
+    """Values of MOV.W (T2, ThumbExpandImm) and MOVT over MOVW found at any halfword."""
+    out: set[int] = set()
+    halves = [int.from_bytes(data[i:i + 2], "little") for i in range(0, len(data) - 1, 2)]
+    low: dict[int, int] = {}
+    for k in range(len(halves) - 1):
+        hw1, hw2 = halves[k], halves[k + 1]
+        if hw2 & 0x8000:
+            continue
+        rd = (hw2 >> 8) & 0xF
+        if hw1 & 0xFBEF == 0xF04F:  # MOV{S}.W Rd, #const
+            imm12 = ((hw1 >> 10) & 1) << 11 | ((hw2 >> 12) & 7) << 8 | (hw2 & 0xFF)
+            out.add(_expand_imm(imm12))
+        elif hw1 & 0xFBF0 in (0xF240, 0xF2C0):  # MOVW / MOVT
+            imm16 = (hw1 & 0xF) << 12 | ((hw1 >> 10) & 1) << 11 | ((hw2 >> 12) & 7) << 8 | (hw2 & 0xFF)
+            if hw1 & 0xFBF0 == 0xF240:
+                low[rd] = imm16
+            elif rd in low:
+                out.add(imm16 << 16 | low.pop(rd))
+    return out
+
+
+def _expand_imm(imm12: int) -> int:
+    """ARMv7-M ThumbExpandImm (A5.3.2)."""
+    byte = imm12 & 0xFF
+    if imm12 >> 10 == 0:
+        kind = (imm12 >> 8) & 3
+        return (byte, byte << 16 | byte, byte << 24 | byte << 8, byte * 0x01010101)[kind]
+    value = 0x80 | (imm12 & 0x7F)
+    rot = imm12 >> 7
+    return ((value >> rot) | (value << (32 - rot))) & 0xFFFFFFFF
 
 
 def run(image: Any, board: str | Board | None = None, *, chip: str | None = None,
         max_insns: int = 200_000_000, timeout: float | None = 60.0, probes: Iterable[Probe] = (),
         injections: Iterable[Injection] = (), stdin: bytes = b"", native: bool = True,
         progress: Callable[[int, int], None] | None = None, hooks: Iterable[Hook] = (),
-        milestones: Iterable[str] = (), profile_blocks: bool = False) -> RunResult:
+        milestones: Iterable[str] = (), profile_blocks: bool = False,
+        snapshot: bool = False) -> RunResult:
     """Run the firmware to exit, budget, timeout or fault and return what was measured.
+    With `snapshot`, the result keeps the image's writable sections as they were at the end
+    (`RunResult.ram`), for analyses that read the runtime's own bookkeeping (an RTOS's TCBs).
 
     Raises EmulationError for unusable input (not ARM, memory outside the board, corrupt
     vector table, unknown probe function); runaway firmware returns a RunResult whose
@@ -157,5 +197,5 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
                 alloc_probes=tuple(p for p in probes if isinstance(p, AllocProbe)),
                 injections=tuple(injections), max_insns=max_insns, timeout=timeout, stdin=stdin,
                 prefer_native=native, progress=progress, hooks=tuple(hooks), milestones=tuple(milestones),
-                profile_blocks=profile_blocks)
+                profile_blocks=profile_blocks, snapshot=snapshot)
     return m.run()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gomcu.chips.runmodel import TimerSpec
+from gomcu.emu.cmsdk_timer import spec as cmsdk_timer_spec
 from gomcu.errors import EmulationError
 
 if TYPE_CHECKING:
@@ -53,6 +55,10 @@ class Board:
     bitband: bool = True
     #: where the chip's boot leaves the vector table (the chip database's `boot`), chip boards only
     vector_table: int | None = None
+    #: timers of a QEMU board (the mps2's CMSDK timers), made like a run model's
+    timers: tuple[TimerSpec, ...] = ()
+    stellaris_sysctl: int | None = None  # base of an LM3S system control block (gomcu.emu.stellaris_sysctl)
+    ssp: tuple[int, ...] = ()  # bases of PL022 SSP/SSI ports (gomcu.emu.pl022)
 
     @property
     def has_fpu(self) -> bool:
@@ -80,6 +86,8 @@ LM3S6965EVB = Board(
     priority_bits=8,  # QEMU 7.2's NVIC implements all 8 bits; the LM3S6965 has 3 (use --chip)
     num_irqs=64,
     note="QEMU lm3s6965evb: UART0 0x4000C000",
+    stellaris_sysctl=0x400FE000,
+    ssp=(0x40008000,),  # SSI0, wired to the board's OLED
 )
 
 
@@ -107,6 +115,9 @@ def _mps2(name: str, cpu: str) -> Board:
         priority_bits=8,  # as QEMU 7.2 (all 8 bits); the AN385/AN386 images have 3 (use --chip)
         num_irqs=32,
         note=f"QEMU {name}: CMSDK UART0 0x40004000",
+        # CMSDK APB TIMER0/TIMER1 at PCLK = SYSCLK (AN385 application note: IRQ 8 and 9; QEMU mps2.c)
+        timers=(cmsdk_timer_spec(0x40000000, 8, 25_000_000, "TIMER0"),
+                cmsdk_timer_spec(0x40001000, 9, 25_000_000, "TIMER1")),
     )
 
 

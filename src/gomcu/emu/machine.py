@@ -53,6 +53,8 @@ from gomcu.emu.nvic import SVCALL, ExceptionModel, StackingFault, exception_name
 from gomcu.emu.peripherals import Uart, UnknownMmio
 from gomcu.emu.polls import PollSolver
 from gomcu.emu.profiler import BlockProfiler
+from gomcu.emu.pl022 import Pl022
+from gomcu.emu.stellaris_sysctl import StellarisSysctl
 from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
 from gomcu.emu.result import (
     Allocation,
@@ -131,7 +133,8 @@ class Machine:
                  max_insns: int = 200_000_000, timeout: float | None = 60.0, stdin: bytes = b"",
                  prefer_native: bool = True, progress: Callable[[int, int], None] | None = None,
                  record_limit: int = 100_000, hooks: tuple[Hook, ...] = (),
-                 milestones: tuple[str, ...] = (), profile_blocks: bool = False) -> None:
+                 milestones: tuple[str, ...] = (), profile_blocks: bool = False,
+                 snapshot: bool = False) -> None:
         from gomcu.image import Arch
 
         if image.arch != Arch.ARM:
@@ -144,6 +147,7 @@ class Machine:
         self.timeout = timeout
         self.progress = progress
         self.record_limit = record_limit
+        self.snapshot = snapshot
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         model = getattr(A, _CPU_MODELS.get(board.cpu, "UC_CPU_ARM_CORTEX_M4" if board.has_fpu else "UC_CPU_ARM_CORTEX_M3"))
         self.uc.ctl_set_cpu_model(model)
@@ -163,12 +167,15 @@ class Machine:
         self.nvic.unknown_access = self.unknown.access
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
         self.timers: list[TimerModel] = []
-        if board.run is not None:
-            for spec in board.run.timers + board.run.devices:
-                t = make_timer(spec, self.cycles, board.clock_hz)
-                if t is not None:
-                    self.timers.append(t)
+        for spec in (board.run.timers + board.run.devices if board.run is not None else ()) + board.timers:
+            t = make_timer(spec, self.cycles, board.clock_hz)
+            if t is not None:
+                self.timers.append(t)
         self._aliases = board.run.atomic_aliases if board.run is not None else ()
+        self.sysctl = StellarisSysctl(board.stellaris_sysctl) if board.stellaris_sysctl is not None else None
+        #: devices with plain register files: read(offset) / write(offset, value)
+        self.devices: list[StellarisSysctl | Pl022] = ([self.sysctl] if self.sysctl is not None else []) + [
+            Pl022(base) for base in board.ssp]
         self.semihosting = Semihosting(self._read, self._emit, self.cycles, board.clock_hz, stdin)
         self._map_devices()
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
@@ -327,6 +334,9 @@ class Machine:
         u = self._uart_at(addr)
         if u is not None:
             return u.read(addr - u.spec.base, size)
+        for d in self.devices:
+            if d.contains(addr):
+                return d.read(addr - d.base)
         return self.unknown.access(addr, size, False, 0)
 
     def _periph_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
@@ -352,6 +362,10 @@ class Machine:
             return
         if op:
             value = self._atomic(self.unknown.values.get(addr, 0), value, op)
+        for d in self.devices:
+            if d.contains(addr):
+                d.write(addr - d.base, value)
+                return
         self.unknown.access(addr, size, True, value)
 
     @staticmethod
@@ -1074,4 +1088,7 @@ class Machine:
                                 self._hook_calls.get(addr, 0) if addr is not None else 0)
                         for h, addr in self._hook_uses),
             reached=dict(self.reached), polls=tuple(self.unknown.decisions),
-            blocks=self.profiler.blocks() if self.profiler is not None else ())
+            blocks=self.profiler.blocks() if self.profiler is not None else (),
+            ram=tuple((sec.vma, self._read(sec.vma, sec.size)) for sec in self.image.sections
+                      if self.snapshot and sec.alloc and sec.write and sec.size))
+

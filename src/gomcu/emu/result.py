@@ -183,6 +183,8 @@ class RunResult:
     #: With `profile_blocks`: (block address, thread-mode, handler-mode instructions); they add up
     #: to `instructions`.
     blocks: tuple[tuple[int, int, int], ...] = ()
+    #: (address, bytes) of the image's writable sections at the end, when a snapshot was asked for
+    ram: tuple[tuple[int, bytes], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -193,4 +195,13 @@ class RunResult:
         return self.instructions / self.wall_seconds / 1e6 if self.wall_seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("ram")  # raw memory is for analyses, not for reports
+        return out
+
+    def read(self, address: int, size: int) -> bytes | None:
+        """Bytes of the end-of-run snapshot, when [address, address+size) lies in one section of it."""
+        for base, data in self.ram:
+            if base <= address and address + size <= base + len(data):
+                return data[address - base:address - base + size]
+        return None

@@ -553,4 +553,8 @@ _MODELS: dict[str, type[TimerModel]] = {
 def make_timer(spec: TimerSpec, now: Now, clock_hz: int) -> TimerModel | None:
     """The model for a run model's timer (None for SysTick, which the NVIC model has)."""
     cls = _MODELS.get(spec.kind)
+    if spec.kind == "cmsdk-apb-timer":  # its own module (imports this one)
+        from gomcu.emu.cmsdk_timer import CmsdkApbTimer
+
+        cls = CmsdkApbTimer
     return cls(spec, now, clock_hz) if cls else None

@@ -15,8 +15,9 @@ from gomcu.code import CodeModel, model as code_model
 from gomcu.emu.clock import cycles_to_us
 from gomcu.findings import Figure, Finding, Location, Origin, Severity, status_of
 from gomcu.image import Arch, Image
-from gomcu.limits import irq_join, irq_latency, irq_priorities, irq_static, stack
+from gomcu.limits import irq_join, irq_latency, irq_priorities, irq_static, rtos_rules, stack
 from gomcu.limits.irq_join import SourceJoin
+from gomcu.limits.rtos_rules import RtosRules
 from gomcu.limits.stack import StackReport
 from gomcu.limits.irq_latency import Campaign
 from gomcu.limits.irq_priorities import PriorityState
@@ -54,6 +55,7 @@ class IrqReport:
     notes: tuple[str, ...]
     source: SourceJoin | None = None  # --src: the Go source joined to the binary
     via_source: tuple[str, ...] = ()  # handlers whose proof goes through a call resolved from source
+    rtos: RtosRules | None = None  # an RTOS's interrupt rules (FreeRTOS: configMAX_SYSCALL_INTERRUPT_PRIORITY)
 
 
 def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | None = None, run: bool = False,
@@ -99,9 +101,14 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
     findings = _findings(image, handlers, problems, priorities, campaign, clock, source)
     if source is not None:
         notes.extend(source.notes)
+    rtos = None
+    if profile is not None and profile.rtos and image.arch is Arch.ARM:
+        rtos = rtos_rules.check(model, profile, handlers, priorities, chip.nvic_priority_bits if chip else None)
+        findings.extend(rtos.findings)
+        notes.extend(rtos.notes)
     return IrqReport(image.path, image.arch.value, image.core, profile.name if profile else None,
                      chip.name if chip is not None else None, clock, handlers, problems, priorities, campaign,
-                     tuple(findings), tuple(notes), source, _via_source(model, handlers, source))
+                     tuple(findings), tuple(notes), source, _via_source(model, handlers, source), rtos)
 
 
 def default_irq(handlers: tuple[Handler, ...], priorities: PriorityState) -> int | None:
@@ -133,6 +140,8 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
             why = ""
             if v.kind == "runtime_check":
                 why = " (an implicit bounds/nil/division check: it panics only if the handler has a bug)"
+            elif v.kind == "assert":
+                why = " (the assertion-failure path: reached only when a configASSERT fails)"
             elif v.severity is Severity.INFO:
                 why = " (a fault handler that reports and stops: expected)"
             out.append(Finding(RULES.get(v.kind, f"irq.{v.kind}-in-handler"), v.severity,

@@ -76,6 +76,7 @@ class SourceJoin:
     exports: tuple[ExportLink, ...]
     notes: tuple[str, ...]
     strangers: tuple[str, ...] = ()  # functions of the package in the binary that the source does not have
+    foreign: tuple[str, ...] = ()    # functions of third-party packages whose address the binary takes
 
     def resolutions(self) -> dict[int, tuple[str, ...]]:
         """Indirect call address -> the compiled callbacks it is resolved to."""
@@ -95,7 +96,7 @@ class SourceJoin:
         """Indirect calls that also run a callback the join could not find: they stay unresolved too.
         When the binary has functions of the package the source lacks, the source is not the binary's
         and no dispatcher call is complete."""
-        return frozenset(site.address for link in self.callbacks if not link.joined or self.strangers
+        return frozenset(site.address for link in self.callbacks if not link.joined or self.strangers or self.foreign
                          for site in link.sites)
 
     def edge(self, caller: str, callee: str) -> CallbackLink | None:
@@ -247,12 +248,34 @@ def join(image: Image, model: CodeModel, report: SourceReport, profile: RuntimeP
                     for r in package.registrations if r.form is Form.EXPORT)
     strangers = tuple(sorted(f.name for f in model.functions if _of_package(f.name, path) and f.name not in compiled
                              and not f.name.endswith("$bound") and not f.name.endswith("$gowrapper")))
+    foreign = tuple(sorted(n for n in _address_taken(model) if _third_party(n) and n not in compiled))
     notes = []
-    if any(link.joined for link in links):
+    if any(link.joined for link in links) and not foreign:
         notes.append(f"callbacks joined from source ({package.directory}): only this package's registrations are "
-                     "known; callbacks other packages register through the same API are not")
+                     "known; the binary takes the address of no third-party package's function, so no driver "
+                     "registers a callback of its own")
     return SourceJoin(package.directory, path, len(package.functions), len(present), links, exports, tuple(notes),
-                      strangers)
+                      strangers, foreign)
+
+
+def _address_taken(model: CodeModel) -> set[str]:
+    """Functions whose start address some code loads as a constant: what a function value can hold."""
+    out: set[str] = set()
+    for addresses in model.address_constants.values():
+        for address in addresses:
+            fn = model.function_at(address)
+            if fn is not None and fn.address == address:
+                out.add(fn.name)
+    return out
+
+
+def _third_party(symbol: str) -> bool:
+    """A function of a package whose import path starts with a domain ("tinygo.org/x/drivers/..."):
+    a driver, which may register its own callbacks; the standard library and TinyGo's runtime,
+    machine and device packages do not start with one."""
+    name = symbol.lstrip("(*")
+    first = name.split("/", 1)[0] if "/" in name else ""
+    return "." in first
 
 
 def _of_package(symbol: str, path: str) -> bool:
@@ -282,6 +305,12 @@ def findings(source_join: SourceJoin) -> list[Finding]:
                            f"the binary has {len(source_join.strangers)} function(s) of package {source_join.package} "
                            f"that {source_join.directory} does not declare ({shown}): the source is not the one "
                            "this firmware was built from, so no call resolved from it is taken as complete"))
+    if source_join.foreign:
+        shown = ", ".join(source_join.foreign[:4]) + (", ..." if len(source_join.foreign) > 4 else "")
+        out.append(Finding("irq.source-foreign-callbacks", Severity.WARNING,
+                           f"the binary takes the address of {len(source_join.foreign)} function(s) of other "
+                           f"packages ({shown}): one may be a callback such a package registers itself, which "
+                           f"{source_join.directory} does not show, so no call resolved from source is taken as complete"))
     for e in source_join.exports:
         if not e.found:
             out.append(Finding("irq.source-export-missing", Severity.WARNING,

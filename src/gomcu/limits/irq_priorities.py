@@ -137,13 +137,14 @@ def _checks(state: PriorityState, handlers: tuple[Handler, ...], preempts: tuple
     pendsv = state.of(PENDSV)
     pendsv_used = any(p.exception == PENDSV for p, _ in live)
     if pendsv is not None and pendsv_used:
-        above = [p for p, _ in live if p.exception != PENDSV and state.group(p.implemented) >= state.group(pendsv.implemented)]
+        # Equal group priority cannot preempt: only handlers less urgent than PendSV can have it run inside them.
+        above = [p for p, _ in live if p.exception != PENDSV and state.group(p.implemented) > state.group(pendsv.implemented)]
         if above:
             checks.append(PriorityCheck(
                 "irq.pendsv-not-lowest", "warning",
-                f"PendSV (0x{pendsv.implemented:02X}) is not below every other handler: "
+                f"PendSV (0x{pendsv.implemented:02X}) is not the lowest priority: "
                 + ", ".join(f"{p.name} 0x{p.implemented:02X}" for p in above)
-                + " cannot be preempted by it; if PendSV switches context it would switch from inside them"))
+                + " can be preempted by it; if PendSV switches context it would switch from inside them"))
         else:
             checks.append(PriorityCheck("irq.pendsv-lowest", "info",
                                         f"PendSV has the lowest priority (0x{pendsv.implemented:02X} implemented)"))

@@ -34,6 +34,8 @@ SEVERITY = {
     "gc": Severity.ERROR,
     "block": Severity.ERROR,
     "scheduler": Severity.ERROR,
+    "critical": Severity.ERROR,  # an RTOS's task-level critical section (FreeRTOS asserts in a handler)
+    "assert": Severity.INFO,  # an RTOS's assertion-failure handler: reached only when a check fails
     "panic": Severity.WARNING,
     "print": Severity.WARNING,
     "runtime_check": Severity.INFO,

@@ -65,8 +65,10 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
                 implied = [r.implied_bytes for r in stack.recursion if r.root == root.name and r.implied_bytes]
                 needed = max([root.bound_bytes, *implied])
                 need = _round_up(needed, 256)
+                how = (f"the depth at its creation call: {(needed + 3) // 4} words or more"
+                       if root.root.stack_source.startswith("stack depth at") else f"with TinyGo: -stack-size={need}")
                 suggestions.append(f"give {root.name} a stack of at least {need} bytes (needs {needed}, "
-                                   f"allotted {root.allotted_bytes}); with TinyGo: -stack-size={need}")
+                                   f"allotted {root.allotted_bytes}); {how}")
         if high_water:
             findings.extend(_compare_with_measurement(stack, high_water, figures))
         from gomcu.report.stack import to_json as stack_json

@@ -19,6 +19,7 @@ from gomcu.code.worstcase import StackBound, StackGraph
 from gomcu.errors import GomcuError
 from gomcu.findings import Finding, Location, Severity, Status, Verdict
 from gomcu.image import Arch, Image
+from gomcu.runtime.profile import detect_profile
 
 EXCEPTION_FRAME = 32
 EXCEPTION_FRAME_FP = 104
@@ -113,15 +114,37 @@ class StackReport:
         return self.verdict.status is Status.FAIL
 
 
-def system_stack_size(image: Image) -> int | None:
-    """The MSP stack: the `.stack` section, else an absolute `_stack_size` symbol."""
+def system_stack_size(image: Image, symbols: tuple[str, ...] = ()) -> int | None:
+    """The MSP stack: the `.stack` section, else an absolute `_stack_size` symbol (or one of the
+    runtime's `symbols`, such as CubeMX's and the FreeRTOS demos' `_Min_Stack_Size`)."""
+    return _system_stack(image, symbols)[0]
+
+
+def _system_stack(image: Image, symbols: tuple[str, ...]) -> tuple[int | None, str]:
     section = image.section(".stack")
     if section is not None and section.size:
-        return section.size
-    sym = image.symbol("_stack_size")
-    if sym is not None and sym.section_index is None and sym.address:
-        return sym.address
-    return None
+        return section.size, ".stack section"
+    for name in ("_stack_size", *symbols):
+        sym = image.symbol(name)
+        if sym is not None and sym.section_index is None and sym.address:
+            return sym.address, f"linker symbol {name}"
+    return None, "unknown"
+
+
+def _task_costs(model: CodeModel, profile: TaskProfile, exc: int) -> list[Cost]:
+    """What a task's own stack holds beyond its calls, besides the exception frame."""
+    out = []
+    if profile.canary_bytes:
+        out.append(Cost("canary word at the stack bottom", profile.canary_bytes))
+    if profile.switch_on_task_stack:
+        fpu = exc == EXCEPTION_FRAME_FP
+        push = profile.switch_push_bytes_fpu if fpu else profile.swap_push_bytes
+        out.append(Cost("registers the context switch saves on the task's stack ("
+                        + ("r4-r11, lr and s16-s31" if fpu else "r4-r11") + ")", push))
+    if profile.stack_check_bytes and profile.stack_check_hook and model.function(profile.stack_check_hook):
+        out.append(Cost(f"bytes the stack check watches ({profile.stack_check_hook} is linked)",
+                        profile.stack_check_bytes))
+    return out
 
 
 def _exception_frame(image: Image, model: CodeModel) -> int:
@@ -136,13 +159,17 @@ def _align(n: int) -> int:
 
 
 def analyse(image: Image, stack_size: int | None = None, root: str | None = None,
-            profile: TaskProfile = TINYGO, model: CodeModel | None = None) -> StackReport:
+            profile: TaskProfile | None = None, model: CodeModel | None = None) -> StackReport:
     """Bounds for every root (or one, `root`), judged against their stacks.
 
     `stack_size` overrides the goroutine/task stack size (like TinyGo's -stack-size).
+    `profile`: the runtime's task machinery (default: detected from the image, else TinyGo's).
     `model`: the image's code model with calls resolved from elsewhere (`--src`), if any.
     """
     model = model or code_model(image)
+    if profile is None:
+        detected = detect_profile(s.name for s in image.symbols)
+        profile = TaskProfile.from_runtime(detected) if detected is not None else TINYGO
     graph = StackGraph(model)
     exc = _exception_frame(image, model)
     roots = list(model.roots)
@@ -154,7 +181,7 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
                 raise GomcuError(f"{image.path}: no root or function named {root!r}")
             chosen = [Root(f.name, RootKind.TASK, f.address, evidence="chosen with --root")]
         roots = chosen
-    system_size = system_stack_size(image)
+    system_size, system_source = _system_stack(image, profile.system_stack_size_symbols)
     tasks_present = any(model.function(n) is not None
                         for n in (*profile.task_start, profile.start_trampoline, profile.swap))
     table = stack_sizes(model, profile)
@@ -177,7 +204,7 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
                 reasons.extend(x for x in tb.reasons if f"in {trampoline.name} at" not in x and x not in reasons)
             if exc:
                 added.append(Cost("exception frame of an interrupt taken on this stack", exc))
-            added.append(Cost("canary word at the stack bottom", profile.canary_bytes))
+            added.extend(_task_costs(model, profile, exc))
             stack = "goroutine" if r.kind is RootKind.GOROUTINE else "task"
             if stack_size is not None:
                 allotted, source = stack_size, "--stack-size"
@@ -186,7 +213,7 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             elif table is not None and r.kind is RootKind.GOROUTINE:
                 # the binary allots per goroutine, and this one is not tied to its slot
                 allotted, source = None, f"unknown: not tied to a slot of {profile.stack_sizes_symbol}"
-            elif tasks_present:
+            elif tasks_present and profile.default_stack_size:
                 allotted, source = profile.default_stack_size, "default stack size"
             else:
                 allotted, source = None, "unknown"
@@ -194,8 +221,7 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             stack = "system"
             if r.kind is not RootKind.RESET and exc:
                 added.append(Cost("exception frame", exc))
-            allotted, source = (system_size, ".stack section" if image.section(".stack") else "_stack_size") \
-                if system_size else (None, "unknown")
+            allotted, source = system_size, system_source
         total = base + sum(c.bytes for c in added if not c.what.startswith("exit path"))
         if stack != "system":
             aligned = _align(total)

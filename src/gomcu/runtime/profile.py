@@ -35,6 +35,8 @@ class RuntimeProfile:
     #: the hardware boundary: functions a rehosted run answers itself ([[hooks]] tables;
     #: gomcu.runtime.boundary turns them into the emulator's hooks)
     hooks: tuple[dict[str, Any], ...] = ()
+    #: an RTOS's kernel: its API, the interrupt-safe part, the port's handlers (gomcu.limits.rtos_rules)
+    rtos: dict[str, Any] = field(default_factory=dict)
 
     # -- questions analyses ask -------------------------------------------------------------
 
@@ -91,6 +93,14 @@ class RuntimeProfile:
         names = set(symbol_names)
         return tuple(sorted(n for n in names if _match(n, self.gc.get("mark_functions", ()))))
 
+    def is_rtos_api(self, name: str) -> bool:
+        """A kernel function of an RTOS profile (any of its API, interrupt-safe or not)."""
+        return _match(name, self.rtos.get("api", ()))
+
+    def is_isr_safe(self, name: str) -> bool:
+        """A kernel function an interrupt handler may call (FreeRTOS's ...FromISR API)."""
+        return _match(name, self.rtos.get("isr_safe", ()))
+
     def unsafe_category(self, name: str) -> str | None:
         """The first category ("alloc", "block", ...) whose patterns name this function."""
         for category, patterns in self.unsafe_in_interrupt.items():
@@ -143,6 +153,7 @@ def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
             linker=dict(data.get("linker", {})),
             source=_tuples(data.get("source", {})),
             hooks=tuple(dict(h) for h in data.get("hooks", ())),
+            rtos=_tuples(data.get("rtos", {})),
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise GomcuError(f"{origin}: invalid runtime profile ({error})") from None
