@@ -12,12 +12,14 @@ from typing import Any
 from dataclasses import dataclass, field, replace
 
 from gomcu import image as image_mod
-from gomcu.budget import Budget, evaluate as evaluate_budget
+from gomcu.budget import Budget, StackMargin, evaluate as evaluate_budget
 from gomcu.chips import Chip
 from gomcu.findings import Status, status_of
 from gomcu.image import Image
 from gomcu.limits.stack import StackReport
 from gomcu.limits import memory
+from gomcu.limits.gc_measure import DEFAULT_MAX_INSNS, DEFAULT_TIMEOUT
+from gomcu.limits.outcome import RunOutcome
 from gomcu.report.model import LimitResult, Plots, Report
 from gomcu.runtime.profile import RuntimeProfile, detect_profile, load_profile
 
@@ -32,6 +34,8 @@ class CheckOptions:
     ld_search: tuple[str, ...] = ()
     ld_defsyms: tuple[str, ...] = ()
     run: bool = False
+    max_insns: int = DEFAULT_MAX_INSNS
+    timeout: float = DEFAULT_TIMEOUT
     runtime: str | None = None
     budget: Budget | None = None
     src: str | None = None  # the program's Go package, joined to the binary (callbacks resolved from source)
@@ -70,21 +74,28 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO,
                           model=source.resolve(code_model(image)) if source is not None else None)
     say("interrupt context" + (" (reading back priorities, emulating the latency campaign)" if run else ""))
-    irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack, source=source)
+    irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack, source=source,
+                                    max_insns=options.max_insns, timeout=options.timeout)
     levels = interrupts.preemption_levels(irq_report)
     if levels is not None and stack.system is not None:
         # Priorities are known from the emulator: only handlers at distinct levels can nest.
         stack = replace(stack, system=nest_by_priority(stack, levels))
     high_water: tuple[Any, ...] = ()
+    outcome: RunOutcome | None = None
     if run and image.arch.value == "arm":
-        high_water, why_not = _stack_high_water(image, chip, profile)
-        if why_not:
-            run_notes.append(f"stack high-water not reported: {why_not}")
-    limits.append(memory.evaluate(image, chip, stack, high_water))
+        high_water, outcome = _stack_high_water(image, chip, profile, options)
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc
 
-    gc_result = gc.evaluate(image, chip, profile, run=run)
+    gc_analysis = gc.analyse(image, chip, profile, run=run, max_insns=options.max_insns, timeout=options.timeout)
+    gc_result = gc.limit_result(gc_analysis, chip)
+    campaign = irq_report.campaign
+    # A stack overflow fails the memory limit whichever run saw it.
+    others = [o for o in (gc_analysis.measurement.run.outcome if gc_analysis.measurement else None,
+                          campaign.outcome if campaign else None) if o is not None]
+    from gomcu.limits.ram import account
+
+    limits.append(memory.evaluate(image, chip, stack, high_water, outcome, others, account(image, profile)))
     limits.append(gc_result)
 
     irq = interrupts.limit_result(irq_report)
@@ -124,8 +135,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         notes=tuple(notes),
     )
     if options.budget is not None:
-        report = _with_budget(report, options.budget)
-    _ = run
+        report = _with_budget(report, options.budget, _budget_margins(stack, high_water))
     return report
 
 
@@ -138,11 +148,14 @@ def _most_severe_first(result: LimitResult) -> LimitResult:
     return replace(result, findings=ordered)
 
 
-def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None) -> tuple[tuple[Any, ...], str]:
-    """Every stack's high-water from one emulated run (stack painting), beside the static bounds;
-    or why there is none (a run that stopped early measured only its start)."""
+def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None,
+                      options: CheckOptions) -> tuple[tuple[Any, ...], RunOutcome]:
+    """Every stack's high-water from one emulated run (stack painting), beside the static bounds,
+    and how that run ended. A run that stopped before the end having measured nothing at all (no
+    stack ever written, no output, no exception) ran away: that is bad input (EmulationError)."""
     from gomcu import emu
     from gomcu.errors import EmulationError
+    from gomcu.limits.outcome import outcome_of
 
     probes = []
     tasks = profile.tasks if profile else {}
@@ -150,15 +163,17 @@ def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile |
     allocators = [n for n in (profile.allocators() if profile else ()) if image.symbol(n)]
     if starts and allocators:
         probes.append(emu.StackProbe(starts[0], allocators[0]))
-    try:
-        from gomcu.runtime.boundary import boundary_hooks
+    from gomcu.runtime.boundary import boundary_hooks
 
-        result = emu.run(image, chip=chip.name if chip else None, probes=probes, hooks=boundary_hooks(profile))
-    except EmulationError as error:
-        return (), str(error)
-    if result.stop not in ("exit", "budget", "timeout"):
-        return (), f"the emulated run stopped early ({result.stop}: {result.message})"
-    return result.stacks, ""
+    result = emu.run(image, chip=chip.name if chip else None, probes=probes, max_insns=options.max_insns,
+                     timeout=options.timeout, hooks=boundary_hooks(profile))
+    outcome = outcome_of(result, image, "the stack high-water run")
+    nothing = not any(s.used for s in result.stacks) and not result.output and not result.exception_counts
+    if not outcome.complete and not outcome.failed and nothing:
+        raise EmulationError(f"{image.path}: the firmware runs away in the emulator ({result.stop}: "
+                             f"{result.message}) without measuring anything; --run has nothing to report "
+                             "(raise --max-insns/--timeout, or give --chip for its memory map)")
+    return result.stacks, outcome
 
 
 def _pause_samples_us(details: dict[str, Any]) -> tuple[float, ...]:
@@ -220,24 +235,36 @@ def _memory_plots(image: Image, chip: Chip | None) -> Plots:
     return Plots(ram_map=tuple(ram), ram_total=ram_total, flash_map=tuple(flash), flash_total=flash_total)
 
 
-def budget_figures(report: Report) -> tuple[dict[str, float | None], dict[str, int | None]]:
-    """The report's figures under the budget's keys, and each root's stack margin: what
-    `--budget` compares and what `gomcu init` starts a budget from."""
+def budget_figures(report: Report) -> dict[str, float | None]:
+    """The report's figures under the budget's keys: what `--budget` compares and what
+    `gomcu init` starts a budget from."""
     figures: dict[str, float | None] = {"irq_latency_us": _worst_latency_us(report), "gc_pause_us": _worst_pause_us(report)}
     memory_result = report.limit("memory")
     if memory_result is not None:
         figures["flash_bytes"] = memory_result.details.get("flash_bytes")
         figures["ram_bytes"] = memory_result.details.get("ram_bytes")
         figures["heap_headroom_bytes"] = memory_result.details.get("heap_bytes")
-    margins: dict[str, int | None] = {}
-    stack = memory_result.details.get("stack") if memory_result is not None else None
-    for root in (stack or {}).get("roots", []):
-        margins[root["name"]] = root.get("margin_bytes")
-    return figures, margins
+    return figures
 
 
-def _with_budget(report: Report, budget: Budget) -> Report:
-    figures, margins = budget_figures(report)
+def _budget_margins(stack: StackReport, high_water: tuple[Any, ...]) -> dict[str, StackMargin]:
+    """Each root's margin for the budget: proved or an upper bound, and the measured margin of
+    the stack it runs on when a run painted it (the main stack for reset and handlers; a
+    goroutine stack when the emulator named it after the root)."""
+    used = {s.name: s.used for s in high_water if s.used}
+    msp = next((s.used for s in high_water if s.kind == "msp" and s.used), None)
+    margins = memory.stack_margins(stack)
+    out: dict[str, StackMargin] = {}
+    for root in stack.roots:
+        margin, proved = margins.get(root.name, (None, root.bounded))
+        seen = msp if root.stack == "system" else used.get(root.name)
+        measured = None if seen is None or root.allotted_bytes is None else root.allotted_bytes - seen
+        out[root.name] = StackMargin(margin, proved, measured)
+    return out
+
+
+def _with_budget(report: Report, budget: Budget, margins: dict[str, StackMargin]) -> Report:
+    figures = budget_figures(report)
     results = evaluate_budget(budget, figures, margins)
     allowed = set(budget.allowed_findings)
     limits = tuple(

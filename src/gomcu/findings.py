@@ -36,12 +36,18 @@ class Status(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Figure:
-    """A number with its unit and origin, e.g. Figure("flash", 12345, "bytes", Origin.STATIC)."""
+    """A number with its unit and origin, e.g. Figure("flash", 12345, "bytes", Origin.STATIC).
+
+    `qualifier` says when the number is a bound, not a value ("at most": a margin computed from
+    a lower bound on use); `partial` says when an emulated run stopped before the program's end
+    (the figure holds only up to that stop, and the text says where)."""
 
     name: str
     value: float | int | None
     unit: str
     origin: Origin
+    qualifier: str = ""
+    partial: str = ""
 
 
 @dataclass(frozen=True)

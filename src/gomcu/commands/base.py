@@ -14,7 +14,10 @@ EXIT_OK = 0
 EXIT_LIMIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-JSON_SCHEMA_VERSION = 1
+#: 2: every figure has `qualifier` ("at most"/"at least" or null) and `partial` (why an emulated
+#: figure holds only up to an early stop, or null); `chips --fits` adds `goroutine_stack_bytes` and
+#: `ram_needed_bytes`, and its `ram_headroom` is the heap left after goroutine stacks and GC metadata.
+JSON_SCHEMA_VERSION = 2
 
 
 class Command:

@@ -18,6 +18,7 @@ from gomcu.commands.base import (
     add_runtime_option,
     add_src_option,
 )
+from gomcu.commands.options import add_run_limits
 from gomcu.errors import GomcuError
 
 
@@ -60,6 +61,7 @@ class CheckCommand(Command):
         parser.add_argument("--defsym", dest="ld_defsyms", action="append", default=[], metavar="NAME=EXPR",
                             help="linker --defsym for the script (e.g. _stack_size=4K)")
         parser.add_argument("--run", action="store_true", help="also run the firmware in the emulator and measure")
+        add_run_limits(parser)
         add_runtime_option(parser)
         add_src_option(parser)
         parser.add_argument("--budget", metavar="gomcu.toml", help="budgets that gate CI (exit 1 when exceeded)")
@@ -85,6 +87,8 @@ class CheckCommand(Command):
                 ld_search=tuple(args.ld_search),
                 ld_defsyms=tuple(args.ld_defsyms),
                 run=args.run or bool(budget and budget.check.get("run")),
+                max_insns=args.max_insns,
+                timeout=args.timeout,
                 runtime=args.runtime or (budget.check.get("runtime") if budget else None),
                 budget=budget,
                 src=args.src,

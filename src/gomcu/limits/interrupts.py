@@ -61,7 +61,8 @@ class IrqReport:
 def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | None = None, run: bool = False,
             inject: int | None = None, count: int = irq_latency.DEFAULT_COUNT,
             period_us: float = irq_latency.DEFAULT_PERIOD_US, seed: int = 1,
-            stack_report: StackReport | None = None, source: SourceJoin | None = None) -> IrqReport:
+            stack_report: StackReport | None = None, source: SourceJoin | None = None,
+            max_insns: int = irq_latency.MAX_INSNS, timeout: float = irq_latency.TIMEOUT) -> IrqReport:
     """Static proof for every handler; with `run` (or `inject`), priorities and a latency campaign.
     `stack_report`: the stack analysis already made for this image (else it is made here).
     `source`: the Go source joined to it, whose callbacks resolve the dispatchers' indirect calls."""
@@ -92,7 +93,8 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
         if irq is not None:
             owner = next((h for h in handlers if irq in h.irqs), None)
             campaign = irq_latency.run_campaign(image, model, profile, chip, irq, count, period_us, seed=seed,
-                                                priorities=priorities, handler=owner.name if owner else None)
+                                                priorities=priorities, handler=owner.name if owner else None,
+                                                max_insns=max_insns, timeout=timeout)
         else:
             notes.append("no enabled IRQ with a handler of its own: no latency campaign")
     elif run or inject is not None:
@@ -158,11 +160,12 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
             sev = {"error": Severity.ERROR, "warning": Severity.WARNING}.get(c.severity, Severity.INFO)
             out.append(Finding(c.rule, sev, c.message))
     if campaign is not None:
-        if campaign.stop != "exit" or _panicked(campaign):
-            out.append(Finding("irq.run-failed", Severity.WARNING,
-                               f"under injection of IRQ {campaign.irq} the firmware stopped ({campaign.stop}"
-                               f"{': ' + campaign.stop_message if campaign.stop_message else ''}); last output: "
-                               f"{campaign.output_tail!r}"))
+        outcome = campaign.outcome
+        if outcome is not None and outcome.failed:
+            out.append(outcome.failure("irq.run-failed"))
+        elif outcome is not None and not outcome.complete:
+            out.append(Finding("irq.run-partial", Severity.WARNING,
+                               f"the run did not reach the program's end; latency figures are {outcome.partial_note()}", outcome.location))
         lat = campaign.latency
         if lat is not None and clock:
             tail = ", ".join(f"{k} {n}" for k, n in sorted(campaign.causes.items(), key=lambda kv: -kv[1])
@@ -188,10 +191,6 @@ def _from_source(source: SourceJoin | None, chain: tuple[str, ...]) -> str:
         return ""
     steps = [(a, b, link) for a, b in zip(chain, chain[1:]) if (link := source.edge(a, b)) is not None]
     return "".join(f" [call {a} -> {b} resolved from source: {link.label} at {link.declared}]" for a, b, link in steps)
-
-
-def _panicked(c: Campaign) -> bool:
-    return c.output_tail.startswith("panic")
 
 
 def evaluate(image: Image, chip: Chip | None, profile: RuntimeProfile | None = None, run: bool = False) -> LimitResult:
@@ -246,16 +245,20 @@ def limit_result(report: IrqReport) -> LimitResult:
         ]
     c = report.campaign
     if c is not None and c.latency is not None:
+        partial = c.outcome.partial_note() if c.outcome is not None else ""
         figures += [
-            Figure(f"IRQ {c.irq} worst latency", round(cycles_to_us(c.latency.max, c.clock_hz), 3), "µs", Origin.EMULATED),
-            Figure(f"IRQ {c.irq} p99 latency", round(cycles_to_us(c.latency.p99, c.clock_hz), 3), "µs", Origin.EMULATED),
-            Figure(f"IRQ {c.irq} median latency", c.latency.median, "cycles", Origin.EMULATED),
+            Figure(f"IRQ {c.irq} worst latency", round(cycles_to_us(c.latency.max, c.clock_hz), 3), "µs",
+                   Origin.EMULATED, partial=partial),
+            Figure(f"IRQ {c.irq} p99 latency", round(cycles_to_us(c.latency.p99, c.clock_hz), 3), "µs",
+                   Origin.EMULATED, partial=partial),
+            Figure(f"IRQ {c.irq} median latency", c.latency.median, "cycles", Origin.EMULATED, partial=partial),
         ]
         if c.duration is not None:
             figures.append(Figure(f"IRQ {c.irq} worst handler duration",
-                                  round(cycles_to_us(c.duration.max, c.clock_hz), 3), "µs", Origin.EMULATED))
+                                  round(cycles_to_us(c.duration.max, c.clock_hz), 3), "µs", Origin.EMULATED,
+                                  partial=partial))
         if c.fit.r2 is not None:
-            figures.append(Figure("latency model R²", round(c.fit.r2, 4), "ratio", Origin.EMULATED))
+            figures.append(Figure("latency model R²", round(c.fit.r2, 4), "", Origin.EMULATED, partial=partial))
     findings = tuple(report.findings)
     suggestions = []
     if any(f.rule in ("irq.alloc-in-handler", "irq.gc-in-handler") for f in findings):

@@ -11,7 +11,8 @@ from gomcu.report.model import Report
 
 
 def figure_json(f: Figure) -> dict[str, Any]:
-    return {"name": f.name, "value": f.value, "unit": f.unit, "origin": f.origin.value}
+    return {"name": f.name, "value": f.value, "unit": f.unit, "origin": f.origin.value,
+            "qualifier": f.qualifier or None, "partial": f.partial or None}
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
@@ -104,6 +105,8 @@ SCHEMA: dict[str, Any] = {
                                 "value": _NUMBER_OR_NULL,
                                 "unit": {"type": "string"},
                                 "origin": {"enum": ["static", "emulated", "source", "datasheet"]},
+                                "qualifier": {"enum": [None, "at most", "at least"]},
+                                "partial": _NULLABLE_STR,
                             },
                         },
                     },

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
+from gomcu.findings import Figure
 from gomcu.report.console import stdout_console
 from gomcu.report.model import Report
 
@@ -15,6 +16,14 @@ def _value(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
     return "?" if v is None else str(v)
+
+
+def figure_text(f: Figure) -> str:
+    """'name: ≤ 944 bytes (static)'; a partial emulated figure says so and where the run stopped."""
+    qualifier = {"at most": "≤ ", "at least": "≥ "}.get(f.qualifier, "")
+    unit = f" {f.unit}" if f.unit else ""
+    origin = f.origin.value + (f", {f.partial}" if f.partial else "")
+    return f"{f.name}: {qualifier}{_value(f.value)}{unit} ({origin})"
 
 
 def render_text(report: Report, top_findings: int = 5) -> None:
@@ -30,7 +39,7 @@ def render_text(report: Report, top_findings: int = 5) -> None:
     table.add_column("deciding figures (origin)")
     table.add_column("top findings")
     for r in report.limits:
-        figures = "\n".join(f"{escape(f.name)}: {_value(f.value)} {f.unit} ({f.origin.value})" for f in r.figures)
+        figures = "\n".join(escape(figure_text(f)) for f in r.figures)
         lines = [f"{f.severity.value}: {escape(f.message)}" for f in r.findings[:top_findings]]
         if len(r.findings) > top_findings:
             lines.append(f"... and {len(r.findings) - top_findings} more")

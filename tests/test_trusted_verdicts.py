@@ -1,0 +1,147 @@
+"""Verdicts a CI can trust (issue 18, cases 1-4): no false pass, no false margin.
+
+Each test runs `gomcu check` (or `chips --fits`) on a committed ELF and checks the verdict, the
+exit status and the figure the case was about.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, REFMW_BUILD, run_gomcu
+
+EMU = FIXTURES / "emu"
+M3 = str(REFMW_BUILD / "refmw-m3.elf")
+SMALL = str(REFMW_BUILD / "refmw-m3-small-stack.elf")
+
+
+def _json(*args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    result = run_gomcu(*args, "--format", "json", timeout=600)
+    return result, json.loads(result.stdout)
+
+
+def _limit(document: dict, name: str) -> dict:
+    return next(limit for limit in document["limits"] if limit["limit"] == name)
+
+
+# -- case 1: a run that crashes or runs away never passes -------------------------------------
+
+def test_fault_in_emulation_fails_the_memory_limit_with_where() -> None:
+    result, document = _json("check", "--run", str(EMU / "bad-jump-unmapped.elf"))
+    assert result.returncode == 1, result.stderr
+    memory = _limit(document, "memory")
+    assert memory["status"] == "fail"
+    failed = [f for f in memory["findings"] if f["rule"] == "memory.run-failed"]
+    assert failed and failed[0]["severity"] == "error" and "faulted" in failed[0]["message"]
+    assert failed[0]["location"]["address"] == 0x90000000
+    # a run that measured nothing before its fault shows no emulated figure at all (not zero)
+    assert not any(f["origin"] == "emulated" for f in memory["figures"])
+
+
+@pytest.mark.parametrize("name", ["bad-forever", "bad-spin-masked", "bad-wfi-deadlock"])
+def test_runaway_firmware_is_bad_input(name: str) -> None:
+    """A run that stops before the end without measuring anything: one line, exit 2 (DESIGN)."""
+    result = run_gomcu("check", "--run", "--max-insns", "100000", str(EMU / f"{name}.elf"))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "runs away" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_early_stop_makes_emulated_figures_partial() -> None:
+    """The budget ends the run mid-program: every emulated figure says it is partial and where,
+    the GC limit says its figures are partial, and no figure is a zero nothing measured."""
+    result, document = _json("check", "--run", "--max-insns", "400000", M3)
+    assert result.returncode in (0, 1), result.stderr
+    emulated = [f for limit in document["limits"] for f in limit["figures"] if f["origin"] == "emulated"]
+    assert emulated, "the run measured something before the budget"
+    for figure in emulated:
+        assert figure["partial"] and "stopped after 400," in figure["partial"] and "budget" in figure["partial"]
+        assert figure["value"], f"{figure['name']}: a zero up to an early stop is not a measurement"
+    gc = _limit(document, "gc")
+    assert any(f["rule"] == "gc.run-partial" and f["severity"] == "warning" for f in gc["findings"])
+
+
+def test_check_flags_reject_nonsense() -> None:
+    for args in (["--max-insns", "0"], ["--max-insns", "-1"], ["--timeout", "0"], ["--timeout", "-1"],
+                 ["--timeout", "5000cyc"]):
+        result = run_gomcu("check", "--run", *args, M3)
+        assert result.returncode == 2 and "error: argument" in result.stderr, args
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+# -- case 2: a lower bound is never a margin ---------------------------------------------------
+
+def test_smallest_margin_considers_unbounded_roots() -> None:
+    """main.recurse$gowrapper's use is only bounded below: its margin is 'at most', and it is the
+    smallest (108 B short under the countdown reading), not producer's proved 840 B."""
+    _, document = _json("check", SMALL)
+    figure = next(f for f in _limit(document, "memory")["figures"] if f["name"].startswith("smallest stack margin"))
+    assert "main.recurse$gowrapper" in figure["name"]
+    assert figure["qualifier"] == "at most" and figure["value"] == -108
+
+
+def test_budget_on_an_unprovable_root_fails(tmp_path: Path) -> None:
+    budget = tmp_path / "gomcu.toml"
+    budget.write_text("[budget]\nstack_margin_bytes = 64\n")
+    result, document = _json("check", M3, "--budget", str(budget))
+    assert result.returncode == 1
+    by_key = {b["key"]: b for b in document["budget"]}
+    recurse = by_key["stack_margin_bytes[main.recurse$gowrapper]"]
+    assert recurse["exceeded"] and recurse["actual"] is None
+    proved = by_key["stack_margin_bytes[main.producer$gowrapper]"]
+    assert not proved["exceeded"] and proved["actual"] > 64
+    text = run_gomcu("check", M3, "--budget", str(budget)).stdout
+    assert "cannot be proved statically" in text
+
+
+def test_measured_margins_need_a_measurement(tmp_path: Path) -> None:
+    """Asking for measured margins does not make an unmeasured root pass."""
+    budget = tmp_path / "gomcu.toml"
+    budget.write_text("[budget]\nmeasured_stack_margins = true\n[budget.stack_margin]\n"
+                      '"main.recurse$gowrapper" = 64\n')
+    result, document = _json("check", M3, "--budget", str(budget), "--max-insns", "2000000")
+    assert result.returncode == 1
+    recurse = next(b for b in document["budget"] if b["key"] == "stack_margin_bytes[main.recurse$gowrapper]")
+    assert recurse["exceeded"]
+
+
+# -- case 3: a crash under injection fails ------------------------------------------------------
+
+def test_overflow_under_injection_fails_memory_and_interrupts() -> None:
+    result, document = _json("check", "--run", M3)
+    assert result.returncode == 1
+    memory, irq = _limit(document, "memory"), _limit(document, "interrupts")
+    overflow = [f for f in memory["findings"] if f["rule"] == "stack.overflow-measured"]
+    assert overflow and overflow[0]["severity"] == "error" and "stack overflow" in overflow[0]["message"]
+    assert memory["status"] == "fail"
+    crashed = [f for f in irq["findings"] if f["rule"] == "irq.run-failed"]
+    assert crashed and crashed[0]["severity"] == "error" and "IRQ 6" in crashed[0]["message"]
+
+
+def test_irq_command_fails_on_the_crash() -> None:
+    _, document = _json("irq", "--run", "--inject", "6", M3)
+    crashed = [f for f in document["findings"] if f["rule"] == "irq.run-failed"]
+    assert crashed and crashed[0]["severity"] == "error"
+
+
+# -- case 4: one RAM account -------------------------------------------------------------------
+
+def test_fits_counts_goroutine_stacks_like_check() -> None:
+    _, fits = _json("chips", "--fits", M3)
+    f103 = next(f for f in fits["fits"] if f["chip"] == "STM32F103C8")
+    assert not f103["fits"] and fits["goroutine_stack_bytes"] == 4096
+    _, document = _json("check", M3, "--chip", "stm32f103c8")
+    memory = _limit(document, "memory")
+    short = [f for f in memory["findings"] if f["rule"] == "memory.ram-short"]
+    assert short and short[0]["severity"] == "error"
+    left = next(f for f in memory["figures"] if f["name"] == "heap left for objects on STM32F103C8")
+    assert left["value"] == f103["ram_headroom"] < 0
+    # where it fits, check's usable heap and --fits' headroom are the same account
+    lm3s = next(f for f in fits["fits"] if f["chip"] == "LM3S6965")
+    _, document = _json("check", M3, "--chip", "lm3s6965")
+    left = next(f for f in _limit(document, "memory")["figures"] if f["name"] == "heap left for objects on LM3S6965")
+    assert left["value"] == lm3s["ram_headroom"] > 0
