@@ -29,7 +29,7 @@ def test_json_report_validates_against_published_schema() -> None:
     assert document["chip"] == "LM3S6965"
     memory = next(limit for limit in document["limits"] if limit["limit"] == "memory")
     assert {"name": "flash", "value": memory["details"]["flash_bytes"], "unit": "bytes", "origin": "static",
-            "qualifier": None, "partial": None} in memory["figures"]
+            "qualifier": None, "partial": None, "deciding": False} in memory["figures"]
 
 
 def test_errors_inside_json_and_one_line_on_stderr(tmp_path: Path) -> None:

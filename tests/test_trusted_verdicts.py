@@ -145,3 +145,66 @@ def test_fits_counts_goroutine_stacks_like_check() -> None:
     _, document = _json("check", M3, "--chip", "lm3s6965")
     left = next(f for f in _limit(document, "memory")["figures"] if f["name"] == "heap left for objects on LM3S6965")
     assert left["value"] == lm3s["ram_headroom"] > 0
+
+
+# -- case 9: flags validated at parse time -----------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["gc", "--max-insns", "-1", M3], ["run", "--timeout", "0", M3], ["run", "--timeout", "-1", M3],
+    ["run", "--inject", "5:0", M3], ["check", "--chip", "", M3], ["check", "--chip", "stm32f10", M3],
+    ["irq", "--count", "0", M3], ["irq", "--period", "0", M3], ["size", "--top", "0", M3],
+    ["stack", "--stack-size", "0", M3],
+])
+def test_nonsense_flags_are_usage_errors(args: list[str]) -> None:
+    result = run_gomcu(*args)
+    assert result.returncode == 2 and "error: argument" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
+
+
+def test_one_time_convention() -> None:
+    """`--inject 6:100us` and `--inject 6:5000cyc` are the same period at the board's 50 MHz."""
+    outs = [run_gomcu("run", "--inject", f"6:{p}", "--max-insns", "600000", "--format", "json", M3)
+            for p in ("100us", "5000cyc", "5000")]
+    counts = [json.loads(o.stdout)["interrupts"]["summary"] for o in outs]
+    assert counts[0] == counts[1] == counts[2] and counts[0]
+
+
+def test_sweep_failure_says_what_failed() -> None:
+    result = run_gomcu("gc", "--sweep", "1", "--max-insns", "2000000", M3)
+    assert "(None)" not in result.stdout
+    assert "fault" in result.stdout or "partial" in result.stdout or "stopped with" in result.stdout
+
+
+# -- case 10: text a person reads --------------------------------------------------------------
+
+@pytest.mark.parametrize("elf", [M3, SMALL, str(REFMW_BUILD / "refmw-m4f.elf")])
+def test_check_text_fits_100_columns(elf: str) -> None:
+    result = run_gomcu("check", *(["--chip", "lm3s6965"] if "m4f" not in elf else []), elf)
+    lines = result.stdout.splitlines()
+    assert lines and max(len(line) for line in lines) <= 100
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("limit ")):lines.index("")]
+    assert table[0].split() == ["limit", "verdict", "deciding", "figures"]
+    # two deciding figures per analysed limit, each on its own line, no box drawing
+    assert not any(ch in result.stdout for ch in "┃│┏")
+    assert sum(1 for line in table if line.startswith(("memory model", "garbage", "interrupt", "linker"))) == 4
+
+
+def test_findings_one_per_line_grouped_by_limit_most_severe_first() -> None:
+    text = run_gomcu("check", "--chip", "lm3s6965", M3).stdout
+    gc = text[text.index("\ngarbage collection (") + 1:].split("\n\n")[0]
+    starts = [line.split()[0] for line in gc.splitlines()[1:] if line.startswith("  ") and not line.startswith("   ")]
+    severities = [s for s in starts if s in ("error", "warning", "info")]
+    assert severities[0] == "error" and severities == sorted(severities, key=["error", "warning", "info"].index)
+
+
+def test_units_read_as_english() -> None:
+    text = run_gomcu("check", "--all", M3).stdout
+    for bad in (" count (", " sites (", " ratio (", " calls ("):
+        assert bad not in text
+    assert "allocation sites: 4 (static)" in text
+
+
+def test_emulated_stack_has_the_static_name() -> None:
+    _, document = _json("check", "--run", M3)
+    fullest = next(f for f in _limit(document, "memory")["figures"] if f["name"].startswith("fullest goroutine"))
+    assert "main.recurse$gowrapper" in fullest["name"] and "stack2" not in fullest["name"]

@@ -83,7 +83,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     high_water: tuple[Any, ...] = ()
     outcome: RunOutcome | None = None
     if run and image.arch.value == "arm":
-        high_water, outcome = _stack_high_water(image, chip, profile, options)
+        high_water, outcome = _stack_high_water(image, chip, profile, options, stack)
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc
 
@@ -149,20 +149,22 @@ def _most_severe_first(result: LimitResult) -> LimitResult:
 
 
 def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None,
-                      options: CheckOptions) -> tuple[tuple[Any, ...], RunOutcome]:
+                      options: CheckOptions, stack: StackReport) -> tuple[tuple[Any, ...], RunOutcome]:
     """Every stack's high-water from one emulated run (stack painting), beside the static bounds,
     and how that run ended. A run that stopped before the end having measured nothing at all (no
     stack ever written, no output, no exception) ran away: that is bad input (EmulationError)."""
     from gomcu import emu
     from gomcu.errors import EmulationError
+    from gomcu.limits.memory import name_stacks
     from gomcu.limits.outcome import outcome_of
 
-    probes = []
+    probes: list[emu.StackProbe | emu.FunctionProbe | emu.AllocProbe] = []
     tasks = profile.tasks if profile else {}
     starts = [n for n in tasks.get("start", ()) if image.symbol(n)]
     allocators = [n for n in (profile.allocators() if profile else ()) if image.symbol(n)]
     if starts and allocators:
-        probes.append(emu.StackProbe(starts[0], allocators[0]))
+        # the start function's calls, timed, give each stack its goroutine's entry (first argument)
+        probes += [emu.StackProbe(starts[0], allocators[0]), emu.AllocProbe(starts[0])]
     from gomcu.runtime.boundary import boundary_hooks
 
     result = emu.run(image, chip=chip.name if chip else None, probes=probes, max_insns=options.max_insns,
@@ -173,7 +175,16 @@ def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile |
         raise EmulationError(f"{image.path}: the firmware runs away in the emulator ({result.stop}: "
                              f"{result.message}) without measuring anything; --run has nothing to report "
                              "(raise --max-insns/--timeout, or give --chip for its memory map)")
-    return result.stacks, outcome
+    return name_stacks(stack, result.stacks, _creations(image, result.allocations)), outcome
+
+
+def _creations(image: Image, calls: tuple[Any, ...]) -> list[tuple[int, int, str | None]]:
+    """(start, end, entry function) of each task-start call the AllocProbe recorded (r0 = entry)."""
+    out = []
+    for call in calls:
+        fn = image.function_at(call.size & ~1)
+        out.append((call.cycle, call.cycle + call.cycles, fn.name if fn and fn.address == call.size & ~1 else None))
+    return out
 
 
 def _pause_samples_us(details: dict[str, Any]) -> tuple[float, ...]:

@@ -40,7 +40,8 @@ class Figure:
 
     `qualifier` says when the number is a bound, not a value ("at most": a margin computed from
     a lower bound on use); `partial` says when an emulated run stopped before the program's end
-    (the figure holds only up to that stop, and the text says where)."""
+    (the figure holds only up to that stop, and the text says where); `deciding` marks the
+    figures a one-line summary of the limit shows."""
 
     name: str
     value: float | int | None
@@ -48,6 +49,7 @@ class Figure:
     origin: Origin
     qualifier: str = ""
     partial: str = ""
+    deciding: bool = False
 
 
 @dataclass(frozen=True)

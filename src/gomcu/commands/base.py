@@ -61,9 +61,12 @@ def add_src_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_chip_option(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    from gomcu.commands.options import chip_name
+
     parser.add_argument(
         "--chip",
         metavar="NAME",
+        type=chip_name,
         help=help_text or "the microcontroller, by name or alias (see `gomcu chips`)",
     )
 

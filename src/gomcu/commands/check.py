@@ -67,6 +67,9 @@ class CheckCommand(Command):
         parser.add_argument("--budget", metavar="gomcu.toml", help="budgets that gate CI (exit 1 when exceeded)")
         parser.add_argument("--html", metavar="FILE", help="also write a static HTML report")
         parser.add_argument("--sarif", metavar="FILE", help="also write SARIF 2.1.0 for code scanning")
+        parser.add_argument("--all", action="store_true",
+                            help="text: every figure and every finding (default: two deciding figures per limit, "
+                                 "the five most severe findings)")
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -121,7 +124,7 @@ class CheckCommand(Command):
         else:
             from gomcu.report.text import render_text
 
-            render_text(report)
+            render_text(report, show_all=args.all)
         return EXIT_LIMIT_FAILED if report.overall.value == "fail" else EXIT_OK
 
 

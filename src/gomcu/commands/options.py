@@ -47,6 +47,47 @@ def seconds(text: str) -> float:
     return value * _TO_SECONDS[unit]
 
 
+def chip_name(text: str) -> str:
+    """A chip the database knows (by name or alias); the error suggests close names."""
+    from gomcu.chips import find_chip
+    from gomcu.errors import ChipError
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty chip name (leave --chip out for no chip)")
+    try:
+        find_chip(text)
+    except ChipError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def injection(text: str) -> tuple[int, float, str]:
+    """`IRQ:PERIOD` -> (irq, period, unit): `5:20000` (cycles), `5:10us`, `5:2ms`, `5:5000cyc`."""
+    irq, sep, period = text.partition(":")
+    try:
+        number = int(irq, 0)
+    except ValueError:
+        number = -1
+    if not sep or number < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected IRQ:PERIOD, e.g. 5:20000 (cycles) or 5:10us")
+    value, unit = duration(period, "cyc")
+    return number, value, unit
+
+
+def to_cycles(value: float, unit: str, clock_hz: int) -> int:
+    """A duration from `duration` in clock cycles (at least 1)."""
+    if unit == "cyc":
+        return max(1, round(value))
+    return max(1, round(value * _TO_SECONDS[unit] * clock_hz))
+
+
+def to_micros(value: float, unit: str, clock_hz: int) -> float:
+    """A duration from `duration` in µs (cycles at `clock_hz`)."""
+    if unit == "cyc":
+        return value * 1e6 / clock_hz
+    return value * _TO_SECONDS[unit] * 1e6
+
+
 def add_run_limits(parser: argparse.ArgumentParser) -> None:
     """`--max-insns` and `--timeout`: every emulated run is bounded (DESIGN: always both)."""
     parser.add_argument("--max-insns", type=positive_int, default=DEFAULT_MAX_INSNS, metavar="N",

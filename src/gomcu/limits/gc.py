@@ -300,7 +300,7 @@ def figures(a: GcAnalysis, chip: Chip | None = None) -> tuple[Figure, ...]:
     out.append(Figure("GC metadata", b.gc_metadata_bytes, "bytes", Origin.STATIC))
     out.append(Figure("goroutine stacks on the heap", b.goroutine_stack_bytes, "bytes", Origin.STATIC))
     if b.usable_bytes is not None:
-        out.append(Figure("usable heap", b.usable_bytes, "bytes", Origin.STATIC))
+        out.append(Figure("usable heap", b.usable_bytes, "bytes", Origin.STATIC, deciding=True))
     m = a.measurement
     if m is not None:
         r = m.run
@@ -314,7 +314,7 @@ def figures(a: GcAnalysis, chip: Chip | None = None) -> tuple[Figure, ...]:
                          Figure("GC pause max", p.max, "instructions", Origin.EMULATED, partial=partial),
                          Figure("GC pause median", us.median, "µs", Origin.EMULATED, partial=partial),
                          Figure("GC pause p99", us.p99, "µs", Origin.EMULATED, partial=partial),
-                         Figure("GC pause max", us.max, "µs", Origin.EMULATED, partial=partial)]
+                         Figure("GC pause max", us.max, "µs", Origin.EMULATED, partial=partial, deciding=True)]
         if r.heap_high_water is not None:
             measured.append(Figure("heap high-water", r.heap_high_water, "bytes", Origin.EMULATED, partial=partial))
         # Zero up to an early stop is not a measurement: nothing of that kind happened yet.

@@ -9,6 +9,7 @@ irq_priorities (NVIC/SCB read-back and checks) and irq_latency (campaign, causes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gomcu.code import CodeModel, model as code_model
@@ -136,25 +137,7 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
         sev = Severity.ERROR if p.problem == "outside-code" else Severity.WARNING
         rule = "irq.vector-outside-code" if p.problem == "outside-code" else "irq.handler-without-symbol"
         out.append(Finding(rule, sev, p.detail, Location(address=p.address)))
-    for h in handlers:
-        for v in h.violations:
-            more = "; then " + ", ".join(" -> ".join(c) for c in v.consequences) if v.consequences else ""
-            why = ""
-            if v.kind == "runtime_check":
-                why = " (an implicit bounds/nil/division check: it panics only if the handler has a bug)"
-            elif v.kind == "assert":
-                why = " (the assertion-failure path: reached only when a configASSERT fails)"
-            elif v.severity is Severity.INFO:
-                why = " (a fault handler that reports and stops: expected)"
-            out.append(Finding(RULES.get(v.kind, f"irq.{v.kind}-in-handler"), v.severity,
-                               f"{h.name} ({h.vectors_text}) reaches {v.target} ({v.kind}): "
-                               f"{' -> '.join(v.chain)}{more}{why}{_from_source(source, v.chain)}",
-                               v.location, v.chain))
-        if h.unresolved and not any(v.severity is Severity.ERROR for v in h.violations):
-            first = h.unresolved[0]
-            out.append(Finding("irq.unknown-handler", Severity.WARNING,
-                               f"{h.name}: {len(h.unresolved)} unresolved indirect call(s) below it; what they "
-                               f"reach is unknown, so it cannot be proved clean (first at {first})", first))
+    out.extend(_handler_findings(handlers, source))
     if priorities is not None:
         for c in priorities.checks:
             sev = {"error": Severity.ERROR, "warning": Severity.WARNING}.get(c.severity, Severity.INFO)
@@ -191,6 +174,55 @@ def _from_source(source: SourceJoin | None, chain: tuple[str, ...]) -> str:
         return ""
     steps = [(a, b, link) for a, b in zip(chain, chain[1:]) if (link := source.edge(a, b)) is not None]
     return "".join(f" [call {a} -> {b} resolved from source: {link.label} at {link.declared}]" for a, b, link in steps)
+
+
+def _handler_findings(handlers: tuple[Handler, ...], source: SourceJoin | None = None) -> list[Finding]:
+    """What each handler reaches, one finding per distinct handler body: handlers whose findings
+    differ only in their own name (TinyGo's per-vector wrappers around one body, such as
+    EIC_EXTINT_0..15) share one finding that lists them and their vectors."""
+    groups: dict[tuple[object, ...], list[Handler]] = {}
+    made: dict[tuple[object, ...], Callable[[str, str], Finding]] = {}
+    for h in handlers:
+        for v in h.violations:
+            more = "; then " + ", ".join(" -> ".join(c) for c in v.consequences) if v.consequences else ""
+            why = ""
+            if v.kind == "runtime_check":
+                why = " (an implicit bounds/nil/division check: it panics only if the handler has a bug)"
+            elif v.kind == "assert":
+                why = " (the assertion-failure path: reached only when a configASSERT fails)"
+            elif v.severity is Severity.INFO:
+                why = " (a fault handler that reports and stops: expected)"
+            rule = RULES.get(v.kind, f"irq.{v.kind}-in-handler")
+            key: tuple[object, ...] = (rule, v.severity, v.target, v.kind, v.chain[1:], more, why, v.location)
+
+            def violation(who: str, head: str, v: Any = v, rule: str = rule, more: str = more,
+                          why: str = why) -> Finding:
+                return Finding(rule, v.severity, f"{who} reaches {v.target} ({v.kind}): "
+                               f"{' -> '.join((head, *v.chain[1:]))}{more}{why}{_from_source(source, v.chain)}",
+                               v.location, v.chain)
+            groups.setdefault(key, []).append(h)
+            made.setdefault(key, violation)
+        if h.unresolved and not any(v.severity is Severity.ERROR for v in h.violations):
+            first = h.unresolved[0]
+            key = ("irq.unknown-handler", len(h.unresolved), first)
+
+            def unknown(who: str, _head: str, n: int = len(h.unresolved), first: Any = first) -> Finding:
+                return Finding("irq.unknown-handler", Severity.WARNING,
+                               f"{who}: {n} unresolved indirect call(s) below it; what they reach is unknown, so it "
+                               f"cannot be proved clean (first at {first})", first)
+            groups.setdefault(key, []).append(h)
+            made.setdefault(key, unknown)
+    out = []
+    for group, hs in groups.items():
+        if len(hs) == 1:
+            out.append(made[group](f"{hs[0].name} ({hs[0].vectors_text})", hs[0].name))
+        else:
+            names = [h.name for h in hs]
+            vectors = [n for h in hs for n in h.vector_names]
+            shown = ", ".join(vectors) if len(vectors) <= 6 else f"{', '.join(vectors[:3])}, ..., {vectors[-1]}"
+            who = f"{len(hs)} handlers with one body ({names[0]} ... {names[-1]}; vectors {shown})"
+            out.append(made[group](who, "<each>"))
+    return out
 
 
 def evaluate(image: Image, chip: Chip | None, profile: RuntimeProfile | None = None, run: bool = False) -> LimitResult:
@@ -232,7 +264,8 @@ def limit_result(report: IrqReport) -> LimitResult:
 
     figures = [
         Figure("handlers", len(report.handlers), "count", Origin.STATIC),
-        Figure("handlers with violations", sum(1 for h in report.handlers if h.status == "violation"), "count", Origin.STATIC),
+        Figure("handlers with violations", sum(1 for h in report.handlers if h.status == "violation"), "count",
+               Origin.STATIC, deciding=True),
         Figure("handlers unknown", sum(1 for h in report.handlers if h.status == "unknown"), "count", Origin.STATIC),
         Figure("handlers proved clean", sum(1 for h in report.handlers if h.status == "clean"), "count", Origin.STATIC),
     ]
@@ -248,7 +281,7 @@ def limit_result(report: IrqReport) -> LimitResult:
         partial = c.outcome.partial_note() if c.outcome is not None else ""
         figures += [
             Figure(f"IRQ {c.irq} worst latency", round(cycles_to_us(c.latency.max, c.clock_hz), 3), "µs",
-                   Origin.EMULATED, partial=partial),
+                   Origin.EMULATED, partial=partial, deciding=True),
             Figure(f"IRQ {c.irq} p99 latency", round(cycles_to_us(c.latency.p99, c.clock_hz), 3), "µs",
                    Origin.EMULATED, partial=partial),
             Figure(f"IRQ {c.irq} median latency", c.latency.median, "cycles", Origin.EMULATED, partial=partial),

@@ -4,6 +4,7 @@ analysis is available) worst-case stacks against what was allotted."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from gomcu.findings import Figure, Finding, Origin, Severity, Status, status_of
@@ -72,7 +73,7 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
         if margins:
             name, (margin, proved) = min(margins.items(), key=lambda kv: (kv[1][0], kv[1][1]))
             figures.append(Figure(f"smallest stack margin ({name})", margin, "bytes", Origin.STATIC,
-                                  qualifier="" if proved else "at most"))
+                                  qualifier="" if proved else "at most", deciding=True))
         for root in stack.roots:
             if root.status is Status.FAIL and root.allotted_bytes is not None:
                 implied = [r.implied_bytes for r in stack.recursion if r.root == root.name and r.implied_bytes]
@@ -101,11 +102,11 @@ def _ram_account(ram: RamAccount, chip: Chip | None, figures: list[Figure]) -> l
     if ram.needed_bytes == ram.static_bytes:
         return []
     figures.append(Figure("RAM needed (static + goroutine stacks + GC metadata)", ram.needed_bytes, "bytes",
-                          Origin.STATIC))
+                          Origin.STATIC, deciding=chip is None))
     if chip is None:
         return []
     left = ram.headroom(chip.ram_bytes)
-    figures.append(Figure(f"heap left for objects on {chip.name}", left, "bytes", Origin.STATIC))
+    figures.append(Figure(f"heap left for objects on {chip.name}", left, "bytes", Origin.STATIC, deciding=True))
     if left >= 0:
         return []
     return [Finding("memory.ram-short", Severity.ERROR,
@@ -152,6 +153,33 @@ def _compare_with_measurement(stack: StackReport, high_water: tuple[StackUse, ..
                 findings.append(Finding("stack.overflow-measured", Severity.ERROR,
                                         f"{s.name} ({s.size} B at 0x{s.bottom:08x}) overflowed in the emulator"))
     return findings
+
+
+def name_stacks(stack: StackReport, high_water: tuple[StackUse, ...],
+                creations: Sequence[tuple[int, int, str | None]] = ()) -> tuple[StackUse, ...]:
+    """The emulator names the stacks it finds in creation order (stack0, stack1, ...); give each the
+    name the static analysis uses for it. `creations`: (start cycle, end cycle, entry function) of
+    each call of the task-start function (its first argument is the goroutine's entry): a stack
+    created during one is that entry's. Else the goroutine root whose allotted stack has that
+    size, when exactly one root has it (otherwise the emulator's name stays, with the candidates)."""
+    by_size: dict[int, list[str]] = {}
+    for root in stack.roots:
+        if root.stack != "system" and root.allotted_bytes is not None:
+            by_size.setdefault(root.allotted_bytes, []).append(root.name)
+    roots = {r.name for r in stack.roots}
+    out = []
+    for s in high_water:
+        names = by_size.get(s.size, []) if s.kind != "msp" else []
+        entry = next((fn for lo, hi, fn in creations if lo <= s.created_cycle < hi), None) \
+            if s.kind != "msp" else None
+        if entry is not None and entry in roots:
+            s = replace(s, name=entry)
+        elif len(names) == 1:
+            s = replace(s, name=names[0])
+        elif names:
+            s = replace(s, name=f"{s.name} ({' or '.join(names)})")
+        out.append(s)
+    return tuple(out)
 
 
 def _round_up(value: int, step: int) -> int:

@@ -12,7 +12,7 @@ from gomcu.report.model import Report
 
 def figure_json(f: Figure) -> dict[str, Any]:
     return {"name": f.name, "value": f.value, "unit": f.unit, "origin": f.origin.value,
-            "qualifier": f.qualifier or None, "partial": f.partial or None}
+            "qualifier": f.qualifier or None, "partial": f.partial or None, "deciding": f.deciding}
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
@@ -107,6 +107,7 @@ SCHEMA: dict[str, Any] = {
                                 "origin": {"enum": ["static", "emulated", "source", "datasheet"]},
                                 "qualifier": {"enum": [None, "at most", "at least"]},
                                 "partial": _NULLABLE_STR,
+                                "deciding": {"type": "boolean"},
                             },
                         },
                     },
