@@ -7,12 +7,13 @@ exit status and the figure the case was about.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, REFMW_BUILD, run_gomcu
+from conftest import FIXTURES, REFMW_BUILD, needs_tool, run_gomcu
 
 EMU = FIXTURES / "emu"
 M3 = str(REFMW_BUILD / "refmw-m3.elf")
@@ -208,3 +209,66 @@ def test_emulated_stack_has_the_static_name() -> None:
     _, document = _json("check", "--run", M3)
     fullest = next(f for f in _limit(document, "memory")["figures"] if f["name"].startswith("fullest goroutine"))
     assert "main.recurse$gowrapper" in fullest["name"] and "stack2" not in fullest["name"]
+
+
+# -- cases 5 and 6: one finding per handler body; recursion while dying is its own category ----
+
+NOISE = FIXTURES / "noise"
+
+
+def test_one_finding_per_handler_body() -> None:
+    _, document = _json("check", "--runtime", "refmw", str(NOISE / "noise.elf"))
+    unknown = [f for f in _limit(document, "interrupts")["findings"] if f["rule"] == "irq.unknown-handler"]
+    assert len(unknown) == 1, [f["message"] for f in unknown]
+    message = unknown[0]["message"]
+    assert "3 handlers with one body" in message and "IRQ0, IRQ1, IRQ2" in message
+    assert unknown[0]["location"]["function"] == "machine.pinDispatch"
+
+
+def test_recursion_only_through_panic_is_info() -> None:
+    _, document = _json("check", "--runtime", "refmw", str(NOISE / "noise.elf"))
+    memory = _limit(document, "memory")
+    dying = [f for f in memory["findings"] if f["rule"] == "stack.recursion-while-dying"]
+    assert len(dying) == 1 and dying[0]["severity"] == "info" and "runtime._panic" in dying[0]["message"]
+    assert not any(f["rule"] == "stack.recursion" for f in memory["findings"])
+
+
+@needs_tool("arm-none-eabi-gcc")
+def test_noise_fixture_rebuilds_bit_identical(tmp_path: Path) -> None:
+    for name in ("noise.c", "noise.ld", "Makefile"):
+        shutil.copy(NOISE / name, tmp_path / name)
+    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
+    assert (tmp_path / "noise.elf").read_bytes() == (NOISE / "noise.elf").read_bytes()
+
+
+# -- case 8: SARIF code scanning can place -----------------------------------------------------
+
+def test_sarif_results_are_relative_and_have_lines(tmp_path: Path) -> None:
+    out = tmp_path / "out.sarif"
+    run_gomcu("check", M3, "--sarif", str(out), "--src-root", str(REFMW_BUILD.parent))
+    results = json.loads(out.read_text())["runs"][0]["results"]
+    assert results
+    for r in results:
+        physical = r["locations"][0]["physicalLocation"]
+        if r["ruleId"].startswith(("stack.", "gc.alloc", "irq.")) and r["ruleId"] != "irq.latency":
+            assert physical["artifactLocation"]["uri"] in ("main.c", "vectors.c", "runtime.c"), physical
+            assert physical["artifactLocation"]["uriBaseId"] == "SRCROOT"
+            assert physical["region"]["startLine"] > 0, r["ruleId"]
+
+
+def test_sarif_paths_under_an_absolute_root_become_relative(tmp_path: Path) -> None:
+    from gomcu.findings import Finding, Location, Severity
+    from gomcu.report.model import LimitResult, Report
+    from gomcu.report.sarif import to_sarif
+    from gomcu.findings import Status
+
+    finding = Finding("gc.alloc-in-loop", Severity.WARNING, "m", Location(1, "main.f", "/home/u/repo/cmd/main.go", 7))
+    hidden = Finding("stack.recursion", Severity.WARNING, "r", Location(2, "fmt.x", "/opt/go/src/fmt/print.go", 3),
+                     in_runtime=True)
+    report = Report("fw.elf", "arm", "ARMv7-M", "tinygo", None, None,
+                    (LimitResult("gc", Status.WARN, findings=(finding, hidden)),), source_root="/home/u/repo")
+    run = to_sarif(report)["runs"][0]
+    assert [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]] == [
+        {"uri": "cmd/main.go", "uriBaseId": "SRCROOT"}]
+    assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == "file:///home/u/repo/"
+    assert len(to_sarif(report, include_runtime=True)["runs"][0]["results"]) == 2

@@ -122,7 +122,10 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         notes.append(f"measurements need the emulator, which runs Cortex-M firmware only: every figure for this "
                      f"{image.arch.value} image is static")
 
-    limits = [_most_severe_first(r) for r in limits]
+    from gomcu.limits.attribution import attribute, owners, source_root
+
+    who = owners(image)
+    limits = [_most_severe_first(replace(r, findings=attribute(r.findings, who))) for r in limits]
     report = Report(
         firmware=options.firmware,
         arch=image.arch.value,
@@ -133,6 +136,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         limits=tuple(limits),
         plots=plots,
         notes=tuple(notes),
+        source_root=source_root(who),
     )
     if options.budget is not None:
         report = _with_budget(report, options.budget, _budget_margins(stack, high_water))
@@ -143,8 +147,9 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def _most_severe_first(result: LimitResult) -> LimitResult:
-    """Findings ordered errors, warnings, notes (stable within each), so the top ones matter most."""
-    ordered = tuple(sorted(result.findings, key=lambda f: _SEVERITY_ORDER[f.severity.value]))
+    """Findings in the user's code first, then errors, warnings, notes (stable within each), so the
+    top ones matter most."""
+    ordered = tuple(sorted(result.findings, key=lambda f: (f.in_runtime, _SEVERITY_ORDER[f.severity.value])))
     return replace(result, findings=ordered)
 
 

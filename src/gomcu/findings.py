@@ -81,6 +81,7 @@ class Finding:
     message: str
     location: Location | None = None
     chain: tuple[str, ...] = ()
+    in_runtime: bool = False  # wholly inside the toolchain's runtime: no frame of the user's code
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
         location = {"address": f.location.address, "function": f.location.function,
                     "file": f.location.file, "line": f.location.line}
     return {"rule": f.rule, "severity": f.severity.value, "message": f.message,
-            "location": location, "chain": list(f.chain)}
+            "location": location, "chain": list(f.chain), "in_runtime": f.in_runtime}
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -122,6 +122,7 @@ SCHEMA: dict[str, Any] = {
                                 "message": {"type": "string"},
                                 "location": {"type": ["object", "null"]},
                                 "chain": {"type": "array", "items": {"type": "string"}},
+                                "in_runtime": {"type": "boolean"},
                             },
                         },
                     },

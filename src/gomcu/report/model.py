@@ -65,6 +65,7 @@ class Report:
     budget: tuple[BudgetResult, ...] = ()
     plots: Plots = field(default_factory=Plots)
     notes: tuple[str, ...] = ()
+    source_root: str | None = None  # the main package's compilation directory (DWARF comp_dir)
 
     @property
     def overall(self) -> Status:

@@ -37,7 +37,7 @@ def finding_line(f: Finding) -> str:
     return f"{f.severity.value:<8} {f.rule}" + (f" [{where}]" if where else "") + f": {f.message}"
 
 
-def render_text(report: Report, show_all: bool = False) -> None:
+def render_text(report: Report, show_all: bool = False, include_runtime: bool = False) -> None:
     console = stdout_console()
     width = min(console.width or WIDTH, WIDTH)
     head = (f"{report.firmware}: {report.arch} {report.core}, built by {report.toolchain}"
@@ -57,7 +57,7 @@ def render_text(report: Report, show_all: bool = False) -> None:
                 else " " * (LIMIT_COLUMN + VERDICT_COLUMN)
             console.print(head + escape(line), soft_wrap=True)
     for r in report.limits:
-        _findings(console, r, width, show_all)
+        _findings(console, r, width, show_all, include_runtime)
     for b in report.budget:
         _wrapped(console, f"budget {b.line()}", width, style="red" if b.exceeded else "green")
     for note in report.notes:
@@ -75,12 +75,14 @@ def _wrapped(console: object, text: str, width: int, style: str = "") -> None:
         console.print(f"[{style}]{escape(line)}[/]" if style else escape(line), soft_wrap=True)
 
 
-def _findings(console: object, r: LimitResult, width: int, show_all: bool) -> None:
+def _findings(console: object, r: LimitResult, width: int, show_all: bool, include_runtime: bool) -> None:
     from rich.console import Console
 
     assert isinstance(console, Console)
-    shown = r.findings if show_all else r.findings[:FINDINGS_PER_LIMIT]
-    if not shown and not r.suggestions:
+    findings = [f for f in r.findings if include_runtime or not f.in_runtime]
+    hidden = len(r.findings) - len(findings)
+    shown = findings if show_all else findings[:FINDINGS_PER_LIMIT]
+    if not shown and not r.suggestions and not hidden:
         return
     console.print(f"\n[bold]{r.title}[/] ([{_STYLE[r.status.value]}]{r.status.value}[/])")
     wrap = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent=" " * 11,
@@ -92,8 +94,10 @@ def _findings(console: object, r: LimitResult, width: int, show_all: bool) -> No
                 console.print(f"  [{style}]{escape(line[2:10])}[/]{escape(line[10:])}", soft_wrap=True)
             else:
                 console.print(escape(line), soft_wrap=True)
-    if len(r.findings) > len(shown):
-        console.print(f"  ... and {len(r.findings) - len(shown)} more (--all shows them)")
+    if len(findings) > len(shown):
+        console.print(f"  ... and {len(findings) - len(shown)} more (--all shows them)")
+    if hidden:
+        console.print(f"  {hidden} finding(s) wholly inside the toolchain's runtime (--include-runtime shows them)")
     for s in r.suggestions:
         for line in textwrap.wrap(f"suggestion: {s}", width=width, initial_indent="  ", subsequent_indent="    "):
             console.print(escape(line), soft_wrap=True)
