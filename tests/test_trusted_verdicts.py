@@ -272,3 +272,23 @@ def test_sarif_paths_under_an_absolute_root_become_relative(tmp_path: Path) -> N
         {"uri": "cmd/main.go", "uriBaseId": "SRCROOT"}]
     assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == "file:///home/u/repo/"
     assert len(to_sarif(report, include_runtime=True)["runs"][0]["results"]) == 2
+
+
+# -- case 11: the HTML page reads on a laptop --------------------------------------------------
+
+@needs_tool("chromium")
+def test_html_has_stacks_table_and_no_sideways_scroll(tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    run_gomcu("check", "--run", M3, "--html", str(html), timeout=600)
+    page = html.read_text()
+    assert 'id="stack-table"' in page and "584 B of 1024 B" in page and "≤ 404 B" in page
+    # measure in a real browser: the page's own width against the window's
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", "<script>document.body.setAttribute('data-overflow', "
+                                  "String(document.documentElement.scrollWidth - "
+                                  "document.documentElement.clientWidth));</script></body>"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--window-size=1024,768"]
+    dom = subprocess.run(["chromium", *flags, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                          probe.resolve().as_uri()], capture_output=True, text=True, timeout=180)
+    assert 'data-overflow="0"' in dom.stdout, dom.stdout[:300]

@@ -85,6 +85,9 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
                                    f"allotted {root.allotted_bytes}); {how}")
         if high_water:
             findings.extend(_compare_with_measurement(stack, high_water, figures, outcome))
+            partial = outcome.partial_note() if outcome is not None else ""
+            doc["stack_high_water"] = {s.name: {"used": s.used, "size": s.size, "partial": partial or None}
+                                       for s in high_water if s.kind != "msp" and (s.used or not partial)}
         from gomcu.report.stack import to_json as stack_json
 
         doc["stack"] = stack_json(stack)
