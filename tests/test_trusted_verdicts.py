@@ -100,14 +100,20 @@ def test_budget_on_an_unprovable_root_fails(tmp_path: Path) -> None:
 
 
 def test_measured_margins_need_a_measurement(tmp_path: Path) -> None:
-    """Asking for measured margins does not make an unmeasured root pass."""
+    """With measured_stack_margins an unprovable root is judged by its stack's emulated high-water
+    (and says so); a run that stopped before the goroutine existed leaves it failed."""
     budget = tmp_path / "gomcu.toml"
     budget.write_text("[budget]\nmeasured_stack_margins = true\n[budget.stack_margin]\n"
                       '"main.recurse$gowrapper" = 64\n')
-    result, document = _json("check", M3, "--budget", str(budget), "--max-insns", "2000000")
-    assert result.returncode == 1
-    recurse = next(b for b in document["budget"] if b["key"] == "stack_margin_bytes[main.recurse$gowrapper]")
-    assert recurse["exceeded"]
+    key = "stack_margin_bytes[main.recurse$gowrapper]"
+    _, document = _json("check", M3, "--budget", str(budget), "--max-insns", "3000000")
+    recurse = next(b for b in document["budget"] if b["key"] == key)
+    assert not recurse["exceeded"] and recurse["actual"] == 1024 - 584
+    text = run_gomcu("check", M3, "--budget", str(budget), "--max-insns", "3000000").stdout
+    assert "emulated high-water: not proved" in text
+    _, early = _json("check", M3, "--budget", str(budget), "--max-insns", "120000")
+    recurse = next(b for b in early["budget"] if b["key"] == key)
+    assert recurse["exceeded"] and recurse["actual"] is None
 
 
 # -- case 3: a crash under injection fails ------------------------------------------------------
