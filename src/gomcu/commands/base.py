@@ -7,7 +7,9 @@ import json
 import sys
 from typing import Any, ClassVar
 
-from gomcu.errors import GomcuError
+from gomcu.errors import require_file
+
+__all__ = ["require_file"]
 
 #: Exit statuses (docs/architecture.md): 0 all held, 1 a limit or budget failed, 2 bad input or usage.
 EXIT_OK = 0
@@ -76,17 +78,6 @@ def print_json(document: dict[str, Any]) -> None:
     out = {"schema_version": JSON_SCHEMA_VERSION, **document}
     json.dump(out, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
-
-
-def require_file(path: str, what: str = "file") -> str:
-    """Fail with one line when an input path does not exist or is not a file."""
-    import os
-
-    if not os.path.exists(path):
-        raise GomcuError(f"{path}: no such {what}")
-    if not os.path.isfile(path):
-        raise GomcuError(f"{path}: not a regular file")
-    return path
 
 
 def chip_for_image(name: str, image: Any) -> Any:

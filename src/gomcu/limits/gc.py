@@ -20,7 +20,7 @@ from gomcu.image import Image
 from gomcu.limits import gc_measure
 from gomcu.limits.gc_budget import HeapBudget, heap_budget
 from gomcu.limits.gc_static import AllocationSite, SiteFinder
-from gomcu.report.model import LimitResult
+from gomcu.limits.result import LimitResult
 from gomcu.runtime.profile import RuntimeProfile, detect_family, load_profile
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from gomcu.limits.stack import StackReport
 from gomcu.limits.irq_latency import Campaign
 from gomcu.limits.irq_priorities import PriorityState
 from gomcu.limits.irq_static import Handler, VectorProblem
-from gomcu.report.model import LimitResult
+from gomcu.limits.result import LimitResult
 from gomcu.runtime.profile import RuntimeProfile, detect_profile
 
 if TYPE_CHECKING:

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gomcu.commands.base import require_file
+from gomcu.errors import require_file
 from gomcu.findings import Figure, Finding, Origin, Severity, status_of
-from gomcu.report.model import LimitResult
+from gomcu.limits.result import LimitResult
 
 if TYPE_CHECKING:
     from gomcu.chips import Chip

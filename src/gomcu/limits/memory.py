@@ -12,7 +12,7 @@ from gomcu.image import Image
 from gomcu.limits import footprint
 from gomcu.limits.outcome import RunOutcome
 from gomcu.limits.ram import RamAccount
-from gomcu.report.model import LimitResult
+from gomcu.limits.result import LimitResult
 
 if TYPE_CHECKING:
     from gomcu.chips import Chip
