@@ -111,7 +111,7 @@ def test_evaluate_for_check():
     assert result.limit == "gc" and result.status.value == "fail"
     assert any(f.rule == "gc.alloc-in-interrupt" and f.location.line == 190 for f in result.findings)
     assert any(fig.origin.value == "emulated" and fig.unit == "µs" for fig in result.figures)
-    assert result.details["gc_kind"] == "conservative"
+    assert result.analysis.gc_kind == "conservative"
 
 
 # -- the command ------------------------------------------------------------------------------

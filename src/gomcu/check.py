@@ -110,8 +110,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     else:
         limits.append(LimitResult("linker", Status.UNKNOWN, skipped="no linker script given (--ld SCRIPT)"))
 
-    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq.details),
-                    gc_pauses_us=_pause_samples_us(gc_result.details))
+    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq_report),
+                    gc_pauses_us=_pause_samples_us(gc_analysis))
     notes = list(options.extra_notes) + list(image.warnings) + run_notes
     if chip is None:
         notes.append("no --chip given: use against the chip's memory and its clock are not known")
@@ -192,31 +192,27 @@ def _creations(image: Image, calls: tuple[Any, ...]) -> list[tuple[int, int, str
     return out
 
 
-def _pause_samples_us(details: dict[str, Any]) -> tuple[float, ...]:
-    measured = details.get("measured") or {}
-    clock = measured.get("board_clock_hz")
-    samples = measured.get("pause_samples_cycles") or []
-    return tuple(c * 1e6 / clock for c in samples) if clock else ()
+def _pause_samples_us(analysis: Any) -> tuple[float, ...]:
+    """Every measured pause in µs at the emulated board's clock (as `gc --run` reports them)."""
+    run = analysis.measurement.run if analysis.measurement is not None else None
+    if run is None or not run.clock_hz:
+        return ()
+    return tuple(c * 1e6 / run.clock_hz for c in run.pauses_cycles)
 
 
-def _latency_plots(details: dict[str, Any]) -> dict[str, Any]:
+def _latency_plots(irq_report: Any) -> dict[str, Any]:
     """Latency samples (µs) and latency against heap use with the fitted line, from the campaign."""
-    campaign = details.get("latency") or {}
-    series = campaign.get("series") or []
-    clock = campaign.get("clock_hz")
-    if not series or not clock:
+    c = irq_report.campaign
+    if c is None or not c.samples or not c.clock_hz:
         return {}
-    to_us = 1e6 / clock
-    measured = [row for row in series if row[1] is not None]
-    late = {s["pend_cycle"] for s in campaign.get("late_samples", []) if s.get("cause") == "not-enabled"}
-    measured = [row for row in measured if row[0] not in late]
-    model = details.get("model") or {}
+    to_us = 1e6 / c.clock_hz
+    measured = [s for s in c.samples if s.latency_cycles is not None and s.cause != "not-enabled"]
     line = None
-    if model.get("intercept") is not None and model.get("heap") is not None:
-        line = (model["intercept"] * to_us, model["heap"] * to_us)
+    if c.fit.intercept is not None and c.fit.heap is not None:
+        line = (c.fit.intercept * to_us, c.fit.heap * to_us)
     return {
-        "latencies_us": tuple(row[1] * to_us for row in measured),
-        "latency_vs_heap": tuple((row[4], row[1] * to_us) for row in measured),
+        "latencies_us": tuple(s.latency_cycles * to_us for s in measured),
+        "latency_vs_heap": tuple((s.heap_percent, s.latency_cycles * to_us) for s in measured),
         "latency_model": line,
     }
 
@@ -256,10 +252,11 @@ def budget_figures(report: Report) -> dict[str, float | None]:
     `gomcu init` starts a budget from."""
     figures: dict[str, float | None] = {"irq_latency_us": _worst_latency_us(report), "gc_pause_us": _worst_pause_us(report)}
     memory_result = report.limit("memory")
-    if memory_result is not None:
-        figures["flash_bytes"] = memory_result.details.get("flash_bytes")
-        figures["ram_bytes"] = memory_result.details.get("ram_bytes")
-        figures["heap_headroom_bytes"] = memory_result.details.get("heap_bytes")
+    if memory_result is not None and memory_result.analysis is not None:
+        fp = memory_result.analysis.footprint
+        figures["flash_bytes"] = fp.flash_bytes
+        figures["ram_bytes"] = fp.ram_bytes
+        figures["heap_headroom_bytes"] = fp.heap_bytes
     return figures
 
 
@@ -291,14 +288,18 @@ def _with_budget(report: Report, budget: Budget, margins: dict[str, StackMargin]
 
 def _worst_pause_us(report: Report) -> float | None:
     gc = report.limit("gc")
-    pauses = (gc.details.get("pauses") or {}) if gc else {}
-    return (pauses.get("us") or {}).get("max")
+    a = gc.analysis if gc is not None else None
+    if a is None or a.measurement is None or not a.measurement.run.pauses_cycles:
+        return None
+    return a.measurement.run.pauses_us(a.clock_hz).max
 
 
 def _worst_latency_us(report: Report) -> float | None:
     irq = report.limit("interrupts")
-    campaign = (irq.details.get("latency") or {}) if irq else {}
-    return ((campaign.get("latency") or {}).get("us") or {}).get("max")
+    c = irq.analysis.campaign if irq is not None and irq.analysis is not None else None
+    if c is None or c.latency is None:
+        return None
+    return c.latency.to_us(c.clock_hz)["max"]
 
 
 def _status_without(result: LimitResult, allowed: set[str]) -> Status:

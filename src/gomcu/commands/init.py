@@ -78,8 +78,9 @@ def render_budget(report: Report, chip: str | None, measured: bool) -> str:
 
 def _unproved_roots(report: Report) -> list[str]:
     memory = report.limit("memory")
-    roots = ((memory.details.get("stack") or {}).get("roots", [])) if memory is not None else []
-    return [r["name"] for r in roots if not r.get("bounded", True) and r.get("allotted_bytes") is not None]
+    stack = memory.analysis.stack if memory is not None and memory.analysis is not None else None
+    roots = stack.roots if stack is not None else ()
+    return [r.name for r in roots if not r.bounded and r.allotted_bytes is not None]
 
 
 def _grow(value: float | None) -> int | None:

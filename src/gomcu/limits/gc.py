@@ -329,6 +329,4 @@ def evaluate(image: Image, chip: Chip | None = None, profile: RuntimeProfile | s
 
 
 def limit_result(a: GcAnalysis, chip: Chip | None = None) -> LimitResult:
-    from gomcu.report.gc import to_json
-
-    return LimitResult("gc", a.status, figures(a, chip), a.findings, a.suggestions, to_json(a), skipped=None)
+    return LimitResult("gc", a.status, figures(a, chip), a.findings, a.suggestions, analysis=a)

@@ -259,9 +259,8 @@ def preemption_levels(report: IrqReport) -> dict[str, set[int]] | None:
 
 
 def limit_result(report: IrqReport) -> LimitResult:
-    """The LimitResult for one analysed firmware (figures, findings, suggestions, details)."""
-    from gomcu.report.irq import to_json
-
+    """The LimitResult for one analysed firmware (figures, findings, suggestions; the report
+    itself is its typed analysis)."""
     figures = [
         Figure("handlers", len(report.handlers), "count", Origin.STATIC),
         Figure("handlers with violations", sum(1 for h in report.handlers if h.status == "violation"), "count",
@@ -300,10 +299,4 @@ def limit_result(report: IrqReport) -> LimitResult:
     if any(f.rule == "irq.block-in-handler" for f in findings):
         suggestions.append("never block in a handler: use a non-blocking select with a default case or a flag")
     return LimitResult("interrupts", status_of(findings), tuple(figures), findings, tuple(suggestions),
-                       to_json(report))
-
-
-def details(report: IrqReport) -> dict[str, Any]:
-    from gomcu.report.irq import to_json
-
-    return to_json(report)
+                       analysis=report)

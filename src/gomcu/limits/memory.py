@@ -4,8 +4,8 @@ analysis is available) worst-case stacks against what was allotted."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from gomcu.findings import Figure, Finding, Origin, Severity, Status, status_of
 from gomcu.image import Image
@@ -51,6 +51,17 @@ def evaluate_footprint(image: Image, chip: Chip | None, ram: RamAccount | None =
     return fp, findings, figures, suggestions
 
 
+@dataclass(frozen=True)
+class MemoryAnalysis:
+    """What the memory verdict was made from: the footprint, the stack analysis, the stacks an
+    emulated run painted (named as the static analysis names them) and how that run ended."""
+
+    footprint: footprint.Footprint
+    stack: StackReport | None = None
+    high_water: tuple[StackUse, ...] = ()
+    outcome: RunOutcome | None = None
+
+
 def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
              high_water: tuple[StackUse, ...] = (), outcome: RunOutcome | None = None,
              others: Sequence[RunOutcome] = (), ram: RamAccount | None = None) -> LimitResult:
@@ -59,8 +70,6 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
     measurement beside the bound. A stack overflow in any of `others` (the other limits' runs)
     fails this limit too. `ram`: the RAM account (what `chips --fits` judges by too)."""
     fp, findings, figures, suggestions = evaluate_footprint(image, chip, ram)
-    doc: dict[str, Any] = {"flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes, "heap_bytes": fp.heap_bytes,
-                           "text": fp.text, "data": fp.data, "bss": fp.bss}
     if stack is not None:
         findings.extend(stack.findings)
         if stack.system is not None:
@@ -85,19 +94,14 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
                                    f"allotted {root.allotted_bytes}); {how}")
         if high_water:
             findings.extend(_compare_with_measurement(stack, high_water, figures, outcome))
-            partial = outcome.partial_note() if outcome is not None else ""
-            doc["stack_high_water"] = {s.name: {"used": s.used, "size": s.size, "partial": partial or None}
-                                       for s in high_water if s.kind != "msp" and (s.used or not partial)}
-        from gomcu.report.stack import to_json as stack_json
-
-        doc["stack"] = stack_json(stack)
     if outcome is not None and outcome.failed:
         findings.append(outcome.failure("memory.run-failed"))
     for other in others:
         if other.overflow and other is not outcome:
             findings.append(other.failure("stack.overflow-measured"))
     status = status_of(findings)
-    return LimitResult("memory", status, tuple(figures), tuple(findings), tuple(suggestions), doc)
+    return LimitResult("memory", status, tuple(figures), tuple(findings), tuple(suggestions),
+                       analysis=MemoryAnalysis(fp, stack, high_water, outcome))
 
 
 def _ram_account(ram: RamAccount, chip: Chip | None, figures: list[Figure]) -> list[Finding]:

@@ -29,8 +29,11 @@ class LimitResult:
     figures: tuple[Figure, ...] = ()
     findings: tuple[Finding, ...] = ()
     suggestions: tuple[str, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)  # only for results without a typed analysis
     skipped: str | None = None
+    #: the analysis's own typed result (MemoryAnalysis, GcAnalysis, IrqReport, LinkerCheck):
+    #: reporters and budgets read its fields; the JSON document is derived from it in report/
+    analysis: Any = None
 
     @property
     def title(self) -> str:

@@ -6,6 +6,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 import gomcu
 from gomcu.report import fmt, svg
+from gomcu.report.details import details_of
 from gomcu.report.model import Report
 
 
@@ -25,5 +26,6 @@ def render_html(report: Report) -> str:
                              p.latency_model) if p.latency_vs_heap else "",
     }
     template = env.get_template("report.html.j2")
-    return template.render(report=report, plots=plots, fmt=_fmt, figure=fmt.figure, size=fmt.size,
+    details = {r.limit: details_of(r) for r in report.limits}
+    return template.render(report=report, plots=plots, details=details, fmt=_fmt, figure=fmt.figure, size=fmt.size,
                            where=fmt.location, version=gomcu.__version__)

@@ -7,6 +7,7 @@ from typing import Any
 
 from gomcu.commands.base import JSON_SCHEMA_VERSION
 from gomcu.findings import Figure, Finding
+from gomcu.report.details import details_of
 from gomcu.report.model import Report
 
 
@@ -43,7 +44,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "figures": [figure_json(f) for f in r.figures],
                 "findings": [finding_json(f) for f in r.findings],
                 "suggestions": list(r.suggestions),
-                "details": r.details,
+                "details": details_of(r),
             }
             for r in report.limits
         ],
