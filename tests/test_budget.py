@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gomcu.budget import evaluate, load_budget
+from gomcu.budget import StackMargin, evaluate, load_budget
 from gomcu.errors import GomcuError
 
 
@@ -61,7 +61,7 @@ def test_missing_budget_file(tmp_path: Path) -> None:
 def test_evaluate_max_and_min(tmp_path: Path) -> None:
     budget = load_budget(_write(tmp_path, "[budget]\nflash_bytes = 100\nheap_headroom_bytes = 50\nstack_margin_bytes = 10\n"))
     results = {r.key: r for r in evaluate(budget, {"flash_bytes": 120, "heap_headroom_bytes": 60},
-                                          {"main": 5, "isr": 40})}
+                                          {"main": StackMargin(5, True), "isr": StackMargin(40, True)})}
     assert results["flash_bytes"].exceeded
     assert not results["heap_headroom_bytes"].exceeded
     assert results["stack_margin_bytes[main]"].exceeded

@@ -344,7 +344,7 @@ def test_cli_json():
     result = run_gomcu("chips", "--format", "json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert len(doc["chips"]) == len(load_chips())
     f407 = next(c for c in doc["chips"] if c["name"] == "STM32F407")
     assert f407["flash_bytes"] == 1 * MiB and f407["tinygo"]["support"] == "supported"

@@ -111,7 +111,7 @@ def test_evaluate_for_check():
     assert result.limit == "gc" and result.status.value == "fail"
     assert any(f.rule == "gc.alloc-in-interrupt" and f.location.line == 190 for f in result.findings)
     assert any(fig.origin.value == "emulated" and fig.unit == "µs" for fig in result.figures)
-    assert result.details["gc_kind"] == "conservative"
+    assert result.analysis.gc_kind == "conservative"
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def test_cli_json_and_exit_status():
     p = run_gomcu("gc", str(REFMW_BUILD / "refmw-m3.elf"), "--run", "--format", "json")
     assert p.returncode == 1, p.stderr  # allocation in an interrupt handler
     doc = json.loads(p.stdout)
-    assert doc["schema_version"] == 1 and doc["pauses"]["count"] == GC_CYCLES["m3"]
+    assert doc["schema_version"] == 2 and doc["pauses"]["count"] == GC_CYCLES["m3"]
 
 
 @pytest.mark.parametrize("args", [

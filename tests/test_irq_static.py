@@ -68,7 +68,7 @@ def test_evaluate_fails_on_allocating_handler() -> None:
     assert result.limit == "interrupts" and result.status is Status.FAIL
     f = next(f for f in result.findings if f.rule == "irq.alloc-in-handler")
     assert f.location is not None and f.location.line == _alloc_line() and f.chain[-1] == "runtime.alloc"
-    assert result.details["handlers"]
+    assert result.analysis.handlers
 
 
 def test_cli_json_keys() -> None:

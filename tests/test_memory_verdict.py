@@ -24,4 +24,4 @@ def test_overflow_fails_and_suggests_chips_that_fit() -> None:
     assert suggested
     for candidate in suggested:
         assert isa_runs_on("arm", image.core, candidate)
-        assert candidate.ram_bytes >= result.details["ram_bytes"]
+        assert candidate.ram_bytes >= result.analysis.footprint.ram_bytes

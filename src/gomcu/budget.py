@@ -30,6 +30,22 @@ BUDGET_KEYS: dict[str, tuple[type, str, str, str]] = {
                             "sites", "max"),
 }
 CHECK_KEYS: dict[str, type] = {"chip": str, "ld": str, "run": bool, "runtime": str}
+#: Options of [budget] that are not limits: key -> (type, meaning).
+BUDGET_OPTIONS: dict[str, tuple[type, str]] = {
+    "measured_stack_margins": (bool, "a root whose stack cannot be bounded statically is judged by its emulated "
+                                     "high-water instead of failing (needs a run)"),
+}
+
+
+@dataclass(frozen=True)
+class StackMargin:
+    """One root's margin as the budget sees it: `margin` is proved when `proved`, otherwise an
+    upper bound (allotted minus a lower bound on use); `measured` is allotted minus the emulated
+    high-water of its stack, when a run measured it."""
+
+    margin: int | None
+    proved: bool
+    measured: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,10 +55,12 @@ class Budget:
     stack_margins: dict[str, int] = field(default_factory=dict)
     allowed_findings: tuple[str, ...] = ()
     check: dict[str, Any] = field(default_factory=dict)
+    measured_stack_margins: bool = False
 
     @property
     def needs_measurements(self) -> bool:
-        return "gc_pause_us" in self.limits or "irq_latency_us" in self.limits or bool(self.check.get("run"))
+        return ("gc_pause_us" in self.limits or "irq_latency_us" in self.limits or bool(self.check.get("run"))
+                or self.measured_stack_margins)
 
 
 @dataclass(frozen=True)
@@ -52,16 +70,24 @@ class BudgetResult:
     actual: float | None
     unit: str
     kind: str  # "max" or "min"
+    unprovable: str = ""  # why the figure cannot be known: the budget fails
+    basis: str = ""  # which figure was used when it is not the plain static one
 
     @property
     def exceeded(self) -> bool:
+        if self.unprovable:
+            return True
         if self.actual is None:
             return False
         return self.actual > self.limit if self.kind == "max" else self.actual < self.limit
 
     def line(self) -> str:
         word = "over" if self.kind == "max" else "under"
+        if self.unprovable:
+            return f"{self.key}: {self.unprovable} (fails the budget: {self.kind} {self.limit:g} {self.unit})"
         actual = "not measured" if self.actual is None else f"{self.actual:g} {self.unit}"
+        if self.basis:
+            actual += f" ({self.basis})"
         status = f"{word} budget" if self.exceeded else "within budget"
         return f"{self.key}: {actual} ({status}: {self.kind} {self.limit:g} {self.unit})"
 
@@ -106,8 +132,12 @@ def load_budget(path: str | Path) -> Budget:
     limits: dict[str, float] = {}
     margins: dict[str, int] = {}
     allowed: tuple[str, ...] = ()
+    options: dict[str, Any] = {}
     for key, value in data.get("budget", {}).items():
-        if key == "allowed_findings":
+        if key in BUDGET_OPTIONS:
+            _check_type(path, text, f"budget.{key}", value, BUDGET_OPTIONS[key][0])
+            options[key] = value
+        elif key == "allowed_findings":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise _error(path, text, "budget.allowed_findings", "expected a list of rule names")
             allowed = tuple(value)
@@ -119,14 +149,14 @@ def load_budget(path: str | Path) -> Budget:
             _check_type(path, text, f"budget.{key}", value, BUDGET_KEYS[key][0])
             limits[key] = value
         else:
-            known = ", ".join([*BUDGET_KEYS, "stack_margin", "allowed_findings"])
+            known = ", ".join([*BUDGET_KEYS, "stack_margin", "allowed_findings", *BUDGET_OPTIONS])
             raise _error(path, text, f"budget.{key}", f"unknown key (known: {known})")
     check = data.get("check", {})
     for key, value in check.items():
         if key not in CHECK_KEYS:
             raise _error(path, text, f"check.{key}", f"unknown key (known: {', '.join(CHECK_KEYS)})")
         _check_type(path, text, f"check.{key}", value, CHECK_KEYS[key])
-    return Budget(path, limits, margins, allowed, dict(check))
+    return Budget(path, limits, margins, allowed, dict(check), bool(options.get("measured_stack_margins")))
 
 
 DELTA_KEYS = frozenset({"max_flash_increase_bytes", "max_ram_increase_bytes", "max_stack_increase_bytes",
@@ -139,7 +169,7 @@ def evaluate_deltas(budget: Budget, deltas: dict[str, float | None]) -> list[Bud
             for key, limit in budget.limits.items() if key in DELTA_KEYS]
 
 
-def evaluate(budget: Budget, figures: dict[str, float | None], stack_margins: dict[str, int | None]) -> list[BudgetResult]:
+def evaluate(budget: Budget, figures: dict[str, float | None], stack_margins: dict[str, StackMargin]) -> list[BudgetResult]:
     """Compare measured/static figures with the budget; one result per budgeted key (the delta
     budgets are `gomcu diff`'s)."""
     results = []
@@ -149,10 +179,26 @@ def evaluate(budget: Budget, figures: dict[str, float | None], stack_margins: di
         _, _, unit, kind = BUDGET_KEYS[key]
         if key == "stack_margin_bytes":
             for root, margin in stack_margins.items():
-                results.append(BudgetResult(f"stack_margin_bytes[{root}]", budget.stack_margins.get(root, limit), margin, unit, kind))
+                results.append(_margin_result(budget, root, budget.stack_margins.get(root, int(limit)), margin))
             continue
         results.append(BudgetResult(key, limit, figures.get(key), unit, kind))
     for root, limit in budget.stack_margins.items():
         if "stack_margin_bytes" not in budget.limits:
-            results.append(BudgetResult(f"stack_margin_bytes[{root}]", limit, stack_margins.get(root), "bytes", "min"))
+            results.append(_margin_result(budget, root, limit, stack_margins.get(root)))
     return results
+
+
+def _margin_result(budget: Budget, root: str, limit: int, margin: StackMargin | None) -> BudgetResult:
+    """A proved margin is compared as it is; an unproved one fails ("cannot be proved statically")
+    unless the budget accepts measured margins and the run measured this root's stack."""
+    key = f"stack_margin_bytes[{root}]"
+    if margin is None or margin.margin is None:
+        return BudgetResult(key, limit, None, "bytes", "min")
+    if margin.proved:
+        return BudgetResult(key, limit, margin.margin, "bytes", "min")
+    if budget.measured_stack_margins and margin.measured is not None:
+        return BudgetResult(key, limit, margin.measured, "bytes", "min", basis="emulated high-water: not proved")
+    why = (f"cannot be proved statically (margin at most {margin.margin} bytes: the stack's use is unbounded)"
+           + ("" if budget.measured_stack_margins else
+              "; set measured_stack_margins = true to judge it by the emulated high-water"))
+    return BudgetResult(key, limit, None, "bytes", "min", unprovable=why)

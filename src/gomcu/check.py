@@ -12,12 +12,14 @@ from typing import Any
 from dataclasses import dataclass, field, replace
 
 from gomcu import image as image_mod
-from gomcu.budget import Budget, evaluate as evaluate_budget
+from gomcu.budget import Budget, StackMargin, evaluate as evaluate_budget
 from gomcu.chips import Chip
 from gomcu.findings import Status, status_of
 from gomcu.image import Image
 from gomcu.limits.stack import StackReport
 from gomcu.limits import memory
+from gomcu.limits.gc_measure import DEFAULT_MAX_INSNS, DEFAULT_TIMEOUT
+from gomcu.limits.outcome import RunOutcome
 from gomcu.report.model import LimitResult, Plots, Report
 from gomcu.runtime.profile import RuntimeProfile, detect_profile, load_profile
 
@@ -32,6 +34,8 @@ class CheckOptions:
     ld_search: tuple[str, ...] = ()
     ld_defsyms: tuple[str, ...] = ()
     run: bool = False
+    max_insns: int = DEFAULT_MAX_INSNS
+    timeout: float = DEFAULT_TIMEOUT
     runtime: str | None = None
     budget: Budget | None = None
     src: str | None = None  # the program's Go package, joined to the binary (callbacks resolved from source)
@@ -70,21 +74,28 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO,
                           model=source.resolve(code_model(image)) if source is not None else None)
     say("interrupt context" + (" (reading back priorities, emulating the latency campaign)" if run else ""))
-    irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack, source=source)
+    irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack, source=source,
+                                    max_insns=options.max_insns, timeout=options.timeout)
     levels = interrupts.preemption_levels(irq_report)
     if levels is not None and stack.system is not None:
         # Priorities are known from the emulator: only handlers at distinct levels can nest.
         stack = replace(stack, system=nest_by_priority(stack, levels))
     high_water: tuple[Any, ...] = ()
+    outcome: RunOutcome | None = None
     if run and image.arch.value == "arm":
-        high_water, why_not = _stack_high_water(image, chip, profile)
-        if why_not:
-            run_notes.append(f"stack high-water not reported: {why_not}")
-    limits.append(memory.evaluate(image, chip, stack, high_water))
+        high_water, outcome = _stack_high_water(image, chip, profile, options, stack)
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc
 
-    gc_result = gc.evaluate(image, chip, profile, run=run)
+    gc_analysis = gc.analyse(image, chip, profile, run=run, max_insns=options.max_insns, timeout=options.timeout)
+    gc_result = gc.limit_result(gc_analysis, chip)
+    campaign = irq_report.campaign
+    # A stack overflow fails the memory limit whichever run saw it.
+    others = [o for o in (gc_analysis.measurement.run.outcome if gc_analysis.measurement else None,
+                          campaign.outcome if campaign else None) if o is not None]
+    from gomcu.limits.ram import account
+
+    limits.append(memory.evaluate(image, chip, stack, high_water, outcome, others, account(image, profile)))
     limits.append(gc_result)
 
     irq = interrupts.limit_result(irq_report)
@@ -99,8 +110,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     else:
         limits.append(LimitResult("linker", Status.UNKNOWN, skipped="no linker script given (--ld SCRIPT)"))
 
-    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq.details),
-                    gc_pauses_us=_pause_samples_us(gc_result.details))
+    plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq_report),
+                    gc_pauses_us=_pause_samples_us(gc_analysis))
     notes = list(options.extra_notes) + list(image.warnings) + run_notes
     if chip is None:
         notes.append("no --chip given: use against the chip's memory and its clock are not known")
@@ -111,7 +122,10 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         notes.append(f"measurements need the emulator, which runs Cortex-M firmware only: every figure for this "
                      f"{image.arch.value} image is static")
 
-    limits = [_most_severe_first(r) for r in limits]
+    from gomcu.limits.attribution import attribute, owners, source_root
+
+    who = owners(image)
+    limits = [_most_severe_first(replace(r, findings=attribute(r.findings, who))) for r in limits]
     report = Report(
         firmware=options.firmware,
         arch=image.arch.value,
@@ -122,10 +136,10 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         limits=tuple(limits),
         plots=plots,
         notes=tuple(notes),
+        source_root=source_root(who),
     )
     if options.budget is not None:
-        report = _with_budget(report, options.budget)
-    _ = run
+        report = _with_budget(report, options.budget, _budget_margins(stack, high_water))
     return report
 
 
@@ -133,59 +147,72 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def _most_severe_first(result: LimitResult) -> LimitResult:
-    """Findings ordered errors, warnings, notes (stable within each), so the top ones matter most."""
-    ordered = tuple(sorted(result.findings, key=lambda f: _SEVERITY_ORDER[f.severity.value]))
+    """Findings in the user's code first, then errors, warnings, notes (stable within each), so the
+    top ones matter most."""
+    ordered = tuple(sorted(result.findings, key=lambda f: (f.in_runtime, _SEVERITY_ORDER[f.severity.value])))
     return replace(result, findings=ordered)
 
 
-def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None) -> tuple[tuple[Any, ...], str]:
-    """Every stack's high-water from one emulated run (stack painting), beside the static bounds;
-    or why there is none (a run that stopped early measured only its start)."""
+def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None,
+                      options: CheckOptions, stack: StackReport) -> tuple[tuple[Any, ...], RunOutcome]:
+    """Every stack's high-water from one emulated run (stack painting), beside the static bounds,
+    and how that run ended. A run that stopped before the end having measured nothing at all (no
+    stack ever written, no output, no exception) ran away: that is bad input (EmulationError)."""
     from gomcu import emu
     from gomcu.errors import EmulationError
+    from gomcu.limits.memory import name_stacks
+    from gomcu.limits.outcome import outcome_of
 
-    probes = []
+    probes: list[emu.StackProbe | emu.FunctionProbe | emu.AllocProbe] = []
     tasks = profile.tasks if profile else {}
     starts = [n for n in tasks.get("start", ()) if image.symbol(n)]
     allocators = [n for n in (profile.allocators() if profile else ()) if image.symbol(n)]
     if starts and allocators:
-        probes.append(emu.StackProbe(starts[0], allocators[0]))
-    try:
-        from gomcu.runtime.boundary import boundary_hooks
+        # the start function's calls, timed, give each stack its goroutine's entry (first argument)
+        probes += [emu.StackProbe(starts[0], allocators[0]), emu.AllocProbe(starts[0])]
+    from gomcu.runtime.boundary import boundary_hooks
 
-        result = emu.run(image, chip=chip.name if chip else None, probes=probes, hooks=boundary_hooks(profile))
-    except EmulationError as error:
-        return (), str(error)
-    if result.stop not in ("exit", "budget", "timeout"):
-        return (), f"the emulated run stopped early ({result.stop}: {result.message})"
-    return result.stacks, ""
-
-
-def _pause_samples_us(details: dict[str, Any]) -> tuple[float, ...]:
-    measured = details.get("measured") or {}
-    clock = measured.get("board_clock_hz")
-    samples = measured.get("pause_samples_cycles") or []
-    return tuple(c * 1e6 / clock for c in samples) if clock else ()
+    result = emu.run(image, chip=chip.name if chip else None, probes=probes, max_insns=options.max_insns,
+                     timeout=options.timeout, hooks=boundary_hooks(profile))
+    outcome = outcome_of(result, image, "the stack high-water run")
+    nothing = not any(s.used for s in result.stacks) and not result.output and not result.exception_counts
+    if not outcome.complete and not outcome.failed and nothing:
+        raise EmulationError(f"{image.path}: the firmware runs away in the emulator ({result.stop}: "
+                             f"{result.message}) without measuring anything; --run has nothing to report "
+                             "(raise --max-insns/--timeout, or give --chip for its memory map)")
+    return name_stacks(stack, result.stacks, _creations(image, result.allocations)), outcome
 
 
-def _latency_plots(details: dict[str, Any]) -> dict[str, Any]:
+def _creations(image: Image, calls: tuple[Any, ...]) -> list[tuple[int, int, str | None]]:
+    """(start, end, entry function) of each task-start call the AllocProbe recorded (r0 = entry)."""
+    out = []
+    for call in calls:
+        fn = image.function_at(call.size & ~1)
+        out.append((call.cycle, call.cycle + call.cycles, fn.name if fn and fn.address == call.size & ~1 else None))
+    return out
+
+
+def _pause_samples_us(analysis: Any) -> tuple[float, ...]:
+    """Every measured pause in µs at the emulated board's clock (as `gc --run` reports them)."""
+    run = analysis.measurement.run if analysis.measurement is not None else None
+    if run is None or not run.clock_hz:
+        return ()
+    return tuple(c * 1e6 / run.clock_hz for c in run.pauses_cycles)
+
+
+def _latency_plots(irq_report: Any) -> dict[str, Any]:
     """Latency samples (µs) and latency against heap use with the fitted line, from the campaign."""
-    campaign = details.get("latency") or {}
-    series = campaign.get("series") or []
-    clock = campaign.get("clock_hz")
-    if not series or not clock:
+    c = irq_report.campaign
+    if c is None or not c.samples or not c.clock_hz:
         return {}
-    to_us = 1e6 / clock
-    measured = [row for row in series if row[1] is not None]
-    late = {s["pend_cycle"] for s in campaign.get("late_samples", []) if s.get("cause") == "not-enabled"}
-    measured = [row for row in measured if row[0] not in late]
-    model = details.get("model") or {}
+    to_us = 1e6 / c.clock_hz
+    measured = [s for s in c.samples if s.latency_cycles is not None and s.cause != "not-enabled"]
     line = None
-    if model.get("intercept") is not None and model.get("heap") is not None:
-        line = (model["intercept"] * to_us, model["heap"] * to_us)
+    if c.fit.intercept is not None and c.fit.heap is not None:
+        line = (c.fit.intercept * to_us, c.fit.heap * to_us)
     return {
-        "latencies_us": tuple(row[1] * to_us for row in measured),
-        "latency_vs_heap": tuple((row[4], row[1] * to_us) for row in measured),
+        "latencies_us": tuple(s.latency_cycles * to_us for s in measured),
+        "latency_vs_heap": tuple((s.heap_percent, s.latency_cycles * to_us) for s in measured),
         "latency_model": line,
     }
 
@@ -220,24 +247,37 @@ def _memory_plots(image: Image, chip: Chip | None) -> Plots:
     return Plots(ram_map=tuple(ram), ram_total=ram_total, flash_map=tuple(flash), flash_total=flash_total)
 
 
-def budget_figures(report: Report) -> tuple[dict[str, float | None], dict[str, int | None]]:
-    """The report's figures under the budget's keys, and each root's stack margin: what
-    `--budget` compares and what `gomcu init` starts a budget from."""
+def budget_figures(report: Report) -> dict[str, float | None]:
+    """The report's figures under the budget's keys: what `--budget` compares and what
+    `gomcu init` starts a budget from."""
     figures: dict[str, float | None] = {"irq_latency_us": _worst_latency_us(report), "gc_pause_us": _worst_pause_us(report)}
     memory_result = report.limit("memory")
-    if memory_result is not None:
-        figures["flash_bytes"] = memory_result.details.get("flash_bytes")
-        figures["ram_bytes"] = memory_result.details.get("ram_bytes")
-        figures["heap_headroom_bytes"] = memory_result.details.get("heap_bytes")
-    margins: dict[str, int | None] = {}
-    stack = memory_result.details.get("stack") if memory_result is not None else None
-    for root in (stack or {}).get("roots", []):
-        margins[root["name"]] = root.get("margin_bytes")
-    return figures, margins
+    if memory_result is not None and memory_result.analysis is not None:
+        fp = memory_result.analysis.footprint
+        figures["flash_bytes"] = fp.flash_bytes
+        figures["ram_bytes"] = fp.ram_bytes
+        figures["heap_headroom_bytes"] = fp.heap_bytes
+    return figures
 
 
-def _with_budget(report: Report, budget: Budget) -> Report:
-    figures, margins = budget_figures(report)
+def _budget_margins(stack: StackReport, high_water: tuple[Any, ...]) -> dict[str, StackMargin]:
+    """Each root's margin for the budget: proved or an upper bound, and the measured margin of
+    the stack it runs on when a run painted it (the main stack for reset and handlers; a
+    goroutine stack when the emulator named it after the root)."""
+    used = {s.name: s.used for s in high_water if s.used}
+    msp = next((s.used for s in high_water if s.kind == "msp" and s.used), None)
+    margins = memory.stack_margins(stack)
+    out: dict[str, StackMargin] = {}
+    for root in stack.roots:
+        margin, proved = margins.get(root.name, (None, root.bounded))
+        seen = msp if root.stack == "system" else used.get(root.name)
+        measured = None if seen is None or root.allotted_bytes is None else root.allotted_bytes - seen
+        out[root.name] = StackMargin(margin, proved, measured)
+    return out
+
+
+def _with_budget(report: Report, budget: Budget, margins: dict[str, StackMargin]) -> Report:
+    figures = budget_figures(report)
     results = evaluate_budget(budget, figures, margins)
     allowed = set(budget.allowed_findings)
     limits = tuple(
@@ -248,14 +288,18 @@ def _with_budget(report: Report, budget: Budget) -> Report:
 
 def _worst_pause_us(report: Report) -> float | None:
     gc = report.limit("gc")
-    pauses = (gc.details.get("pauses") or {}) if gc else {}
-    return (pauses.get("us") or {}).get("max")
+    a = gc.analysis if gc is not None else None
+    if a is None or a.measurement is None or not a.measurement.run.pauses_cycles:
+        return None
+    return a.measurement.run.pauses_us(a.clock_hz).max
 
 
 def _worst_latency_us(report: Report) -> float | None:
     irq = report.limit("interrupts")
-    campaign = (irq.details.get("latency") or {}) if irq else {}
-    return ((campaign.get("latency") or {}).get("us") or {}).get("max")
+    c = irq.analysis.campaign if irq is not None and irq.analysis is not None else None
+    if c is None or c.latency is None:
+        return None
+    return c.latency.to_us(c.clock_hz)["max"]
 
 
 def _status_without(result: LimitResult, allowed: set[str]) -> Status:

@@ -7,6 +7,8 @@ on stderr and exit status 2; anything else is a bug in gomcu and shows a traceba
 
 from __future__ import annotations
 
+import os
+
 
 class GomcuError(Exception):
     """A user-facing error: bad input or usage. The message is shown as one line."""
@@ -28,3 +30,12 @@ class LinkerScriptError(GomcuError):
 
 class EmulationError(GomcuError):
     """The firmware cannot be run (or ran away) in the emulator."""
+
+
+def require_file(path: str, what: str = "file") -> str:
+    """Fail with one line when an input path does not exist or is not a file."""
+    if not os.path.exists(path):
+        raise GomcuError(f"{path}: no such {what}")
+    if not os.path.isfile(path):
+        raise GomcuError(f"{path}: not a regular file")
+    return path

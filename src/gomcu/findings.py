@@ -36,12 +36,20 @@ class Status(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Figure:
-    """A number with its unit and origin, e.g. Figure("flash", 12345, "bytes", Origin.STATIC)."""
+    """A number with its unit and origin, e.g. Figure("flash", 12345, "bytes", Origin.STATIC).
+
+    `qualifier` says when the number is a bound, not a value ("at most": a margin computed from
+    a lower bound on use); `partial` says when an emulated run stopped before the program's end
+    (the figure holds only up to that stop, and the text says where); `deciding` marks the
+    figures a one-line summary of the limit shows."""
 
     name: str
     value: float | int | None
     unit: str
     origin: Origin
+    qualifier: str = ""
+    partial: str = ""
+    deciding: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class Finding:
     message: str
     location: Location | None = None
     chain: tuple[str, ...] = ()
+    in_runtime: bool = False  # wholly inside the toolchain's runtime: no frame of the user's code
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ sought; chips that do not fit follow, closest to fitting first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gomcu.chips.model import Chip
@@ -109,13 +109,17 @@ def isa_runs_on(arch: str, core: str | None, chip: Chip, hard_float: bool = Fals
     return core.lower() == chip.core
 
 
-def measure_fit(chip: Chip, flash_bytes: int, ram_bytes: int) -> Fit:
-    """Headroom of one chip. When the image is loaded into RAM (no code flash), both share RAM."""
+def measure_fit(chip: Chip, flash_bytes: int, ram_bytes: int,
+                headroom: Callable[[int], int] | None = None) -> Fit:
+    """Headroom of one chip. When the image is loaded into RAM (no code flash), both share RAM.
+    `headroom(ram)`: the RAM left on a chip with that much RAM, when the program needs more than
+    its static `ram_bytes` (the RAM account: goroutine stacks on the heap, GC metadata)."""
+    room_of = headroom or (lambda ram: ram - ram_bytes)
     if chip.code_in_ram or chip.flash_bytes == 0:
-        room = chip.ram_bytes - flash_bytes - ram_bytes
+        room = room_of(chip.ram_bytes - flash_bytes)
         return Fit(chip, room, room, room >= 0)
     flash_room = chip.flash_bytes - flash_bytes
-    ram_room = chip.ram_bytes - ram_bytes
+    ram_room = room_of(chip.ram_bytes)
     return Fit(chip, flash_room, ram_room, flash_room >= 0 and ram_room >= 0)
 
 
@@ -127,6 +131,7 @@ def rank_fits(
     chips: Iterable[Chip] | None = None,
     *,
     hard_float: bool = False,
+    headroom: Callable[[int], int] | None = None,
 ) -> list[Fit]:
     """Every chip whose instruction set runs the binary, with flash/RAM headroom.
 
@@ -139,7 +144,7 @@ def rank_fits(
         from gomcu.chips.loader import load_chips
 
         chips = load_chips()
-    fits = [measure_fit(c, flash_bytes, ram_bytes)
+    fits = [measure_fit(c, flash_bytes, ram_bytes, headroom)
             for c in chips if isa_runs_on(arch, core, c, hard_float)]
 
     def order(f: Fit) -> tuple[int, int, int, str]:

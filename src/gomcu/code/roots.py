@@ -48,6 +48,7 @@ class TaskProfile:
     stack_check_bytes: int = 0
     #: linker symbols (absolute) that give the system stack's size
     system_stack_size_symbols: tuple[str, ...] = ()
+    dying: tuple[str, ...] = ()  # run only when the program is dying (panic, failed check, fault report)
 
 
     @classmethod
@@ -72,6 +73,7 @@ class TaskProfile:
             stack_check_hook=str(tasks.get("stack_check_hook", "")),
             stack_check_bytes=int(tasks.get("stack_check_bytes", 0)),
             system_stack_size_symbols=tuple(tasks.get("system_stack_size_symbols", ())),
+            dying=tuple(tasks.get("dying", ())),
         )
 
 

@@ -7,14 +7,19 @@ import json
 import sys
 from typing import Any, ClassVar
 
-from gomcu.errors import GomcuError
+from gomcu.errors import require_file
+
+__all__ = ["require_file"]
 
 #: Exit statuses (docs/architecture.md): 0 all held, 1 a limit or budget failed, 2 bad input or usage.
 EXIT_OK = 0
 EXIT_LIMIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-JSON_SCHEMA_VERSION = 1
+#: 2: every figure has `qualifier` ("at most"/"at least" or null) and `partial` (why an emulated
+#: figure holds only up to an early stop, or null); `chips --fits` adds `goroutine_stack_bytes` and
+#: `ram_needed_bytes`, and its `ram_headroom` is the heap left after goroutine stacks and GC metadata.
+JSON_SCHEMA_VERSION = 2
 
 
 class Command:
@@ -58,9 +63,12 @@ def add_src_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_chip_option(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    from gomcu.commands.options import chip_name
+
     parser.add_argument(
         "--chip",
         metavar="NAME",
+        type=chip_name,
         help=help_text or "the microcontroller, by name or alias (see `gomcu chips`)",
     )
 
@@ -70,17 +78,6 @@ def print_json(document: dict[str, Any]) -> None:
     out = {"schema_version": JSON_SCHEMA_VERSION, **document}
     json.dump(out, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
-
-
-def require_file(path: str, what: str = "file") -> str:
-    """Fail with one line when an input path does not exist or is not a file."""
-    import os
-
-    if not os.path.exists(path):
-        raise GomcuError(f"{path}: no such {what}")
-    if not os.path.isfile(path):
-        raise GomcuError(f"{path}: not a regular file")
-    return path
 
 
 def chip_for_image(name: str, image: Any) -> Any:

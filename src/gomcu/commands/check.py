@@ -18,6 +18,7 @@ from gomcu.commands.base import (
     add_runtime_option,
     add_src_option,
 )
+from gomcu.commands.options import add_run_limits
 from gomcu.errors import GomcuError
 
 
@@ -60,11 +61,20 @@ class CheckCommand(Command):
         parser.add_argument("--defsym", dest="ld_defsyms", action="append", default=[], metavar="NAME=EXPR",
                             help="linker --defsym for the script (e.g. _stack_size=4K)")
         parser.add_argument("--run", action="store_true", help="also run the firmware in the emulator and measure")
+        add_run_limits(parser)
         add_runtime_option(parser)
         add_src_option(parser)
         parser.add_argument("--budget", metavar="gomcu.toml", help="budgets that gate CI (exit 1 when exceeded)")
         parser.add_argument("--html", metavar="FILE", help="also write a static HTML report")
         parser.add_argument("--sarif", metavar="FILE", help="also write SARIF 2.1.0 for code scanning")
+        parser.add_argument("--include-runtime", action="store_true",
+                            help="also show findings wholly inside the toolchain's runtime (text and SARIF)")
+        parser.add_argument("--src-root", metavar="DIR",
+                            help="SARIF paths relative to this directory (default: the main package's "
+                                 "DWARF compilation directory)")
+        parser.add_argument("--all", action="store_true",
+                            help="text: every figure and every finding (default: two deciding figures per limit, "
+                                 "the five most severe findings)")
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -85,6 +95,8 @@ class CheckCommand(Command):
                 ld_search=tuple(args.ld_search),
                 ld_defsyms=tuple(args.ld_defsyms),
                 run=args.run or bool(budget and budget.check.get("run")),
+                max_insns=args.max_insns,
+                timeout=args.timeout,
                 runtime=args.runtime or (budget.check.get("runtime") if budget else None),
                 budget=budget,
                 src=args.src,
@@ -110,14 +122,15 @@ class CheckCommand(Command):
         if args.sarif:
             from gomcu.report.sarif import to_sarif
 
-            _write(args.sarif, json.dumps(to_sarif(report), indent=2))
+            _write(args.sarif, json.dumps(to_sarif(report, include_runtime=args.include_runtime,
+                                                   src_root=args.src_root), indent=2))
         if args.format == "json":
             json.dump(to_json(report), sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
             from gomcu.report.text import render_text
 
-            render_text(report)
+            render_text(report, show_all=args.all, include_runtime=args.include_runtime)
         return EXIT_LIMIT_FAILED if report.overall.value == "fail" else EXIT_OK
 
 

@@ -60,10 +60,15 @@ class ChipsCommand(Command):
         from gomcu.limits import footprint
 
         path = require_file(args.fits, "firmware file")
+        from gomcu.limits.ram import account
+        from gomcu.runtime.profile import detect_profile
+
         image = image_module.load(path)
         size = footprint.measure(image)
+        ram = account(image, detect_profile(s.name for s in image.symbols))
         arch = image.arch.value
-        fits = rank_fits(arch, image.core, size.flash_bytes, size.ram_bytes, selected, hard_float=image.hard_float)
+        fits = rank_fits(arch, image.core, size.flash_bytes, ram.needed_bytes, selected, hard_float=image.hard_float,
+                         headroom=ram.headroom)
         if args.format == "json":
             print_json({
                 "firmware": path,
@@ -72,10 +77,12 @@ class ChipsCommand(Command):
                 "hard_float": image.hard_float,
                 "flash_bytes": size.flash_bytes,
                 "ram_bytes": size.ram_bytes,
+                "goroutine_stack_bytes": ram.goroutine_stack_bytes,
+                "ram_needed_bytes": ram.needed_bytes,
                 "fits": [f.to_dict() for f in fits],
             })
         else:
-            report.print_fits(fits, path, size.flash_bytes, size.ram_bytes)
+            report.print_fits(fits, path, size.flash_bytes, size.ram_bytes, ram.goroutine_stack_bytes)
         return EXIT_OK if any(f.fits for f in fits) else EXIT_LIMIT_FAILED
 
 

@@ -16,6 +16,7 @@ from gomcu.commands.base import (
     print_json,
     require_file,
 )
+from gomcu.commands.options import add_run_limits
 from gomcu.findings import Status
 
 
@@ -36,8 +37,7 @@ class GcCommand(Command):
         parser.add_argument("--run", action="store_true", help="run the firmware in the emulator and measure pauses")
         parser.add_argument("--sweep", metavar="SIZES",
                             help="re-run with these heap sizes (e.g. 8K,16K,32K or 25%%,50%%); implies --run")
-        parser.add_argument("--max-insns", metavar="N", type=int, default=200_000_000,
-                            help="instruction budget of each emulated run (default 200000000)")
+        add_run_limits(parser)
         add_format_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -48,7 +48,8 @@ class GcCommand(Command):
         require_file(args.firmware, "firmware file")
         image = image_mod.load(args.firmware)
         chip = chip_for_image(args.chip, image) if args.chip else None
-        analysis = gc.analyse(image, chip, args.runtime, run=args.run, sweep=args.sweep, max_insns=args.max_insns)
+        analysis = gc.analyse(image, chip, args.runtime, run=args.run, sweep=args.sweep, max_insns=args.max_insns,
+                               timeout=args.timeout)
         if args.format == "json":
             print_json({"file": args.firmware, **report.to_json(analysis)})
         else:

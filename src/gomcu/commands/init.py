@@ -27,7 +27,7 @@ def render_budget(report: Report, chip: str | None, measured: bool) -> str:
     from gomcu.budget import BUDGET_KEYS
     from gomcu.check import budget_figures
 
-    figures, _ = budget_figures(report)
+    figures = budget_figures(report)
     lines = [
         "# gomcu budget: `gomcu check FIRMWARE.elf --budget gomcu.toml` exits 1 when one is exceeded.",
         f"# Written by `gomcu init` from {report.firmware}; limits are today's figures + {round((GROWTH - 1) * 100)}%.",
@@ -50,7 +50,17 @@ def render_budget(report: Report, chip: str | None, measured: bool) -> str:
     entry("ram_bytes", _grow(figures.get("ram_bytes")))
     heap = figures.get("heap_headroom_bytes")
     entry("heap_headroom_bytes", int(heap * 0.5) if heap else None)
-    entry("stack_margin_bytes", 64)
+    unproved = _unproved_roots(report)
+    if unproved:
+        # A margin that cannot be proved fails any stack budget: say so rather than write one
+        # that fails on the first check.
+        lines.append(f"# stacks that cannot be bounded statically: {', '.join(unproved)}; a stack margin budget "
+                     "fails on them unless measured_stack_margins = true (with run = true)")
+        lines.append("# measured_stack_margins = false")
+        lines.append("# free bytes every stack must keep above its worst case (min, bytes)")
+        lines.append("# stack_margin_bytes = 64")
+    else:
+        entry("stack_margin_bytes", 64)
     for key in ("gc_pause_us", "irq_latency_us"):
         value = figures.get(key)
         entry(key, value * GROWTH if value is not None else None)
@@ -64,6 +74,13 @@ def render_budget(report: Report, chip: str | None, measured: bool) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _unproved_roots(report: Report) -> list[str]:
+    memory = report.limit("memory")
+    stack = memory.analysis.stack if memory is not None and memory.analysis is not None else None
+    roots = stack.roots if stack is not None else ()
+    return [r.name for r in roots if not r.bounded and r.allotted_bytes is not None]
 
 
 def _grow(value: float | None) -> int | None:

@@ -18,6 +18,7 @@ from gomcu.commands.base import (
 )
 from gomcu.errors import GomcuError
 from gomcu.findings import Severity
+from gomcu.commands.options import duration, positive_int, to_micros
 from gomcu.limits.irq_latency import DEFAULT_COUNT, DEFAULT_PERIOD_US
 
 
@@ -39,10 +40,12 @@ class IrqCommand(Command):
                             help="emulate: read back priorities and run a latency campaign")
         parser.add_argument("--inject", metavar="IRQ", type=int,
                             help="IRQ number to inject (implies --run; default: the lowest-priority enabled IRQ)")
-        parser.add_argument("--count", metavar="N", type=int, default=DEFAULT_COUNT,
+        parser.add_argument("--count", metavar="N", type=positive_int, default=DEFAULT_COUNT,
                             help=f"injections (default {DEFAULT_COUNT})")
-        parser.add_argument("--period", metavar="US", type=float, default=DEFAULT_PERIOD_US,
-                            help=f"injection period in µs, ±25%% seeded jitter (default {DEFAULT_PERIOD_US:g})")
+        parser.add_argument("--period", metavar="TIME", type=lambda t: duration(t, "us"),
+                            default=(DEFAULT_PERIOD_US, "us"),
+                            help=f"injection period, ±25%% seeded jitter: 100us, 2ms or 5000cyc; a bare number is "
+                                 f"µs (default {DEFAULT_PERIOD_US:g}us)")
         parser.add_argument("--seed", metavar="N", type=int, default=1, help="jitter seed (default 1)")
         add_src_option(parser)
         add_format_option(parser)
@@ -52,14 +55,17 @@ class IrqCommand(Command):
         from gomcu.limits import interrupts
         from gomcu.report import irq as report
 
-        if args.count <= 0:
-            raise GomcuError("--count must be a positive number")
-        if args.period <= 0:
-            raise GomcuError("--period must be a positive number of microseconds")
         if args.inject is not None and args.inject < 0:
             raise GomcuError("--inject must be an IRQ number (0 or more)")
         image = image_mod.load(require_file(args.firmware, "firmware file"))
         chip = chip_for_image(args.chip, image) if args.chip else None
+        value, unit = args.period
+        clock = 0
+        if unit == "cyc":  # the campaign's board decides the clock
+            from gomcu.emu import choose_board
+
+            clock = choose_board(image, None, chip.name if chip else None)[0].clock_hz
+        period_us = to_micros(value, unit, clock)
         source = None
         if args.src:
             from gomcu.limits.irq_join import join_directory
@@ -67,7 +73,7 @@ class IrqCommand(Command):
 
             source = join_directory(image, args.src, detect_profile(s.name for s in image.symbols))
         result = interrupts.analyse(image, chip, run=args.run, inject=args.inject, count=args.count,
-                                    period_us=args.period, seed=args.seed, source=source)
+                                    period_us=period_us, seed=args.seed, source=source)
         if args.format == "json":
             print_json(report.to_json(result))
         else:

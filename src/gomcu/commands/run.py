@@ -17,15 +17,8 @@ from gomcu.commands.base import (
     print_json,
     require_file,
 )
+from gomcu.commands.options import add_run_limits, injection, to_cycles
 from gomcu.errors import GomcuError
-
-
-def _inject(text: str) -> tuple[int, int]:
-    try:
-        irq, period = text.split(":")
-        return int(irq, 0), int(period, 0)
-    except ValueError:
-        raise GomcuError(f"--inject {text!r}: expected IRQ:PERIOD_CYCLES, e.g. 5:20000") from None
 
 
 class RunCommand(Command):
@@ -45,11 +38,9 @@ class RunCommand(Command):
         parser.add_argument("--board", metavar="NAME", help="lm3s6965evb, mps2-an385 or mps2-an386 "
                             "(default: detected from the UART address the code uses, else by core)")
         add_chip_option(parser, "run on a generic board built from this chip's database entry")
-        parser.add_argument("--max-insns", type=int, default=200_000_000, metavar="N",
-                            help="instruction budget (default 200,000,000)")
-        parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="wall-clock limit (default 60 s)")
-        parser.add_argument("--inject", action="append", default=[], metavar="IRQ:PERIOD",
-                            help="pend IRQ every PERIOD cycles (repeatable)")
+        add_run_limits(parser)
+        parser.add_argument("--inject", action="append", default=[], metavar="IRQ:PERIOD", type=injection,
+                            help="pend IRQ every PERIOD: cycles, or a time such as 10us or 2ms (repeatable)")
         parser.add_argument("--trace-fn", action="append", default=[], metavar="NAME",
                             help="time calls of this function (repeatable)")
         parser.add_argument("--alloc-fn", metavar="NAME", help="trace calls of this allocator (size in r0)")
@@ -71,8 +62,6 @@ class RunCommand(Command):
         require_file(args.firmware, "firmware file")
         if args.board and args.chip:
             raise GomcuError("give --board or --chip, not both")
-        if args.max_insns < 1:
-            raise GomcuError("--max-insns must be at least 1")
         img = image_mod.load(args.firmware)
         probes: list[emu.Probe] = [emu.FunctionProbe(n) for n in args.trace_fn]
         if args.stack_fn:
@@ -83,7 +72,8 @@ class RunCommand(Command):
         alloc_fn = args.alloc_fn or ("runtime.alloc" if img.symbol("runtime.alloc") else None)
         if alloc_fn:
             probes.append(emu.AllocProbe(alloc_fn))
-        injections = [emu.Injection(irq=i, period_cycles=p) for i, p in map(_inject, args.inject)]
+        clock = emu.choose_board(img, args.board, args.chip)[0].clock_hz if args.inject else 0
+        injections = [emu.Injection(irq=i, period_cycles=to_cycles(v, unit, clock)) for i, v, unit in args.inject]
         from gomcu.report.progress import emulation_progress
 
         progress, done = emulation_progress()

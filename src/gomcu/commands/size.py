@@ -17,6 +17,9 @@ from gomcu.commands.base import (
 from gomcu.errors import GomcuError
 
 
+from gomcu.commands.options import positive_int
+
+
 class SizeCommand(Command):
     name = "size"
     help = "flash and RAM footprint by section, region, symbol, Go package or compile unit"
@@ -34,7 +37,7 @@ class SizeCommand(Command):
             "--by", choices=("section", "symbol", "package", "file"), default="package",
             help="how to group bytes (default: package); JSON always has packages and adds files with --by file",
         )
-        parser.add_argument("--top", type=int, metavar="N", default=None,
+        parser.add_argument("--top", type=positive_int, metavar="N", default=None,
                             help="show the N largest groups (text default 20; JSON: all symbols)")
         add_format_option(parser)
 

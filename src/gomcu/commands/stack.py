@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from gomcu.limits.stack import StackReport
 
 
+from gomcu.commands.options import positive_int
+
+
 class StackCommand(Command):
     name = "stack"
     help = "worst-case stack per root (reset, handlers, goroutines), recursion, unresolved calls"
@@ -34,7 +37,7 @@ class StackCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_firmware_argument(parser)
         parser.add_argument("--root", metavar="NAME", help="analyse only this root (or any function)")
-        parser.add_argument("--stack-size", metavar="N", type=int,
+        parser.add_argument("--stack-size", metavar="N", type=positive_int,
                             help="goroutine/task stack size to judge against (like tinygo -stack-size)")
         parser.add_argument("--tinygo-stacks", metavar="FILE",
                             help="the output of `tinygo build -print-stacks`: TinyGo's figure per goroutine "

@@ -9,7 +9,7 @@ findings, figures and a `LimitResult`, and never prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from gomcu.code import model as code_model
@@ -20,7 +20,7 @@ from gomcu.image import Image
 from gomcu.limits import gc_measure
 from gomcu.limits.gc_budget import HeapBudget, heap_budget
 from gomcu.limits.gc_static import AllocationSite, SiteFinder
-from gomcu.report.model import LimitResult
+from gomcu.limits.result import LimitResult
 from gomcu.runtime.profile import RuntimeProfile, detect_family, load_profile
 
 if TYPE_CHECKING:
@@ -210,11 +210,16 @@ def _findings(analysis_sites: tuple[AllocationSite, ...], kind: str, budget: Hea
                                 f"only through indirect calls ({unresolved} unresolved in the image): their roots are unknown"))
     if measured is not None:
         run = measured.run
-        if not run.ok:
-            bad = "out of memory" in run.output_tail
-            findings.append(Finding("gc.run-failed", Severity.ERROR if bad else Severity.WARNING,
-                                    f"the emulated run stopped ({run.stop}, exit {run.exit_code}): {run.message}"
-                                    + (" -- the heap ran out" if bad else "")))
+        outcome = run.outcome
+        if outcome is not None and outcome.failed:
+            failure = outcome.failure("gc.run-failed")
+            if "out of memory" in run.output_tail:
+                failure = replace(failure, message=failure.message + " -- the heap ran out")
+            findings.append(failure)
+        elif outcome is not None and not outcome.complete:
+            findings.append(Finding("gc.run-partial", Severity.WARNING,
+                                    f"the emulated run did not reach the program's end: GC figures are "
+                                    f"{outcome.partial_note()}", outcome.location))
         geo = budget.geometry
         area = geo.block_area if geo is not None else budget.heap_bytes
         if run.heap_high_water is not None and area is not None and run.heap_high_water > area:
@@ -295,30 +300,33 @@ def figures(a: GcAnalysis, chip: Chip | None = None) -> tuple[Figure, ...]:
     out.append(Figure("GC metadata", b.gc_metadata_bytes, "bytes", Origin.STATIC))
     out.append(Figure("goroutine stacks on the heap", b.goroutine_stack_bytes, "bytes", Origin.STATIC))
     if b.usable_bytes is not None:
-        out.append(Figure("usable heap", b.usable_bytes, "bytes", Origin.STATIC))
+        out.append(Figure("usable heap", b.usable_bytes, "bytes", Origin.STATIC, deciding=True))
     m = a.measurement
     if m is not None:
         r = m.run
         p = r.pauses()
         us = r.pauses_us(a.clock_hz)
-        out += [Figure("collections", r.collections, "collections", Origin.EMULATED),
-                Figure("allocations", r.allocations, "calls", Origin.EMULATED)]
+        partial = r.outcome.partial_note() if r.outcome is not None else ""
+        measured = [Figure("collections", r.collections, "collections", Origin.EMULATED, partial=partial),
+                    Figure("allocations", r.allocations, "calls", Origin.EMULATED, partial=partial)]
         if p.count:
-            out += [Figure("GC pause median", p.median, "instructions", Origin.EMULATED),
-                    Figure("GC pause max", p.max, "instructions", Origin.EMULATED),
-                    Figure("GC pause median", us.median, "µs", Origin.EMULATED),
-                    Figure("GC pause p99", us.p99, "µs", Origin.EMULATED),
-                    Figure("GC pause max", us.max, "µs", Origin.EMULATED)]
+            measured += [Figure("GC pause median", p.median, "instructions", Origin.EMULATED, partial=partial),
+                         Figure("GC pause max", p.max, "instructions", Origin.EMULATED, partial=partial),
+                         Figure("GC pause median", us.median, "µs", Origin.EMULATED, partial=partial),
+                         Figure("GC pause p99", us.p99, "µs", Origin.EMULATED, partial=partial),
+                         Figure("GC pause max", us.max, "µs", Origin.EMULATED, partial=partial, deciding=True)]
         if r.heap_high_water is not None:
-            out.append(Figure("heap high-water", r.heap_high_water, "bytes", Origin.EMULATED))
+            measured.append(Figure("heap high-water", r.heap_high_water, "bytes", Origin.EMULATED, partial=partial))
+        # Zero up to an early stop is not a measurement: nothing of that kind happened yet.
+        out += [f for f in measured if not partial or f.value]
     return tuple(out)
 
 
 def evaluate(image: Image, chip: Chip | None = None, profile: RuntimeProfile | str | None = None,
              run: bool = False) -> LimitResult:
     """The GC limit for `gomcu check`."""
-    from gomcu.report.gc import to_json
+    return limit_result(analyse(image, chip, profile, run=run), chip)
 
-    a = analyse(image, chip, profile, run=run)
-    return LimitResult("gc", a.status, figures(a, chip), a.findings, a.suggestions, to_json(a),
-                       skipped=None)
+
+def limit_result(a: GcAnalysis, chip: Chip | None = None) -> LimitResult:
+    return LimitResult("gc", a.status, figures(a, chip), a.findings, a.suggestions, analysis=a)

@@ -27,6 +27,7 @@ from gomcu.code.model import CodeModel
 from gomcu.errors import GomcuError
 from gomcu.image import Image
 from gomcu.image import load as load_image
+from gomcu.limits.outcome import RunOutcome, outcome_of, worst
 from gomcu.runtime.profile import RuntimeProfile
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class GcRun:
     notes: tuple[str, ...] = ()
     alloc_sizes: tuple[int, ...] = ()  # requested size of each allocator call, in call order
     alloc_cycles: tuple[int, ...] = ()
+    outcome: RunOutcome | None = None  # the worse of the run's two passes
 
     @property
     def ok(self) -> bool:
@@ -183,11 +185,13 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     pauses_i: tuple[int, ...] = ()
     pauses_c: tuple[int, ...] = ()
     calls = None
+    outcomes = [outcome_of(first, image, "the GC measurement run")]
     if pause_fn:
         timing = next((f for f in first.functions if f.name == pause_fn), None)
         calls = timing.calls if timing else None
         second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(pause_fn)],
                          hooks=hooks)
+        outcomes.append(outcome_of(second, image, "the GC measurement run"))
         pauses_i = tuple(a.insns for a in second.allocations)
         pauses_c = tuple(a.cycles for a in second.allocations)
     elif marker:
@@ -195,6 +199,7 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         # the marker's calls; the allocator calls they fall inside are the collections.
         second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(marker)],
                          hooks=hooks)
+        outcomes.append(outcome_of(second, image, "the GC measurement run"))
         collecting, outside = innermost_calls(first.allocations, [a.cycle for a in second.allocations])
         if outside:
             extra_notes.append(f"{marker} also ran {outside} time(s) outside allocator calls (an explicit "
@@ -219,6 +224,7 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         alloc_sizes=tuple(a.size for a in allocs), alloc_cycles=tuple(a.cycles for a in allocs),
         alloc_in_interrupt=sum(1 for a in allocs if a.in_exception),
         heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:], notes=tuple(extra_notes),
+        outcome=worst(outcomes),
     )
 
 

@@ -9,6 +9,7 @@ irq_priorities (NVIC/SCB read-back and checks) and irq_latency (campaign, causes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gomcu.code import CodeModel, model as code_model
@@ -22,7 +23,7 @@ from gomcu.limits.stack import StackReport
 from gomcu.limits.irq_latency import Campaign
 from gomcu.limits.irq_priorities import PriorityState
 from gomcu.limits.irq_static import Handler, VectorProblem
-from gomcu.report.model import LimitResult
+from gomcu.limits.result import LimitResult
 from gomcu.runtime.profile import RuntimeProfile, detect_profile
 
 if TYPE_CHECKING:
@@ -61,7 +62,8 @@ class IrqReport:
 def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | None = None, run: bool = False,
             inject: int | None = None, count: int = irq_latency.DEFAULT_COUNT,
             period_us: float = irq_latency.DEFAULT_PERIOD_US, seed: int = 1,
-            stack_report: StackReport | None = None, source: SourceJoin | None = None) -> IrqReport:
+            stack_report: StackReport | None = None, source: SourceJoin | None = None,
+            max_insns: int = irq_latency.MAX_INSNS, timeout: float = irq_latency.TIMEOUT) -> IrqReport:
     """Static proof for every handler; with `run` (or `inject`), priorities and a latency campaign.
     `stack_report`: the stack analysis already made for this image (else it is made here).
     `source`: the Go source joined to it, whose callbacks resolve the dispatchers' indirect calls."""
@@ -92,7 +94,8 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
         if irq is not None:
             owner = next((h for h in handlers if irq in h.irqs), None)
             campaign = irq_latency.run_campaign(image, model, profile, chip, irq, count, period_us, seed=seed,
-                                                priorities=priorities, handler=owner.name if owner else None)
+                                                priorities=priorities, handler=owner.name if owner else None,
+                                                max_insns=max_insns, timeout=timeout)
         else:
             notes.append("no enabled IRQ with a handler of its own: no latency campaign")
     elif run or inject is not None:
@@ -134,35 +137,18 @@ def _findings(image: Image, handlers: tuple[Handler, ...], problems: tuple[Vecto
         sev = Severity.ERROR if p.problem == "outside-code" else Severity.WARNING
         rule = "irq.vector-outside-code" if p.problem == "outside-code" else "irq.handler-without-symbol"
         out.append(Finding(rule, sev, p.detail, Location(address=p.address)))
-    for h in handlers:
-        for v in h.violations:
-            more = "; then " + ", ".join(" -> ".join(c) for c in v.consequences) if v.consequences else ""
-            why = ""
-            if v.kind == "runtime_check":
-                why = " (an implicit bounds/nil/division check: it panics only if the handler has a bug)"
-            elif v.kind == "assert":
-                why = " (the assertion-failure path: reached only when a configASSERT fails)"
-            elif v.severity is Severity.INFO:
-                why = " (a fault handler that reports and stops: expected)"
-            out.append(Finding(RULES.get(v.kind, f"irq.{v.kind}-in-handler"), v.severity,
-                               f"{h.name} ({h.vectors_text}) reaches {v.target} ({v.kind}): "
-                               f"{' -> '.join(v.chain)}{more}{why}{_from_source(source, v.chain)}",
-                               v.location, v.chain))
-        if h.unresolved and not any(v.severity is Severity.ERROR for v in h.violations):
-            first = h.unresolved[0]
-            out.append(Finding("irq.unknown-handler", Severity.WARNING,
-                               f"{h.name}: {len(h.unresolved)} unresolved indirect call(s) below it; what they "
-                               f"reach is unknown, so it cannot be proved clean (first at {first})", first))
+    out.extend(_handler_findings(handlers, source))
     if priorities is not None:
         for c in priorities.checks:
             sev = {"error": Severity.ERROR, "warning": Severity.WARNING}.get(c.severity, Severity.INFO)
             out.append(Finding(c.rule, sev, c.message))
     if campaign is not None:
-        if campaign.stop != "exit" or _panicked(campaign):
-            out.append(Finding("irq.run-failed", Severity.WARNING,
-                               f"under injection of IRQ {campaign.irq} the firmware stopped ({campaign.stop}"
-                               f"{': ' + campaign.stop_message if campaign.stop_message else ''}); last output: "
-                               f"{campaign.output_tail!r}"))
+        outcome = campaign.outcome
+        if outcome is not None and outcome.failed:
+            out.append(outcome.failure("irq.run-failed"))
+        elif outcome is not None and not outcome.complete:
+            out.append(Finding("irq.run-partial", Severity.WARNING,
+                               f"the run did not reach the program's end; latency figures are {outcome.partial_note()}", outcome.location))
         lat = campaign.latency
         if lat is not None and clock:
             tail = ", ".join(f"{k} {n}" for k, n in sorted(campaign.causes.items(), key=lambda kv: -kv[1])
@@ -190,8 +176,53 @@ def _from_source(source: SourceJoin | None, chain: tuple[str, ...]) -> str:
     return "".join(f" [call {a} -> {b} resolved from source: {link.label} at {link.declared}]" for a, b, link in steps)
 
 
-def _panicked(c: Campaign) -> bool:
-    return c.output_tail.startswith("panic")
+def _handler_findings(handlers: tuple[Handler, ...], source: SourceJoin | None = None) -> list[Finding]:
+    """What each handler reaches, one finding per distinct handler body: handlers whose findings
+    differ only in their own name (TinyGo's per-vector wrappers around one body, such as
+    EIC_EXTINT_0..15) share one finding that lists them and their vectors."""
+    groups: dict[tuple[object, ...], list[Handler]] = {}
+    made: dict[tuple[object, ...], Callable[[str, str], Finding]] = {}
+    for h in handlers:
+        for v in h.violations:
+            more = "; then " + ", ".join(" -> ".join(c) for c in v.consequences) if v.consequences else ""
+            why = ""
+            if v.kind == "runtime_check":
+                why = " (an implicit bounds/nil/division check: it panics only if the handler has a bug)"
+            elif v.kind == "assert":
+                why = " (the assertion-failure path: reached only when a configASSERT fails)"
+            elif v.severity is Severity.INFO:
+                why = " (a fault handler that reports and stops: expected)"
+            rule = RULES.get(v.kind, f"irq.{v.kind}-in-handler")
+            key: tuple[object, ...] = (rule, v.severity, v.target, v.kind, v.chain[1:], more, why, v.location)
+
+            def violation(who: str, head: str, v: Any = v, rule: str = rule, more: str = more,
+                          why: str = why) -> Finding:
+                return Finding(rule, v.severity, f"{who} reaches {v.target} ({v.kind}): "
+                               f"{' -> '.join((head, *v.chain[1:]))}{more}{why}{_from_source(source, v.chain)}",
+                               v.location, v.chain)
+            groups.setdefault(key, []).append(h)
+            made.setdefault(key, violation)
+        if h.unresolved and not any(v.severity is Severity.ERROR for v in h.violations):
+            first = h.unresolved[0]
+            key = ("irq.unknown-handler", len(h.unresolved), first)
+
+            def unknown(who: str, _head: str, n: int = len(h.unresolved), first: Any = first) -> Finding:
+                return Finding("irq.unknown-handler", Severity.WARNING,
+                               f"{who}: {n} unresolved indirect call(s) below it; what they reach is unknown, so it "
+                               f"cannot be proved clean (first at {first})", first)
+            groups.setdefault(key, []).append(h)
+            made.setdefault(key, unknown)
+    out = []
+    for group, hs in groups.items():
+        if len(hs) == 1:
+            out.append(made[group](f"{hs[0].name} ({hs[0].vectors_text})", hs[0].name))
+        else:
+            names = [h.name for h in hs]
+            vectors = [n for h in hs for n in h.vector_names]
+            shown = ", ".join(vectors) if len(vectors) <= 6 else f"{', '.join(vectors[:3])}, ..., {vectors[-1]}"
+            who = f"{len(hs)} handlers with one body ({names[0]} ... {names[-1]}; vectors {shown})"
+            out.append(made[group](who, "<each>"))
+    return out
 
 
 def evaluate(image: Image, chip: Chip | None, profile: RuntimeProfile | None = None, run: bool = False) -> LimitResult:
@@ -228,12 +259,12 @@ def preemption_levels(report: IrqReport) -> dict[str, set[int]] | None:
 
 
 def limit_result(report: IrqReport) -> LimitResult:
-    """The LimitResult for one analysed firmware (figures, findings, suggestions, details)."""
-    from gomcu.report.irq import to_json
-
+    """The LimitResult for one analysed firmware (figures, findings, suggestions; the report
+    itself is its typed analysis)."""
     figures = [
         Figure("handlers", len(report.handlers), "count", Origin.STATIC),
-        Figure("handlers with violations", sum(1 for h in report.handlers if h.status == "violation"), "count", Origin.STATIC),
+        Figure("handlers with violations", sum(1 for h in report.handlers if h.status == "violation"), "count",
+               Origin.STATIC, deciding=True),
         Figure("handlers unknown", sum(1 for h in report.handlers if h.status == "unknown"), "count", Origin.STATIC),
         Figure("handlers proved clean", sum(1 for h in report.handlers if h.status == "clean"), "count", Origin.STATIC),
     ]
@@ -246,16 +277,20 @@ def limit_result(report: IrqReport) -> LimitResult:
         ]
     c = report.campaign
     if c is not None and c.latency is not None:
+        partial = c.outcome.partial_note() if c.outcome is not None else ""
         figures += [
-            Figure(f"IRQ {c.irq} worst latency", round(cycles_to_us(c.latency.max, c.clock_hz), 3), "µs", Origin.EMULATED),
-            Figure(f"IRQ {c.irq} p99 latency", round(cycles_to_us(c.latency.p99, c.clock_hz), 3), "µs", Origin.EMULATED),
-            Figure(f"IRQ {c.irq} median latency", c.latency.median, "cycles", Origin.EMULATED),
+            Figure(f"IRQ {c.irq} worst latency", round(cycles_to_us(c.latency.max, c.clock_hz), 3), "µs",
+                   Origin.EMULATED, partial=partial, deciding=True),
+            Figure(f"IRQ {c.irq} p99 latency", round(cycles_to_us(c.latency.p99, c.clock_hz), 3), "µs",
+                   Origin.EMULATED, partial=partial),
+            Figure(f"IRQ {c.irq} median latency", c.latency.median, "cycles", Origin.EMULATED, partial=partial),
         ]
         if c.duration is not None:
             figures.append(Figure(f"IRQ {c.irq} worst handler duration",
-                                  round(cycles_to_us(c.duration.max, c.clock_hz), 3), "µs", Origin.EMULATED))
+                                  round(cycles_to_us(c.duration.max, c.clock_hz), 3), "µs", Origin.EMULATED,
+                                  partial=partial))
         if c.fit.r2 is not None:
-            figures.append(Figure("latency model R²", round(c.fit.r2, 4), "ratio", Origin.EMULATED))
+            figures.append(Figure("latency model R²", round(c.fit.r2, 4), "", Origin.EMULATED, partial=partial))
     findings = tuple(report.findings)
     suggestions = []
     if any(f.rule in ("irq.alloc-in-handler", "irq.gc-in-handler") for f in findings):
@@ -264,10 +299,4 @@ def limit_result(report: IrqReport) -> LimitResult:
     if any(f.rule == "irq.block-in-handler" for f in findings):
         suggestions.append("never block in a handler: use a non-blocking select with a default case or a flag")
     return LimitResult("interrupts", status_of(findings), tuple(figures), findings, tuple(suggestions),
-                       to_json(report))
-
-
-def details(report: IrqReport) -> dict[str, Any]:
-    from gomcu.report.irq import to_json
-
-    return to_json(report)
+                       analysis=report)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gomcu.emu.clock import cycles_to_us
+from gomcu.limits.outcome import RunOutcome, outcome_of
 
 if TYPE_CHECKING:
     from gomcu.code.model import CodeModel
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 DEFAULT_COUNT = 200
 DEFAULT_PERIOD_US = 400.0
 MAX_INSNS = 100_000_000
+TIMEOUT = 120.0
 #: A sample is late when it is this many cycles beyond the median: two exception entries' worth.
 LATE_MARGIN = 24
 
@@ -99,6 +101,7 @@ class Campaign:
     gc_pauses: int  # collections seen (in thread or handler)
     gc_in_handler: int  # collections run inside an interrupt handler
     notes: tuple[str, ...]
+    outcome: RunOutcome | None = None
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -211,7 +214,7 @@ def heap_bytes(image: Image, profile: RuntimeProfile | None) -> int | None:
 def run_campaign(image: Image, model: CodeModel, profile: RuntimeProfile | None, chip: Chip | None,
                  irq: int, count: int = DEFAULT_COUNT, period_us: float = DEFAULT_PERIOD_US,
                  jitter: float = 0.25, seed: int = 1, priorities: PriorityState | None = None,
-                 handler: str | None = None, max_insns: int = MAX_INSNS) -> Campaign:
+                 handler: str | None = None, max_insns: int = MAX_INSNS, timeout: float = TIMEOUT) -> Campaign:
     """Inject IRQ `irq` `count` times every `period_us` (± `jitter` of a period) and analyse it."""
     from gomcu.emu import AllocProbe, Injection, choose_board, run
     from gomcu.errors import GomcuError
@@ -230,7 +233,7 @@ def run_campaign(image: Image, model: CodeModel, profile: RuntimeProfile | None,
     injection = Injection(irq=irq, period_cycles=period, jitter_cycles=jitter_cycles, seed=seed, count=count)
     from gomcu.runtime.boundary import boundary_hooks
 
-    result = run(image, board, max_insns=max_insns, timeout=120.0, probes=probes, injections=[injection],
+    result = run(image, board, max_insns=max_insns, timeout=timeout, probes=probes, injections=[injection],
                  hooks=boundary_hooks(profile))
     return analyse_run(image, model, profile, result, irq, count, period, jitter_cycles, seed, priorities, handler)
 
@@ -309,7 +312,8 @@ def analyse_run(image: Image, model: CodeModel, profile: RuntimeProfile | None, 
         result.stop, result.message, out_tail, tuple(samples),
         stats([x.latency_cycles for x in settled]),
         stats([x.duration_cycles for x in settled if x.duration_cycles is not None]),
-        threshold, causes, fit_model(samples), len(collections), sum(1 for c in collections if c[2]), tuple(notes))
+        threshold, causes, fit_model(samples), len(collections), sum(1 for c in collections if c[2]), tuple(notes),
+        outcome_of(result, image, f"the latency campaign (IRQ {irq} injected)"))
 
 
 def _heap_percent(allocs: list[Allocation], collections: list[tuple[int, int, int]], at: int, heap: int | None,

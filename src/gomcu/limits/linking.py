@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gomcu.commands.base import require_file
+from gomcu.errors import require_file
 from gomcu.findings import Figure, Finding, Origin, Severity, status_of
-from gomcu.report.model import LimitResult
+from gomcu.limits.result import LimitResult
 
 if TYPE_CHECKING:
     from gomcu.chips import Chip
@@ -49,6 +49,14 @@ class RuntimeLayout:
     stack_size_assumed: bool  # the script reads the stack size symbol and nothing defined it
 
 
+@dataclass(frozen=True)
+class LinkerCheck:
+    """The script checked for `gomcu check --ld`, and its layout for the runtime."""
+
+    script_path: str
+    laid_out: RuntimeLayout
+
+
 def lay_out_for_runtime(script_path: str, search: Sequence[str] = (), defsyms: Sequence[str] = (),
                         elf: str | None = None, objects: Sequence[str] = (), runtime: str = "tinygo") -> RuntimeLayout:
     """Lay out with the runtime's default stack size when the script expects it from --defsym."""
@@ -77,8 +85,6 @@ def check_script(script_path: str, search: Sequence[str] = (), defsyms: Sequence
 def evaluate(script_path: str, search: Sequence[str], defsyms: Sequence[str], elf: str | None,
              chip: Chip | None, runtime: str = "tinygo") -> LimitResult:
     """The linker-script verdict for `gomcu check --ld`: the script laid out with the firmware's sections."""
-    from gomcu.report.linker import layout_json
-
     done, findings = check_script(script_path, search, defsyms, elf, (), runtime, chip)
     figures: list[Figure] = []
     for region in done.layout.regions:
@@ -87,8 +93,8 @@ def evaluate(script_path: str, search: Sequence[str], defsyms: Sequence[str], el
     if any(f.severity is Severity.ERROR for f in findings):
         suggestions.append(f"`gomcu ld adapt {script_path} --runtime {runtime} -o adapted.ld` "
                            "writes a script that keeps this memory map and meets every check")
-    details = {"script": script_path, "runtime": done.profile.name, **layout_json(done.layout)}
-    return LimitResult("linker", status_of(findings), tuple(figures), tuple(findings), tuple(suggestions), details)
+    return LimitResult("linker", status_of(findings), tuple(figures), tuple(findings), tuple(suggestions),
+                       analysis=LinkerCheck(script_path, done))
 
 
 def needs_symbol(script: Any, name: str, defsyms: Sequence[str]) -> bool:

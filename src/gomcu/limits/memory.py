@@ -3,12 +3,16 @@ analysis is available) worst-case stacks against what was allotted."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from gomcu.findings import Figure, Finding, Origin, Severity, Status, status_of
 from gomcu.image import Image
 from gomcu.limits import footprint
-from gomcu.report.model import LimitResult
+from gomcu.limits.outcome import RunOutcome
+from gomcu.limits.ram import RamAccount
+from gomcu.limits.result import LimitResult
 
 if TYPE_CHECKING:
     from gomcu.chips import Chip
@@ -16,13 +20,16 @@ if TYPE_CHECKING:
     from gomcu.limits.stack import StackReport
 
 
-def evaluate_footprint(image: Image, chip: Chip | None) -> tuple[footprint.Footprint, list[Finding], list[Figure], list[str]]:
+def evaluate_footprint(image: Image, chip: Chip | None, ram: RamAccount | None = None
+                       ) -> tuple[footprint.Footprint, list[Finding], list[Figure], list[str]]:
     fp = footprint.measure(image, chip)
     findings = footprint.check_fit(fp, chip) if chip else []
     figures = [
         Figure("flash", fp.flash_bytes, "bytes", Origin.STATIC),
         Figure("static RAM", fp.ram_bytes, "bytes", Origin.STATIC),
     ]
+    if ram is not None:
+        findings.extend(_ram_account(ram, chip, figures))
     suggestions: list[str] = []
     if chip is not None:
         figures.append(Figure(f"{chip.name} flash", chip.flash_bytes, "bytes", Origin.DATASHEET))
@@ -31,24 +38,38 @@ def evaluate_footprint(image: Image, chip: Chip | None) -> tuple[footprint.Footp
         # Whether it is enough is the GC limit's judgement, on the heap left after GC metadata
         # and goroutine stacks (gc.low-heap), not on this raw extent.
         figures.append(Figure("heap", fp.heap_bytes, "bytes", Origin.STATIC))
-    if any(f.rule == "memory.region-overflow" for f in findings):
+    if any(f.rule in ("memory.region-overflow", "memory.ram-short") for f in findings):
         from gomcu.chips import rank_fits
 
-        fitting = [f.chip.name for f in rank_fits(image.arch.value, image.core, fp.flash_bytes, fp.ram_bytes,
-                                                   hard_float=image.hard_float) if f.fits][:5]
+        need = ram.needed_bytes if ram is not None else fp.ram_bytes
+        fitting = [f.chip.name for f in rank_fits(image.arch.value, image.core, fp.flash_bytes, need,
+                                                   hard_float=image.hard_float,
+                                                   headroom=ram.headroom if ram is not None else None) if f.fits][:5]
         if fitting:
             suggestions.append(f"chips this firmware fits (smallest first): {', '.join(fitting)}")
         suggestions.append("or less static data: `gomcu size --by symbol` lists the largest symbols")
     return fp, findings, figures, suggestions
 
 
+@dataclass(frozen=True)
+class MemoryAnalysis:
+    """What the memory verdict was made from: the footprint, the stack analysis, the stacks an
+    emulated run painted (named as the static analysis names them) and how that run ended."""
+
+    footprint: footprint.Footprint
+    stack: StackReport | None = None
+    high_water: tuple[StackUse, ...] = ()
+    outcome: RunOutcome | None = None
+
+
 def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
-             high_water: tuple[StackUse, ...] = ()) -> LimitResult:
+             high_water: tuple[StackUse, ...] = (), outcome: RunOutcome | None = None,
+             others: Sequence[RunOutcome] = (), ram: RamAccount | None = None) -> LimitResult:
     """Footprint against the chip, plus worst-case stacks against what each was given; with
-    `high_water` (stacks painted in the emulator), the measurement beside the bound."""
-    fp, findings, figures, suggestions = evaluate_footprint(image, chip)
-    doc: dict[str, Any] = {"flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes, "heap_bytes": fp.heap_bytes,
-                           "text": fp.text, "data": fp.data, "bss": fp.bss}
+    `high_water` (stacks painted in the emulator by a run that ended as `outcome`), the
+    measurement beside the bound. A stack overflow in any of `others` (the other limits' runs)
+    fails this limit too. `ram`: the RAM account (what `chips --fits` judges by too)."""
+    fp, findings, figures, suggestions = evaluate_footprint(image, chip, ram)
     if stack is not None:
         findings.extend(stack.findings)
         if stack.system is not None:
@@ -57,9 +78,11 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
             figures.append(Figure(name, stack.system.bound_bytes, "bytes", Origin.STATIC))
             if stack.system.allotted_bytes is not None:
                 figures.append(Figure("system stack allotted", stack.system.allotted_bytes, "bytes", Origin.STATIC))
-        tightest = min((r for r in stack.roots if r.margin is not None and r.bounded), key=lambda r: r.margin or 0, default=None)
-        if tightest is not None:
-            figures.append(Figure(f"smallest stack margin ({tightest.name})", tightest.margin, "bytes", Origin.STATIC))
+        margins = stack_margins(stack)
+        if margins:
+            name, (margin, proved) = min(margins.items(), key=lambda kv: (kv[1][0], kv[1][1]))
+            figures.append(Figure(f"smallest stack margin ({name})", margin, "bytes", Origin.STATIC,
+                                  qualifier="" if proved else "at most", deciding=True))
         for root in stack.roots:
             if root.status is Status.FAIL and root.allotted_bytes is not None:
                 implied = [r.implied_bytes for r in stack.recursion if r.root == root.name and r.implied_bytes]
@@ -70,21 +93,59 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
                 suggestions.append(f"give {root.name} a stack of at least {need} bytes (needs {needed}, "
                                    f"allotted {root.allotted_bytes}); {how}")
         if high_water:
-            findings.extend(_compare_with_measurement(stack, high_water, figures))
-        from gomcu.report.stack import to_json as stack_json
-
-        doc["stack"] = stack_json(stack)
+            findings.extend(_compare_with_measurement(stack, high_water, figures, outcome))
+    if outcome is not None and outcome.failed:
+        findings.append(outcome.failure("memory.run-failed"))
+    for other in others:
+        if other.overflow and other is not outcome:
+            findings.append(other.failure("stack.overflow-measured"))
     status = status_of(findings)
-    return LimitResult("memory", status, tuple(figures), tuple(findings), tuple(suggestions), doc)
+    return LimitResult("memory", status, tuple(figures), tuple(findings), tuple(suggestions),
+                       analysis=MemoryAnalysis(fp, stack, high_water, outcome))
+
+
+def _ram_account(ram: RamAccount, chip: Chip | None, figures: list[Figure]) -> list[Finding]:
+    """RAM needed before the first object, and what is left of the chip's RAM for objects."""
+    if ram.needed_bytes == ram.static_bytes:
+        return []
+    figures.append(Figure("RAM needed (static + goroutine stacks + GC metadata)", ram.needed_bytes, "bytes",
+                          Origin.STATIC, deciding=chip is None))
+    if chip is None:
+        return []
+    left = ram.headroom(chip.ram_bytes)
+    figures.append(Figure(f"heap left for objects on {chip.name}", left, "bytes", Origin.STATIC, deciding=True))
+    if left >= 0:
+        return []
+    return [Finding("memory.ram-short", Severity.ERROR,
+                    f"{chip.name} has {chip.ram_bytes} B of RAM but the program needs {ram.needed_bytes} B before "
+                    f"its first object ({ram.static_bytes} B static, {ram.goroutine_stack_bytes} B of goroutine "
+                    f"stacks on the heap, GC metadata): {-left} B short")]
+
+
+def stack_margins(stack: StackReport) -> dict[str, tuple[int, bool]]:
+    """Each root's margin on its stack and whether it is proved. An unbounded root's margin is
+    at most allotted minus its lower bound (or minus what a constant-depth recursion implies):
+    it is an upper bound on the margin, never a margin to rely on."""
+    out: dict[str, tuple[int, bool]] = {}
+    for root in stack.roots:
+        if root.allotted_bytes is None:
+            continue
+        implied = [r.implied_bytes for r in stack.recursion if r.root == root.name and r.implied_bytes]
+        out[root.name] = (root.allotted_bytes - max([root.bound_bytes, *implied]), root.bounded)
+    return out
 
 
 def _compare_with_measurement(stack: StackReport, high_water: tuple[StackUse, ...],
-                              figures: list[Figure]) -> list[Finding]:
-    """Measured high-water beside the static bound; a bound below a measurement is gomcu's bug."""
+                              figures: list[Figure], outcome: RunOutcome | None) -> list[Finding]:
+    """Measured high-water beside the static bound; a bound below a measurement is gomcu's bug.
+    From a run that stopped early, each figure is partial, and a stack never written is absent."""
     findings: list[Finding] = []
+    partial = outcome.partial_note() if outcome is not None else ""
+    if partial:
+        high_water = tuple(s for s in high_water if s.used)
     msp = next((s for s in high_water if s.kind == "msp"), None)
     if msp is not None and stack.system is not None:
-        figures.append(Figure("system stack high-water", msp.used, "bytes", Origin.EMULATED))
+        figures.append(Figure("system stack high-water", msp.used, "bytes", Origin.EMULATED, partial=partial))
         if stack.system.bounded and msp.used > stack.system.bound_bytes:
             findings.append(Finding("stack.bound-below-measurement", Severity.ERROR,
                                     f"the system stack reached {msp.used} B in the emulator, above the static bound "
@@ -93,12 +154,39 @@ def _compare_with_measurement(stack: StackReport, high_water: tuple[StackUse, ..
     if runtime:
         worst = max(runtime, key=lambda s: s.used / s.size if s.size else 0)
         figures.append(Figure(f"fullest goroutine stack ({worst.name}, {worst.size} B)", worst.used, "bytes",
-                              Origin.EMULATED))
+                              Origin.EMULATED, partial=partial))
         for s in runtime:
             if s.overflow:
                 findings.append(Finding("stack.overflow-measured", Severity.ERROR,
                                         f"{s.name} ({s.size} B at 0x{s.bottom:08x}) overflowed in the emulator"))
     return findings
+
+
+def name_stacks(stack: StackReport, high_water: tuple[StackUse, ...],
+                creations: Sequence[tuple[int, int, str | None]] = ()) -> tuple[StackUse, ...]:
+    """The emulator names the stacks it finds in creation order (stack0, stack1, ...); give each the
+    name the static analysis uses for it. `creations`: (start cycle, end cycle, entry function) of
+    each call of the task-start function (its first argument is the goroutine's entry): a stack
+    created during one is that entry's. Else the goroutine root whose allotted stack has that
+    size, when exactly one root has it (otherwise the emulator's name stays, with the candidates)."""
+    by_size: dict[int, list[str]] = {}
+    for root in stack.roots:
+        if root.stack != "system" and root.allotted_bytes is not None:
+            by_size.setdefault(root.allotted_bytes, []).append(root.name)
+    roots = {r.name for r in stack.roots}
+    out = []
+    for s in high_water:
+        names = by_size.get(s.size, []) if s.kind != "msp" else []
+        entry = next((fn for lo, hi, fn in creations if lo <= s.created_cycle < hi), None) \
+            if s.kind != "msp" else None
+        if entry is not None and entry in roots:
+            s = replace(s, name=entry)
+        elif len(names) == 1:
+            s = replace(s, name=names[0])
+        elif names:
+            s = replace(s, name=f"{s.name} ({' or '.join(names)})")
+        out.append(s)
+    return tuple(out)
 
 
 def _round_up(value: int, step: int) -> int:

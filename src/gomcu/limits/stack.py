@@ -9,6 +9,7 @@ plus every handler nesting on it (priorities are not known statically: all are a
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 
 from gomcu.code import CodeModel, model as code_model
@@ -262,6 +263,15 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
                                    holder.stack, holder.allotted_bytes, holder.allotted_source, Status.FAIL)
         depth = f"deepest safe recursion {rec.max_depth} on {rec.root}'s {rec.stack_bytes} B" if rec.max_depth is not None \
             else "no stack size to bound it"
+        dying = [f for f in rec.cycle.functions if fnmatch_any(f, profile.dying)]
+        if dying:
+            findings.append(Finding(
+                "stack.recursion-while-dying", Severity.INFO,
+                f"recursion {' -> '.join(rec.cycle.functions + rec.cycle.functions[:1])} closes only through "
+                f"{dying[0]}: it runs only once the program is already dying (a panic or fault report), "
+                f"{rec.cycle.bytes_per_iteration} B per iteration",
+                Location(function=rec.cycle.functions[0]), rec.cycle.functions))
+            continue
         findings.append(Finding(
             "stack.recursion", Severity.WARNING,
             f"recursion {' -> '.join(rec.cycle.functions + rec.cycle.functions[:1])}: "
@@ -296,6 +306,10 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
         notes.append(f"exception frame {exc} B ({'FP context: FPU in use' if exc == EXCEPTION_FRAME_FP else 'no FPU use seen'})")
     return StackReport(image.path, image.arch.value, image.core, exc, tuple(results), system, recursion,
                        unresolved, functions, tuple(findings), tuple(notes), verdict)
+
+
+def fnmatch_any(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _status(total: int, bounded: bool, allotted: int | None) -> Status:

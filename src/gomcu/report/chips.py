@@ -32,9 +32,10 @@ def print_table(chips: Sequence[Chip]) -> None:
     stdout_console().print(table)
 
 
-def print_fits(fits: Sequence[Fit], path: str, flash: int, ram: int) -> None:
-    table = Table(title=f"{escape(path)}: {_kib(flash)} KiB flash, {_kib(ram)} KiB RAM")
-    for column in ("chip", "core", "flash free KiB", "RAM free KiB", "fits", "TinyGo"):
+def print_fits(fits: Sequence[Fit], path: str, flash: int, ram: int, goroutine_stacks: int = 0) -> None:
+    stacks = f" + {_kib(goroutine_stacks)} KiB goroutine stacks on the heap" if goroutine_stacks else ""
+    table = Table(title=f"{escape(path)}: {_kib(flash)} KiB flash, {_kib(ram)} KiB static RAM{stacks}")
+    for column in ("chip", "core", "flash free KiB", "heap free KiB", "fits", "TinyGo"):
         table.add_column(column)
     for f in fits:
         table.add_row(escape(f.chip.name), f.chip.core, _signed_kib(f.flash_headroom),

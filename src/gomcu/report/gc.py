@@ -117,6 +117,14 @@ def _short(where: str) -> str:
     return "/".join(parts[-2:]) if len(parts) > 2 else where
 
 
+def _stop(run: GcRun) -> str:
+    """How a run ended: 'exit', or what failed / where it stopped early."""
+    o = run.outcome
+    if o is None or o.complete:
+        return run.stop
+    return o.what if o.failed else o.partial_note()
+
+
 def _fmt(v: float | None, digits: int = 0) -> str:
     if v is None:
         return "-"
@@ -178,7 +186,7 @@ def render_text(a: GcAnalysis, path: str) -> None:
     if m is not None:
         r = m.run
         hz = a.clock_hz or r.clock_hz
-        c.print(f"\n[bold]Measured[/] [dim](emulated on {r.board}, {hz / 1e6:g} MHz; stop: {r.stop})[/]")
+        c.print(f"\n[bold]Measured[/] [dim](emulated on {r.board}, {hz / 1e6:g} MHz; {escape(_stop(r))})[/]")
         p, us = r.pauses(), r.pauses_us(hz)
         c.print(f"  collections: {r.collections}   allocations: {r.allocations}"
                 f" ({r.alloc_in_interrupt} in interrupts)   heap high-water: {human_bytes(r.heap_high_water)}")
@@ -194,7 +202,7 @@ def render_text(a: GcAnalysis, path: str) -> None:
                 t.add_column(col, justify="right")
             for run in m.sweep:
                 sp, su = run.pauses(), run.pauses_us(hz)
-                t.add_row(f"{run.heap_bytes:,} B", run.stop if run.ok else f"{run.stop} ({run.exit_code})",
+                t.add_row(f"{run.heap_bytes:,} B", _stop(run),
                           str(run.collections), _fmt(sp.median), _fmt(sp.max), _fmt(su.max, 1),
                           human_bytes(run.heap_high_water))
             c.print(t)

@@ -5,16 +5,13 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 import gomcu
-from gomcu.report import svg
+from gomcu.report import fmt, svg
+from gomcu.report.details import details_of
 from gomcu.report.model import Report
 
 
 def _fmt(value: object) -> str:
-    if value is None:
-        return "?"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)
+    return fmt.number(value) if isinstance(value, (int, float)) or value is None else str(value)
 
 
 def render_html(report: Report) -> str:
@@ -29,4 +26,6 @@ def render_html(report: Report) -> str:
                              p.latency_model) if p.latency_vs_heap else "",
     }
     template = env.get_template("report.html.j2")
-    return template.render(report=report, plots=plots, fmt=_fmt, version=gomcu.__version__)
+    details = {r.limit: details_of(r) for r in report.limits}
+    return template.render(report=report, plots=plots, details=details, fmt=_fmt, figure=fmt.figure, size=fmt.size,
+                           where=fmt.location, version=gomcu.__version__)

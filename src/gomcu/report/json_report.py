@@ -7,11 +7,13 @@ from typing import Any
 
 from gomcu.commands.base import JSON_SCHEMA_VERSION
 from gomcu.findings import Figure, Finding
+from gomcu.report.details import details_of
 from gomcu.report.model import Report
 
 
 def figure_json(f: Figure) -> dict[str, Any]:
-    return {"name": f.name, "value": f.value, "unit": f.unit, "origin": f.origin.value}
+    return {"name": f.name, "value": f.value, "unit": f.unit, "origin": f.origin.value,
+            "qualifier": f.qualifier or None, "partial": f.partial or None, "deciding": f.deciding}
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
@@ -20,7 +22,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
         location = {"address": f.location.address, "function": f.location.function,
                     "file": f.location.file, "line": f.location.line}
     return {"rule": f.rule, "severity": f.severity.value, "message": f.message,
-            "location": location, "chain": list(f.chain)}
+            "location": location, "chain": list(f.chain), "in_runtime": f.in_runtime}
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -42,7 +44,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "figures": [figure_json(f) for f in r.figures],
                 "findings": [finding_json(f) for f in r.findings],
                 "suggestions": list(r.suggestions),
-                "details": r.details,
+                "details": details_of(r),
             }
             for r in report.limits
         ],
@@ -104,6 +106,9 @@ SCHEMA: dict[str, Any] = {
                                 "value": _NUMBER_OR_NULL,
                                 "unit": {"type": "string"},
                                 "origin": {"enum": ["static", "emulated", "source", "datasheet"]},
+                                "qualifier": {"enum": [None, "at most", "at least"]},
+                                "partial": _NULLABLE_STR,
+                                "deciding": {"type": "boolean"},
                             },
                         },
                     },
@@ -118,6 +123,7 @@ SCHEMA: dict[str, Any] = {
                                 "message": {"type": "string"},
                                 "location": {"type": ["object", "null"]},
                                 "chain": {"type": "array", "items": {"type": "string"}},
+                                "in_runtime": {"type": "boolean"},
                             },
                         },
                     },

@@ -7,35 +7,12 @@ map, stack paths) travel here as plain numbers so that the HTML reporter need no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from gomcu.budget import BudgetResult
-from gomcu.findings import Figure, Finding, Status
+from gomcu.findings import Finding, Status
+from gomcu.limits.result import LIMIT_TITLES, LIMITS, LimitResult
 
-LIMITS = ("memory", "gc", "interrupts", "linker")
-LIMIT_TITLES = {
-    "memory": "memory model",
-    "gc": "garbage collection",
-    "interrupts": "interrupt context",
-    "linker": "linker script",
-}
-
-
-@dataclass(frozen=True)
-class LimitResult:
-    """The verdict on one limit, what decided it, and the limit's own detailed document."""
-
-    limit: str
-    status: Status
-    figures: tuple[Figure, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    suggestions: tuple[str, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
-    skipped: str | None = None
-
-    @property
-    def title(self) -> str:
-        return LIMIT_TITLES.get(self.limit, self.limit)
+__all__ = ["LIMITS", "LIMIT_TITLES", "LimitResult", "Plots", "Report", "overall_status"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +42,7 @@ class Report:
     budget: tuple[BudgetResult, ...] = ()
     plots: Plots = field(default_factory=Plots)
     notes: tuple[str, ...] = ()
+    source_root: str | None = None  # the main package's compilation directory (DWARF comp_dir)
 
     @property
     def overall(self) -> Status:

@@ -12,11 +12,28 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def to_sarif(report: Report) -> dict[str, Any]:
+def _artifact(path: str, root: str | None) -> dict[str, Any]:
+    """A repository-relative URI under %SRCROOT% when the file lies under the source root (or is
+    already relative to it, as DWARF writes files of the unit's own directory); else as it is."""
+    path = path.replace("\\", "/")
+    if root:
+        root = root.replace("\\", "/").rstrip("/")
+        if path.startswith(root + "/"):
+            return {"uri": path[len(root) + 1:], "uriBaseId": "SRCROOT"}
+        if not path.startswith("/"):
+            return {"uri": path, "uriBaseId": "SRCROOT"}
+    return {"uri": path}
+
+
+def to_sarif(report: Report, include_runtime: bool = False, src_root: str | None = None) -> dict[str, Any]:
+    """Findings as SARIF results; those wholly inside the toolchain's runtime only when asked."""
+    root = src_root or report.source_root
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for limit in report.limits:
         for finding in limit.findings:
+            if finding.in_runtime and not include_runtime:
+                continue
             rules.setdefault(
                 finding.rule,
                 {"id": finding.rule, "name": finding.rule.replace(".", "_").replace("-", "_"),
@@ -30,7 +47,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
             }
             loc = finding.location
             if loc is not None and loc.file:
-                physical: dict[str, Any] = {"artifactLocation": {"uri": loc.file.replace("\\", "/")}}
+                physical: dict[str, Any] = {"artifactLocation": _artifact(loc.file, root)}
                 if loc.line:
                     physical["region"] = {"startLine": loc.line}
                 result["locations"] = [{"physicalLocation": physical}]
@@ -47,7 +64,13 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 "tool": {"driver": {"name": "gomcu", "version": gomcu.__version__,
                                     "informationUri": "https://gomcu.invalid/", "rules": list(rules.values())}},
                 "results": results,
+                **({"originalUriBaseIds": {"SRCROOT": {"uri": "file://" + _dir_uri(root)}}}
+                   if root and root.startswith("/") else {}),
                 "properties": {"overall": report.overall.value, "firmware": report.firmware},
             }
         ],
     }
+
+
+def _dir_uri(root: str) -> str:
+    return root.replace("\\", "/").rstrip("/") + "/"
