@@ -66,9 +66,11 @@ class TrialEngine:
     """Unicorn set up like the run's board (memory copied, MMIO answered from the model)."""
 
     def __init__(self, cpu_model: int, regions: tuple[tuple[int, int, bool], ...],
-                 read: Callable[[int, int], bytes], mmio_value: Callable[[int], int]) -> None:
+                 read: Callable[[int, int], bytes], mmio_value: Callable[[int], int],
+                 mmio: tuple[tuple[int, int], ...] = ()) -> None:
         """`regions`: (origin, length, writable) of every memory region; `read` reads the run's
-        memory; `mmio_value(address)` is what the model answers there now (other registers)."""
+        memory; `mmio_value(address)` is what the model answers there now (other registers);
+        `mmio`: (base, size) of device blocks outside the peripheral region."""
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         self.uc.ctl_set_cpu_model(cpu_model)
         self.read = read
@@ -80,6 +82,9 @@ class TrialEngine:
                 self.uc.mem_write(origin, read(origin, length))
         self.uc.mmio_map(0x40000000, 0x20000000, self._mmio_read, None, self._mmio_write, None)
         self.uc.mmio_map(0xE0000000, 0x100000, lambda *a: 0, None, lambda *a: None, None)
+        for base, size in mmio:
+            self.uc.mmio_map(base, size, lambda uc, off, n, _ud, b=base: self._read_at(uc, b + off, n), None,
+                             self._mmio_write, None)
         self.uc.hook_add(UC_HOOK_MEM_INVALID, lambda *a: False)
         self._address = self._value = self._stop_at = 0
         self._poll_pc: int | None = None
@@ -154,7 +159,9 @@ class TrialEngine:
             self._last = address
 
     def _mmio_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
-        address = 0x40000000 + offset
+        return self._read_at(uc, 0x40000000 + offset, size)
+
+    def _read_at(self, uc: Uc, address: int, size: int) -> int:
         mask = (1 << (8 * size)) - 1
         if address != self._address:
             return self.mmio_value(address) & mask
