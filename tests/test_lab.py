@@ -92,7 +92,7 @@ def test_footprint_heap_and_priorities() -> None:
     total = table(doc, "footprint")[-1]
     size = single("size", M3, "--chip", "lm3s6965")
     assert total["component"] == "total"
-    assert total["refmw-m3@lm3s6965 flash (B)"] == size["flash_bytes"]
+    assert total["refmw-m3 flash (B)"] == size["flash_bytes"]
     heap = table(lab("heap", M3, "--chip", "lm3s6965"), "metadata")[0]
     assert heap["GC kind"] == "conservative" and heap["metadata (B)"] == 720
     prio = {r["exception"]: r for r in table(lab("priorities", M3, "--chip", "lm3s6965"), "read back")}

@@ -4,6 +4,7 @@ gomcu's evaluator with the same output sections (VMA, LMA, size) and symbol valu
 from __future__ import annotations
 
 import glob
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gomcu.linker import load_script
+from gomcu.report.linker import map_lines
 from test_linker_support import (  # noqa: F401 (object_dir is a fixture)
     CASES,
     FIXTURES,
@@ -88,6 +90,44 @@ def test_undeclared_region_warns_as_ld_does(object_dir: Path, tmp_path: Path) ->
         "memory region `CCMRAM' not declared"}
     ccm = layout.section(".ccmram")
     assert ccm is not None and ccm.vma == 0 and ccm.size == 4
+
+
+def _map_entries(text: str) -> tuple[list[str], list[str]]:
+    """Memory-configuration lines, and the output/input section lines of non-zero size, of a
+    map in ld's -Map shape (a long name's entry, split over two lines, is joined)."""
+    lines = text.splitlines()
+    start = lines.index("Memory Configuration")
+    end = lines.index("Linker script and memory map")
+    regions = [line for line in lines[start + 3:end] if line.strip()]
+    joined: list[str] = []
+    for line in lines[end + 1:]:
+        if joined and line.startswith(" " * 16 + "0x") and " " not in joined[-1].strip():
+            joined[-1] = joined[-1] + "\n" + line
+        else:
+            joined.append(line)
+    # (ld merges the inputs' .ARM.attributes into one synthesised section: not a layout fact)
+    sections = [line for line in joined if re.match(r"^( ?\.| COMMON)\S*\s+0x", line)
+                and not re.search(r"0x[0-9a-f]+ +0x0( |$)", line)
+                and not line.lstrip().startswith(".ARM.attributes")]
+    return regions, sections
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.id}{'-' + '-'.join(c.defsyms) if c.defsyms else ''}"
+                                              for c in CASES])
+def test_map_equals_ld_map(case, object_dir: Path, tmp_path: Path) -> None:
+    """`gomcu ld show --map` prints regions, output sections (address, size, load address)
+    and input sections line for line as ld -Map does."""
+    objects = compile_sources(case.sources, object_dir)
+    ld_map = tmp_path / "ld.map"
+    result = link(FIXTURES / case.script, [*objects, "-Map", str(ld_map)], tmp_path / "o.elf",
+                  case.search, case.defsyms)
+    assert result.returncode == 0, result.stderr
+    layout = evaluate_case(FIXTURES / case.script, objects, case.search, case.defsyms)
+    ld_regions, ld_sections = _map_entries(ld_map.read_text())
+    regions, sections = _map_entries("\n".join(map_lines(layout)))
+    assert regions == ld_regions
+    assert sections == ld_sections
+    assert len(sections) > 2
 
 
 def _overflow_script(tmp_path: Path, ram: str) -> Path:

@@ -50,6 +50,9 @@ class LdCommand(Command):
                                     parser_class=type(parser))
         show = sub.add_parser("show", help="regions, output sections and symbols of a script")
         _common(show)
+        show.add_argument("--map", action="store_true",
+                          help="print the layout in the shape of GNU ld's -Map memory map "
+                          "(to diff against ld's)")
         check = sub.add_parser("check", help="what the Go runtime needs from the script")
         _common(check)
         check.add_argument("--runtime", default="tinygo", help="runtime profile (tinygo)")
@@ -78,6 +81,8 @@ class LdCommand(Command):
                             getattr(args, "input", None) or [])
         if args.format == "json":
             print_json(render.layout_json(layout))
+        elif args.map:
+            render.print_map(layout)
         else:
             render.print_layout(layout)
         return EXIT_LIMIT_FAILED if layout.problems else EXIT_OK

@@ -162,8 +162,9 @@ class Machine:
                                    self.cycles, self._pc)
         regions = tuple((m.origin, m.length, m.kind == "ram") for m in board.memory)
         names = board.run.peripheral_at if board.run is not None else None
+        extra = tuple((b.base, (b.size + 0xFFF) & ~0xFFF) for b in board.run.mmio) if board.run is not None else ()
         self.unknown = UnknownMmio(self._pc, PollSolver(self.uc, image, regions, model, lambda: self.tb.count,
-                                                        names), self.tb.request_stop)
+                                                        names, extra), self.tb.request_stop)
         self.nvic.unknown_access = self.unknown.access
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
         self.timers: list[TimerModel] = []
@@ -1002,12 +1003,12 @@ class Machine:
                 self.progress(tb.count, self.max_insns)
             if self.stop is not None:
                 break
-            self.unknown.solve_pending()
             pc = self._pc()
             reason = tb.stop_reason
             if pc >= TRAP_LOW or reason & STOP_TRAP:
                 self._return(pc | 1)
                 continue
+            solved = self.unknown.solve_pending()  # a poll seen: the run stopped for it, not idle
             if self.unknown.spinning is not None:
                 r = self.unknown.spinning
                 self.stop = "spin"
@@ -1021,7 +1022,7 @@ class Machine:
             if (reason == 0 or hint) and self._is_wfi(pc):
                 self._sleep()
                 continue
-            if reason == 1 and nvic.takeable() is None and self._next_event() is None:
+            if reason == 1 and not solved and nvic.takeable() is None and self._next_event() is None:
                 # no event can change anything: detect a tight loop with interrupts masked
                 if pc == last_pc and (uc.reg_read(A.UC_ARM_REG_PRIMASK) & 1 or nvic.execution_priority() <= 0):
                     same_pc += 1

@@ -129,10 +129,11 @@ class UnknownMmio:
         answer = self.answers.get((pc, address)) or self.state.get(address)
         return value if answer is None else (value & ~answer[0]) | answer[1]
 
-    def solve_pending(self) -> None:
-        """Run the solver for the spin seen last (the run is stopped at a block boundary)."""
+    def solve_pending(self) -> bool:
+        """Run the solver for the spin seen last (the run is stopped at a block boundary);
+        False if there was none."""
         if self.pending is None or self.solver is None:
-            return
+            return False
         pc, address, size = self.pending
         self.pending = None
         rec = self.accesses[address]
@@ -154,6 +155,7 @@ class UnknownMmio:
             self.state[address] = _merge(self.state.get(address), new)
             self.decisions.append(outcome)
             rec.reads_since_write = 0
+        return True
 
 
 def _merge(old: tuple[int, int] | None, new: tuple[int, int]) -> tuple[int, int]:

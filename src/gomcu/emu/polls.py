@@ -112,8 +112,12 @@ class PollSolver:
     """Decides answers for polled addresses; holds the trial engine and a capstone decoder."""
 
     def __init__(self, uc: Any, image: Any, regions: tuple[tuple[int, int, bool], ...], cpu_model: int,
-                 count: Callable[[], int], names: Callable[[int], str | None] | None = None) -> None:
+                 count: Callable[[], int], names: Callable[[int], str | None] | None = None,
+                 mmio: tuple[tuple[int, int], ...] = ()) -> None:
+        """`regions`: (origin, length, writable) of the board's memory; `mmio`: (base, size) of
+        device blocks outside 0x40000000-0x5fffffff that the model serves (RP2040 SIO)."""
         self.uc = uc
+        self.mmio = mmio
         self.image = image
         self.regions = regions
         self.cpu_model = cpu_model
@@ -178,7 +182,7 @@ class PollSolver:
     def _trial(self, mmio_value: Callable[[int], int]) -> TrialEngine:
         if self._engine is None:
             self._engine = TrialEngine(self.cpu_model, self.regions, lambda a, n: bytes(self.uc.mem_read(a, n)),
-                                       mmio_value)
+                                       mmio_value, self.mmio)
         self._engine.mmio_value = mmio_value
         return self._engine
 

@@ -66,9 +66,11 @@ class TrialEngine:
     """Unicorn set up like the run's board (memory copied, MMIO answered from the model)."""
 
     def __init__(self, cpu_model: int, regions: tuple[tuple[int, int, bool], ...],
-                 read: Callable[[int, int], bytes], mmio_value: Callable[[int], int]) -> None:
+                 read: Callable[[int, int], bytes], mmio_value: Callable[[int], int],
+                 mmio: tuple[tuple[int, int], ...] = ()) -> None:
         """`regions`: (origin, length, writable) of every memory region; `read` reads the run's
-        memory; `mmio_value(address)` is what the model answers there now (other registers)."""
+        memory; `mmio_value(address)` is what the model answers there now (other registers);
+        `mmio`: (base, size) of device blocks outside the peripheral region."""
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         self.uc.ctl_set_cpu_model(cpu_model)
         self.read = read
@@ -80,11 +82,14 @@ class TrialEngine:
                 self.uc.mem_write(origin, read(origin, length))
         self.uc.mmio_map(0x40000000, 0x20000000, self._mmio_read, None, self._mmio_write, None)
         self.uc.mmio_map(0xE0000000, 0x100000, lambda *a: 0, None, lambda *a: None, None)
+        for base, size in mmio:
+            self.uc.mmio_map(base, size, lambda uc, off, n, _ud, b=base: self._read_at(uc, b + off, n), None,
+                             self._mmio_write, None)
         self.uc.hook_add(UC_HOOK_MEM_INVALID, lambda *a: False)
         self._address = self._value = self._stop_at = 0
         self._poll_pc: int | None = None
         self._reads = 0
-        self._tracing = False
+        self._tracing = self._registers = False
         self._loop: frozenset[int] | None = None
         self._exit: int | None = None
         self._pc = self._last = 0
@@ -101,13 +106,19 @@ class TrialEngine:
     def iteration(self, snap: Snapshot, address: int, value: int, limit: int) -> Outcome:
         """Answer `value` at every read of `address` and record the loop: STAY with the trace of
         one iteration when the next two run the same instructions (a loop whose only input is
-        this value), else "" (not a poll)."""
+        this value), else "" (not a poll). The first run records pcs only; registers are read
+        in a second run, for one iteration, only when it is a loop."""
         self._start(snap, address, value, None, reads=3, loop=None, trace=True)
         self._go(snap.pc, limit)
-        marks, trace = self._marks, self._trace
-        if len(marks) == 3 and [a for a, _ in trace[marks[0]:marks[1]]] == [a for a, _ in trace[marks[1]:marks[2]]]:
-            return Outcome(STAY, trace[marks[0]][0], trace[marks[0]:marks[1] + 1], frozenset(self._readers))
-        return Outcome("")
+        marks, pcs = self._marks, [a for a, _ in self._trace]
+        if len(marks) != 3 or pcs[marks[0]:marks[1]] != pcs[marks[1]:marks[2]]:
+            return Outcome("")
+        self._start(snap, address, value, None, reads=2, loop=None, trace=True)
+        self._registers = True
+        self._go(snap.pc, limit)
+        self._registers = False
+        m0, m1 = self._marks[0], self._marks[-1]
+        return Outcome(STAY, self._trace[m0][0], self._trace[m0:m1 + 1], frozenset(self._readers))
 
     def attempt(self, snap: Snapshot, address: int, value: int, pc: int, loop: frozenset[int],
                 limit: int) -> Outcome:
@@ -140,7 +151,7 @@ class TrialEngine:
     def _code(self, uc: Uc, address: int, size: int, _ud: object) -> None:
         self._pc = address
         if self._tracing:
-            self._trace.append((address, tuple(int(uc.reg_read(r)) for r in TRACE_REGS)))
+            self._trace.append((address, tuple(int(uc.reg_read(r)) for r in TRACE_REGS) if self._registers else ()))
         elif self._loop is not None:
             if self._reads and address not in self._loop:
                 self._exit = self._last
@@ -148,7 +159,9 @@ class TrialEngine:
             self._last = address
 
     def _mmio_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
-        address = 0x40000000 + offset
+        return self._read_at(uc, 0x40000000 + offset, size)
+
+    def _read_at(self, uc: Uc, address: int, size: int) -> int:
         mask = (1 << (8 * size)) - 1
         if address != self._address:
             return self.mmio_value(address) & mask

@@ -200,8 +200,11 @@ class Footprint(Experiment):
         names = sorted(sizes, key=lambda n: (-sizes[n], n))
         shown, rest = names[:self.top], names[self.top:]
         columns = [Column("component")]
+        several_firmware = len({s.firmware for s, _f in builds}) > 1
+        several_chips = len({s.chip for s, _f in builds}) > 1
         for s, _f in builds:
-            label = f"{_short(s.firmware)}@{_chip_label(s.chip)}"
+            label = "@".join(([_short(s.firmware)] if several_firmware or not several_chips else [])
+                             + ([_chip_label(s.chip)] if several_chips else []))
             columns += [Column(f"{label} flash", "B"), Column(f"{label} RAM", "B")]
         rows = []
         for name in shown:
@@ -220,7 +223,9 @@ class Footprint(Experiment):
         for _s, f in builds:
             total += [f.flash_bytes, f.ram_bytes]
         rows.append(tuple(total))
-        return self._result([Table("footprint per component", "static", tuple(columns), tuple(rows))], outcomes)
+        chips = {s.chip for s, _f in builds}
+        title = "footprint per component" + (f" on {_chip_label(next(iter(chips)))}" if len(chips) == 1 else "")
+        return self._result([Table(title, "static", tuple(columns), tuple(rows))], outcomes)
 
 
 # -- gc pauses ----------------------------------------------------------------------------------------

@@ -94,3 +94,64 @@ def print_findings(script: str, runtime: str, findings: list[Finding]) -> None:
               for s in ("error", "warning", "info")}
     console.print(f"{counts['error']} errors, {counts['warning']} warnings, "
                   f"{counts['info']} notes")
+
+
+def _attr_letters(attrs: str) -> str:
+    """A MEMORY attribute string as ld's map prints it: a x r w l order, `!` before the
+    negated ones."""
+    order = "axrwl"
+    alias = {"i": "l"}
+    on, _, off = attrs.lower().partition("!")
+
+    def letters(text: str) -> str:
+        got = {alias.get(c, c) for c in text}
+        return "".join(c for c in order if c in got)
+
+    return letters(on) + ("!" + letters(off) if off else "")
+
+
+def _name_column(name: str, indent: str = "") -> str:
+    """ld's map pads names to 16 columns; a name of 15 or more goes on a line of its own."""
+    text = indent + name
+    if len(text) >= 15:
+        return text + "\n" + " " * 16
+    return text.ljust(16)
+
+
+def _size(value: int) -> str:
+    return f"0x{value:x}".rjust(10)
+
+
+def map_lines(layout: Layout) -> list[str]:
+    """The layout in the shape of GNU ld's -Map memory map (Memory Configuration, then every
+    output section with its address, size and load address, its input sections and the
+    script symbols defined in it), so that a user can diff it against ld's map."""
+    out = ["Memory Configuration", "", f"{'Name':<17}{'Origin':<19}{'Length':<19}Attributes"]
+    for r in layout.regions:
+        letters = _attr_letters(r.attrs)
+        length = f"{r.length:08x}"
+        out.append(f"{r.name:<16} 0x{r.origin:08x}{'':8} 0x"
+                   + (f"{length:<17}{letters}" if letters else length))
+    out.append(f"{'*default*':<16} 0x{0:08x}{'':8} 0x{0xFFFFFFFF:08x}")
+    out += ["", "Linker script and memory map"]
+    by_section: dict[str, list[tuple[int, str]]] = {}
+    for name, v in layout.symbols.items():
+        if v.section is not None:
+            by_section.setdefault(v.section, []).append((v.value, name))
+    for s in layout.sections:
+        if s.discarded or s.name == "/DISCARD/":
+            continue
+        line = f"{_name_column(s.name)}0x{s.vma:08x} {_size(s.size)}"
+        if s.lma != s.vma:
+            line += f" load address 0x{s.lma:08x}"
+        out += ["", line]
+        for p in s.inputs:
+            out.append(f"{_name_column(p.section, ' ')}0x{p.address:08x} {_size(p.size)} {p.file}")
+        for value, name in sorted(by_section.get(s.name, ())):
+            out.append(f"{'':16}0x{value:08x}{'':16}{name}")
+    return out
+
+
+def print_map(layout: Layout) -> None:
+    for line in map_lines(layout):
+        print(line)
