@@ -60,7 +60,7 @@ class ThumbDecoder:
         while offset < len(code):
             start = len(out)
             for ins in self._cs.disasm(code[offset:], address + offset):
-                out.append(self._with_writes(ins, self._summarise(ins, read_word)))
+                out.append(self._with_registers(ins, self._summarise(ins, read_word)))
             decoded = sum(i.size for i in out[start:])
             offset += decoded
             if offset < len(code):  # capstone stopped: record the hole and resynchronise
@@ -69,11 +69,13 @@ class ThumbDecoder:
         return out
 
     @staticmethod
-    def _with_writes(ins: capstone.CsInsn, summary: Insn) -> Insn:
-        """Record the core registers the instruction overwrites besides its `dst` (ldm/pop lists,
-        writeback bases, the second result of umull/ldrd), so no stale constant survives them."""
-        written = tuple(r for r in ins.regs_access()[1] if r in _CORE_REGS and r != summary.dst)
-        return replace(summary, writes=written) if written else summary
+    def _with_registers(ins: capstone.CsInsn, summary: Insn) -> Insn:
+        """Record the core registers the instruction reads, and those it overwrites besides its
+        `dst` (ldm/pop lists, writeback bases, the second result of umull/ldrd), so no stale
+        constant survives them."""
+        read, written = ins.regs_access()
+        return replace(summary, reads=tuple(r for r in read if r in _CORE_REGS),
+                       writes=tuple(r for r in written if r in _CORE_REGS and r != summary.dst))
 
     def _summarise(self, ins: capstone.CsInsn, read_word: ReadWord) -> Insn:
         iid = ins.id

@@ -35,6 +35,7 @@ class Value:
 
 
 State = dict[int, Value]
+_FLOW_ENDS = (Kind.RETURN, Kind.INDIRECT_JUMP, Kind.JUMP_TABLE, Kind.TRAP)
 _ALU: dict[str, Callable[[int, int], int]] = {
     "lsl": lambda a, b: a << b, "lsr": lambda a, b: a >> b, "and": lambda a, b: a & b,
     "orr": lambda a, b: a | b, "eor": lambda a, b: a ^ b, "bic": lambda a, b: a & ~b,
@@ -168,3 +169,40 @@ class Propagation:
         if ins.copy_from is not None:
             return state.get(ins.copy_from)
         return None
+
+
+def entry_value_read(insns: list[Insn], start: int, end: int, tables: Mapping[int, list[int]], reg: int,
+                     clobbered: frozenset[int]) -> int | None | bool:
+    """Where a function first reads `reg` while it may still hold the value it was entered with
+    (an argument it uses): the instruction's address; False when every path overwrites it first
+    (the argument is unused); None when the decoder does not say what instructions read.
+    Passing it on to a call does not count as a read (the callee's arguments are not known)."""
+    if any(ins.reads is None for ins in insns):
+        return None
+    index = {ins.address: i for i, ins in enumerate(insns)}
+    seen: set[int] = set()
+    work = [0] if insns else []
+    while work:
+        i = work.pop()
+        if i in seen or i >= len(insns):
+            continue
+        seen.add(i)
+        ins = insns[i]
+        if reg in (ins.reads or ()):
+            return ins.address
+        overwritten = not ins.conditional and (ins.dst == reg or reg in ins.writes)
+        if ins.kind in (Kind.CALL, Kind.INDIRECT_CALL) and reg in clobbered:
+            overwritten = True
+        if overwritten:
+            continue
+        if ins.kind is Kind.BRANCH and ins.target is not None and start <= ins.target < end and ins.target in index:
+            work.append(index[ins.target])
+            if not ins.conditional:
+                continue
+        if ins.kind is Kind.JUMP_TABLE:
+            work.extend(index[t] for t in tables.get(ins.address, ()) if t in index)
+            continue
+        if ins.kind in _FLOW_ENDS and not ins.conditional:
+            continue
+        work.append(i + 1)
+    return False

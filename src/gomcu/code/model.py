@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from functools import cached_property
 
 from gomcu.code.arch import Decoder, decoder_for
-from gomcu.code.constprop import Propagation, State, Value
+from gomcu.code.constprop import Propagation, State, Value, entry_value_read
 from gomcu.code.frames import analyse_frame
 from gomcu.code.types import CallSite, Frame, Function, Insn, Kind, Root, VectorEntry
 from gomcu.image import Image, SymbolKind
@@ -443,6 +443,17 @@ class CodeModel:
             if ins.address == address:
                 return dict(regs)
         return {}
+
+    def argument_read(self, name: str, index: int) -> int | None | bool:
+        """Whether function `name` uses its argument number `index`: the address of the first
+        instruction that reads it, False when every path overwrites the register first, None
+        when that cannot be told (no such function or argument, or a decoder without reads)."""
+        body = self._bodies.get(name)
+        if body is None or not 0 <= index < len(self.decoder.arg_regs):
+            return None
+        start, end, tables = body
+        return entry_value_read(self._insns[name], start, end, tables, self.decoder.arg_regs[index],
+                                self.decoder.clobbered)
 
     def register(self, name: str) -> int:
         """The number `registers_at` uses for a register named in assembly ("r9", "a0")."""

@@ -57,6 +57,7 @@ class Insn:
     csr: int | None = None  # RISC-V: CSR written from `reg` (mtvec: the trap vector)
     alu: str | None = None  # dst = (copy_from, else dst) <alu> alu_imm: "lsl", "lsr", "and", "orr", "eor", "bic"
     alu_imm: int = 0
+    reads: tuple[int, ...] | None = None  # core registers it reads (None: the decoder does not say)
     writes: tuple[int, ...] = ()  # every register it writes besides `dst` (ldm/pop lists, writeback bases)
 
     @property

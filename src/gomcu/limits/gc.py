@@ -95,7 +95,31 @@ def gc_kind_of(image: Image, profile: RuntimeProfile | None) -> tuple[str, tuple
         evidence = (f"allocator {', '.join(allocators)} present", "no mark functions: nothing is ever freed")
     else:
         evidence = (f"allocator {', '.join(allocators)} present", f"mark functions: {', '.join(marks)}")
+        kind, layout = _layout_evidence(image, profile, kind, allocators)
+        evidence += layout
     return kind, evidence
+
+
+def _layout_evidence(image: Image, profile: RuntimeProfile, kind: str, allocators: list[str]
+                     ) -> tuple[str, tuple[str, ...]]:
+    """Precise or conservative from what the allocator does with its layout argument, which
+    survives optimisation where the precise collector's named helpers do not."""
+    index = profile.layout_argument()
+    if index is None or not allocators:
+        return kind, ()
+    markers = profile.precise_markers_present(s.name for s in image.symbols)
+    model = code_model(image)
+    alloc = allocators[0]
+    use = model.argument_read(alloc, index)
+    if use is None:
+        return kind, (f"whether {alloc} uses its layout argument cannot be told from this code",)
+    if use is False:
+        if markers:
+            return kind, (f"{alloc} never reads its layout argument, yet precise-GC helpers are linked",)
+        return "conservative", (f"{alloc} never reads its layout argument (argument {index}): the conservative "
+                                "collector ignores object layouts",)
+    return "precise", (f"{alloc} uses its layout argument (argument {index}, read at 0x{use:x}): the precise "
+                       "collector stores each object's layout",)
 
 
 # -- no-GC feasibility -----------------------------------------------------------------------

@@ -108,6 +108,15 @@ class RuntimeProfile:
                 return category
         return None
 
+    def layout_argument(self) -> int | None:
+        """Which allocator argument (from 0) is the object layout the precise collector stores."""
+        value: Any = self.gc.get("layout_argument")
+        return value if isinstance(value, int) else None
+
+    def precise_markers_present(self, symbol_names: Iterable[str]) -> bool:
+        """The precise collector's named helpers are linked (they can be inlined away)."""
+        return _match_any(set(symbol_names), self.gc.get("precise_markers", ()))
+
     def gc_kind(self, symbol_names: Iterable[str]) -> str:
         """conservative / precise / leaking / none, from which runtime symbols were linked."""
         names = set(symbol_names)
