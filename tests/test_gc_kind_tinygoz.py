@@ -41,3 +41,20 @@ def test_conservative_collector_ignores_the_layout():
     analysis = gc.analyse(image_mod.load(TINYGOZ / "tinygoz.elf"))
     assert analysis.gc_kind == "conservative"
     assert any("never reads its layout argument" in e for e in analysis.evidence)
+
+
+def test_riscv_reads_come_from_the_operands():
+    """Capstone gives no register access lists for RISC-V: reads come from the operands, and a
+    compressed two-operand form (c.addi a0, 4) reads its destination too."""
+    from gomcu.code.arch_riscv import RiscvDecoder
+    from gomcu.code.constprop import entry_value_read
+
+    d = RiscvDecoder()
+    uses = bytes.fromhex("1105" "2e86" "10c1" "8280")  # c.addi a0,4; c.mv a2,a1; sw a2,0(a0); ret
+    ignores = bytes.fromhex("8d45" "2e95" "8280")  # li a1,3; add a0,a0,a1; ret
+    insns = d.decode(uses, 0, lambda a: None)
+    assert d.register("a0") in insns[0].reads and insns[1].reads == (d.register("a1"),)
+    a1 = d.register("a1")
+    assert entry_value_read(insns, 0, len(uses), {}, a1, d.clobbered) == 2
+    insns = d.decode(ignores, 0, lambda a: None)
+    assert entry_value_read(insns, 0, len(ignores), {}, a1, d.clobbered) is False

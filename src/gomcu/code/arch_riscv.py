@@ -6,6 +6,8 @@ unshifted; both are turned into absolute values here.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import capstone
 from capstone import riscv as R
 
@@ -23,6 +25,10 @@ _STORES = frozenset(getattr(R, "RISCV_INS_" + n) for n in (
 _LOADS = frozenset({R.RISCV_INS_LW, R.RISCV_INS_C_LW, R.RISCV_INS_C_LWSP})
 _FPU_GROUPS = frozenset({R.RISCV_GRP_HASSTDEXTF, R.RISCV_GRP_HASSTDEXTD})
 _TRAPS = frozenset({R.RISCV_INS_C_UNIMP, R.RISCV_INS_UNIMP})
+# compressed forms whose destination is also a source (c.addi rd, imm is rd = rd + imm)
+_READS_DST = frozenset(getattr(R, "RISCV_INS_C_" + n) for n in (
+    "ADDI", "ADD", "SUB", "AND", "OR", "XOR", "ANDI", "SLLI", "SRLI", "SRAI",
+) if hasattr(R, "RISCV_INS_C_" + n))
 
 
 def _s32(value: int) -> int:
@@ -67,7 +73,7 @@ class RiscvDecoder:
         while offset < len(code):
             before = len(out)
             for ins in self._cs.disasm(code[offset:], address + offset):
-                out.append(self._summarise(ins))
+                out.append(self._with_reads(ins, self._summarise(ins)))
             offset += sum(i.size for i in out[before:])
             if offset < len(code):
                 out.append(Insn(address + offset, self.min_size, Kind.INVALID))
@@ -77,6 +83,15 @@ class RiscvDecoder:
             if out[i].kind is Kind.STACK_ADJUST and out[i - 1].kind is Kind.STACK_SWITCH and out[i - 1].reg is None:
                 out[i] = Insn(out[i].address, out[i].size, Kind.STACK_SWITCH)
         return out
+
+    @staticmethod
+    def _with_reads(ins: capstone.CsInsn, summary: Insn) -> Insn:
+        """The registers it reads, from its operands (capstone has no register access lists for
+        RISC-V): all but a destination, which compressed two-operand arithmetic also reads."""
+        regs = [o.reg for o in ins.operands if o.type == _REG]
+        if summary.dst is not None and regs and regs[0] == summary.dst and ins.id not in _READS_DST:
+            regs = regs[1:]
+        return replace(summary, reads=tuple(regs))
 
     def _summarise(self, ins: capstone.CsInsn) -> Insn:
         iid, addr, size = ins.id, ins.address, ins.size

@@ -112,7 +112,9 @@ def _layout_evidence(image: Image, profile: RuntimeProfile, kind: str, allocator
     alloc = allocators[0]
     use = model.argument_read(alloc, index)
     if use is None:
-        return kind, (f"whether {alloc} uses its layout argument cannot be told from this code",)
+        told = f"whether {alloc} uses its layout argument cannot be told from this code"
+        # without it, a build whose precise helpers were inlined looks conservative: do not guess
+        return (kind, (told,)) if markers else ("unknown", (told, "precise or conservative: unknown"))
     if use is False:
         if markers:
             return kind, (f"{alloc} never reads its layout argument, yet precise-GC helpers are linked",)
