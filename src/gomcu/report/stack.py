@@ -26,6 +26,8 @@ def _root_json(r: RootStack) -> dict[str, Any]:
         "allotted_bytes": r.allotted_bytes,
         "allotted_source": r.allotted_source,
         "margin_bytes": r.margin,
+        # an unbounded root's bound is a lower bound, so its margin is an upper one
+        "margin_is_upper_bound": r.margin is not None and not r.bounded,
         "status": r.status.value,
         "reasons": list(r.bound.reasons),
         "path": [{"function": s.function, "frame_bytes": s.frame_bytes, "entry_depth": s.entry_depth,
@@ -86,7 +88,7 @@ def render_text(report: StackReport) -> None:
     colour = {"pass": "green", "warn": "yellow", "fail": "red", "unknown": "dim"}
     for r in report.roots:
         table.add_row(escape(r.name), r.root.kind.value, _bytes(r.bound_bytes, r.bounded), r.stack,
-                      _bytes(r.allotted_bytes), "" if r.margin is None else f"{r.margin} B",
+                      _bytes(r.allotted_bytes), "" if r.margin is None else f"{'' if r.bounded else '<= '}{r.margin} B",
                       f"[{colour[r.status.value]}]{r.status.value}[/]")
     console.print(table)
     system = report.system
