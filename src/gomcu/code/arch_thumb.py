@@ -18,6 +18,8 @@ _NO_DST = frozenset({
     A.ARM_INS_PUSH, A.ARM_INS_CMP, A.ARM_INS_CMN, A.ARM_INS_TST, A.ARM_INS_TEQ, A.ARM_INS_IT,
     A.ARM_INS_NOP, A.ARM_INS_MSR, A.ARM_INS_VPUSH, A.ARM_INS_VSTMDB, A.ARM_INS_BKPT,
 })
+_LITERAL_LOADS = frozenset({A.ARM_INS_LDR, A.ARM_INS_LDRD, A.ARM_INS_LDRH, A.ARM_INS_LDRB, A.ARM_INS_LDRSH,
+                            A.ARM_INS_LDRSB, A.ARM_INS_VLDR})
 _OP_REG, _OP_IMM, _OP_MEM = A.ARM_OP_REG, A.ARM_OP_IMM, A.ARM_OP_MEM
 _ADD_SUB = {A.ARM_INS_ADD: 1, A.ARM_INS_ADDW: 1, A.ARM_INS_SUB: -1, A.ARM_INS_SUBW: -1}
 _ALU = {A.ARM_INS_LSL: "lsl", A.ARM_INS_LSR: "lsr", A.ARM_INS_AND: "and", A.ARM_INS_ORR: "orr",
@@ -60,7 +62,11 @@ class ThumbDecoder:
         while offset < len(code):
             start = len(out)
             for ins in self._cs.disasm(code[offset:], address + offset):
-                out.append(self._with_registers(ins, self._summarise(ins, read_word)))
+                try:
+                    summary = self._with_registers(ins, self._summarise(ins, read_word))
+                except (IndexError, AttributeError):  # operands no real code has (data read as code)
+                    summary = Insn(ins.address, ins.size, Kind.INVALID)
+                out.append(self._with_literal(ins, summary))
             decoded = sum(i.size for i in out[start:])
             offset += decoded
             if offset < len(code):  # capstone stopped: record the hole and resynchronise
@@ -77,6 +83,17 @@ class ThumbDecoder:
         return replace(summary, reads=tuple(r for r in read if r in _CORE_REGS),
                        writes=tuple(r for r in written if r in _CORE_REGS and r != summary.dst))
 
+    @staticmethod
+    def _with_literal(ins: capstone.CsInsn, summary: Insn) -> Insn:
+        """Mark the pc-relative word(s) a load reads: literal pool data, never code."""
+        if summary.kind is Kind.INVALID or ins.id not in _LITERAL_LOADS:
+            return summary
+        for o in ins.operands:
+            if o.type == _OP_MEM and o.mem.base == PC and o.mem.index == 0:
+                width = 8 if ins.id == A.ARM_INS_LDRD else _reg_bytes(ins.operands[0].reg)
+                return replace(summary, literal=((ins.address + 4) & ~3) + o.mem.disp, literal_bytes=min(width, 8))
+        return summary
+
     def _summarise(self, ins: capstone.CsInsn, read_word: ReadWord) -> Insn:
         iid = ins.id
         addr, size = ins.address, ins.size
@@ -86,8 +103,10 @@ class ThumbDecoder:
 
         if iid == A.ARM_INS_BL or (iid == A.ARM_INS_BLX and ops and ops[0].type == _OP_IMM):
             return Insn(addr, size, Kind.CALL, target=ops[0].imm, conditional=cond)
-        if iid == A.ARM_INS_BLX:
+        if iid in (A.ARM_INS_BLX, A.ARM_INS_BLXNS):
             return Insn(addr, size, Kind.INDIRECT_CALL, reg=ops[0].reg, conditional=cond)
+        if iid == A.ARM_INS_BXNS:
+            return Insn(addr, size, Kind.INDIRECT_JUMP, reg=ops[0].reg, conditional=cond)
         if iid == A.ARM_INS_B:
             return Insn(addr, size, Kind.BRANCH, target=ops[0].imm, conditional=cond)
         if iid in (A.ARM_INS_CBZ, A.ARM_INS_CBNZ):
@@ -189,6 +208,8 @@ class ThumbDecoder:
         """An instruction whose destination is sp: a frame allocation, release or a switch."""
         iid, addr, size = ins.id, ins.address, ins.size
         last = ops[-1]
+        if len(ops) < 2:
+            return Insn(addr, size, Kind.STACK_SWITCH, reg=None)
         from_sp = len(ops) == 2 or (ops[1].type == _OP_REG and ops[1].reg == SP)
         if iid in (A.ARM_INS_SUB, A.ARM_INS_SUBW, A.ARM_INS_ADD, A.ARM_INS_ADDW):
             sign = -1 if iid in (A.ARM_INS_SUB, A.ARM_INS_SUBW) else 1

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from functools import cached_property
 
 from gomcu.code.arch import Decoder, decoder_for
+from gomcu.code.codeflow import reachable_code
 from gomcu.code.constprop import Propagation, State, Value, entry_value_read
 from gomcu.code.frames import analyse_frame
 from gomcu.code.types import CallSite, Frame, Function, Insn, Kind, Root, VectorEntry
@@ -209,6 +210,10 @@ class CodeModel:
 
     _read_const = word
 
+    def _decode_span(self, start: int, end: int) -> list[Insn]:
+        code = self.image.read(start, end - start)
+        return self.decoder.decode(code, start, self._read_const) if code else []
+
     def _build(self) -> None:
         extents = self._extents()
         self._starts = [e[1] for e in extents]
@@ -222,6 +227,8 @@ class CodeModel:
                 code = self.image.read(lo, hi - lo)
                 if code:
                     insns.extend(decoder.decode(code, lo, self._read_const))
+            if not self._mapping and insns:  # no $t/$d (Go's linker, stripped images): code is what flow reaches
+                insns = reachable_code(insns, start, end, self._decode_span)
             tables = {
                 ins.address: decoder.jump_table(ins, self.image.read, self._next_code(ins.address, end))
                 for ins in insns if ins.kind is Kind.JUMP_TABLE

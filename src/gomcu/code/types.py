@@ -59,6 +59,8 @@ class Insn:
     alu_imm: int = 0
     reads: tuple[int, ...] | None = None  # core registers it reads (None: the decoder does not say)
     writes: tuple[int, ...] = ()  # every register it writes besides `dst` (ldm/pop lists, writeback bases)
+    literal: int | None = None  # address of the pc-relative data it loads (a literal pool word: not code)
+    literal_bytes: int = 0
 
     @property
     def end(self) -> int:

@@ -15,7 +15,7 @@ from gomcu.image import Arch, Image
 if TYPE_CHECKING:
     from gomcu.code.model import CodeModel
 
-TABLE_SYMBOLS = ("__isr_vector", "isr_vector", "__Vectors", "__vectors", "g_pfnVectors", "_vector_table", "vector_table")
+TABLE_SYMBOLS = ("runtime.vectors", "__isr_vector", "isr_vector", "__Vectors", "__vectors", "g_pfnVectors", "_vector_table", "vector_table")
 EXCEPTION_NAMES = {
     0: "InitialSP", 1: "Reset", 2: "NMI", 3: "HardFault", 4: "MemManage", 5: "BusFault",
     6: "UsageFault", 7: "SecureFault", 11: "SVCall", 12: "DebugMonitor", 14: "PendSV", 15: "SysTick",
@@ -73,6 +73,9 @@ def decode_vector_table(image: Image, model: CodeModel | None) -> tuple[VectorEn
             break
         if n == 0:
             entries.append(VectorEntry(0, vector_name(0), word, None))
+            continue
+        if word == 1:  # no handler: Go's linker leaves 1 where it dropped runtime.unhandledException
+            entries.append(VectorEntry(n, vector_name(n), 0, None))
             continue
         if length is None and word != 0 and not _is_code(image, word):
             break  # the end of a table found by scanning
