@@ -24,6 +24,7 @@ import copy
 from dataclasses import dataclass, replace
 import weakref
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from functools import cached_property
 
 from gomcu.code.arch import Decoder, decoder_for
@@ -32,6 +33,9 @@ from gomcu.code.constprop import Propagation, State, Value, entry_value_read
 from gomcu.code.frames import analyse_frame
 from gomcu.code.types import CallSite, Frame, Function, Insn, Kind, Root, VectorEntry
 from gomcu.image import Image, SymbolKind
+
+if TYPE_CHECKING:
+    from gomcu.runtime.profile import RuntimeProfile
 
 _CACHE: "weakref.WeakKeyDictionary[Image, CodeModel]" = weakref.WeakKeyDictionary()
 #: Writable sections the linker places in flash, so their words are constant at run time:
@@ -86,6 +90,7 @@ class CodeModel:
         self._contexts: dict[int, list[tuple[CallSite, State]]] = {}  # site in a helper -> (caller's call, state)
         self._build()
         self._context_restores()
+        self._dispatch_table()
         self._resolve_per_call_site()
 
     # -- building ----------------------------------------------------------------------------
@@ -277,9 +282,7 @@ class CodeModel:
     def _context_restores(self) -> None:
         """Routines the runtime profile names as context restores (tinygo_longjmp): their computed
         jump returns into a frame already on this stack, so it is no unresolved call."""
-        from gomcu.runtime.profile import detect_family
-
-        profile = detect_family(s.name for s in self.image.symbols)
+        profile = self._runtime
         if profile is None:
             return
         for name, f in list(self._functions.items()):
@@ -288,6 +291,45 @@ class CodeModel:
                         "its computed jump adds no stack and ends the path")
                 self._functions[name] = replace(f, calls=tuple(c for c in f.calls if c.callee is not None),
                                                 notes=f.notes + (note,))
+
+    @cached_property
+    def _runtime(self) -> RuntimeProfile | None:
+        from gomcu.runtime.profile import detect_family
+
+        return detect_family(s.name for s in self.image.symbols)
+
+    def _dispatch_table(self) -> None:
+        """The runtime's system-call dispatch (Embedded Go's svcallHandler jumps through
+        `runtime.syscalls`): its unresolved jumps go to every handler the table holds, as a word
+        that is a code address or points at one (a Go func value). The table is the linker's
+        initial data, which the runtime never rewrites."""
+        profile = self._runtime
+        if profile is None or not profile.tasks.get("syscall_table"):
+            return
+        entry = self._functions.get(str(profile.tasks.get("syscall_entry", "")))
+        table = self.image.symbol(str(profile.tasks["syscall_table"]))
+        if entry is None or table is None or not table.size:
+            return
+        targets: dict[str, int] = {}
+        for at in range(table.address, table.address + table.size, 4):
+            word = self.image.read_word(at)
+            address = self.code_address(word)
+            if address is None and word is not None:
+                address = self.code_address(self.image.read_word(word))
+            name = self._function_name_at(address, exact=True) if address is not None else None
+            if name is not None and address is not None:
+                targets.setdefault(name, address)
+        if not targets:
+            return
+        how = f"{table.name}, the runtime's system call table ({profile.name} profile)"
+        calls: list[CallSite] = []
+        for c in entry.calls:
+            if c.callee is None and c.kind == "indirect-jump":
+                calls.extend(replace(c, callee=n, callee_address=a, kind="tail-call", resolved_by=how)
+                             for n, a in sorted(targets.items()))
+            else:
+                calls.append(c)
+        self._functions[entry.name] = replace(entry, calls=tuple(calls))
 
     def _resolve_per_call_site(self) -> None:
         """Indirect calls and jumps through a register the function never set (LLVM's outlined
@@ -550,9 +592,9 @@ class CodeModel:
 
     @cached_property
     def roots(self) -> tuple[Root, ...]:
-        from gomcu.code.roots import find_roots
+        from gomcu.code.roots import find_roots, task_profile_of
 
-        return find_roots(self)
+        return find_roots(self, task_profile_of(s.name for s in self.image.symbols))
 
     def edges(self) -> Iterable[tuple[str, str]]:
         for f in self._functions.values():

@@ -9,7 +9,7 @@ The runtime names are data (`TINYGO`), not code paths.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,11 @@ class TaskProfile:
     #: linker symbols (absolute) that give the system stack's size
     system_stack_size_symbols: tuple[str, ...] = ()
     dying: tuple[str, ...] = ()  # run only when the program is dying (panic, failed check, fault report)
+    #: stack growth points (Embedded Go's morestack): they move the goroutine to a larger stack,
+    #: so their calls add nothing to the stack being measured and close no recursion
+    growth: tuple[str, ...] = ()
+    #: the most a growable goroutine stack may reach (Embedded Go's maxstacksize); None: fixed stacks
+    max_stack_size: int | None = None
 
 
     @classmethod
@@ -74,11 +79,24 @@ class TaskProfile:
             stack_check_bytes=int(tasks.get("stack_check_bytes", 0)),
             system_stack_size_symbols=tuple(tasks.get("system_stack_size_symbols", ())),
             dying=tuple(tasks.get("dying", ())),
+            growth=tuple(tasks.get("growth", ())),
+            max_stack_size=int(profile.memory["max_stack_bytes"]) if "max_stack_bytes" in profile.memory else None,
         )
 
 
 #: The default: TinyGo's names, read from runtime/profiles/tinygo.toml.
 TINYGO = TaskProfile.from_runtime(load_profile("tinygo"))
+
+
+def task_profile_of(symbol_names: Iterable[str]) -> TaskProfile:
+    """The task machinery of the runtime the image shows (TinyGo's unless a runtime with its own
+    goroutine start is detected: Embedded Go's newproc)."""
+    from gomcu.runtime.profile import detect_family
+
+    runtime = detect_family(symbol_names)
+    if runtime is None or runtime.name == "tinygo" or "start" not in runtime.tasks:
+        return TINYGO
+    return TaskProfile.from_runtime(runtime)
 
 
 def stack_sizes(model: CodeModel, profile: TaskProfile = TINYGO) -> tuple[int, tuple[int, ...]] | None:
@@ -192,7 +210,7 @@ def _tasks(model: CodeModel, profile: TaskProfile, taken: set[int]) -> list[Root
             else:
                 slot = next((v for i, v in enumerate(values)
                              if i != entry_index and v is not None and 0 <= v < len(sizes)), None)
-            kind = RootKind.GOROUTINE if (f.name.endswith(profile.wrapper_suffix) or sizes
+            kind = RootKind.GOROUTINE if (f.name.endswith(profile.wrapper_suffix) or sizes or profile.growth
                                           or f.name == profile.main_goroutine) else RootKind.TASK
             size = sizes[slot] if slot is not None and slot < len(sizes) else None
             found[entry] = Root(f.name, kind, entry, stack_slot=slot, stack_size=size, evidence=how)

@@ -70,6 +70,12 @@ class GcAnalysis:
 
 # -- the runtime and its GC kind ---------------------------------------------------------------
 
+def _interrupt_alloc_failure(profile: RuntimeProfile | None) -> str:
+    """What the runtime does when a handler allocates (the profile says; TinyGo's by default)."""
+    default = "TinyGo panics 'heap alloc in interrupt'"
+    return str(profile.gc.get("interrupt_alloc_failure", default)) if profile else default
+
+
 def resolve_profile(image: Image, forced: RuntimeProfile | str | None) -> RuntimeProfile | None:
     if isinstance(forced, RuntimeProfile):
         return forced
@@ -192,7 +198,7 @@ def _location(site: AllocationSite) -> Location:
 
 def _findings(analysis_sites: tuple[AllocationSite, ...], kind: str, budget: HeapBudget,
               verdicts: tuple[NoGcVerdict, ...], measured: gc_measure.GcMeasurement | None,
-              unresolved: int) -> tuple[list[Finding], list[str]]:
+              unresolved: int, profile: RuntimeProfile | None = None) -> tuple[list[Finding], list[str]]:
     findings: list[Finding] = []
     suggestions: list[str] = []
     if kind == "unknown" and not analysis_sites:
@@ -205,8 +211,8 @@ def _findings(analysis_sites: tuple[AllocationSite, ...], kind: str, budget: Hea
                 size = f"{s.size} bytes" if s.size is not None else "memory"
                 findings.append(Finding(
                     "gc.alloc-in-interrupt", Severity.ERROR,
-                    f"interrupt handler {r.root} allocates {size} at {s.where} (via {s.function}): TinyGo panics "
-                    "'heap alloc in interrupt', and a collection would run inside the handler",
+                    f"interrupt handler {r.root} allocates {size} at {s.where} (via {s.function}): "
+                    f"{_interrupt_alloc_failure(profile)}, and a collection would run inside the handler",
                     _location(s), r.functions + (s.allocator,)))
     for s in analysis_sites:
         if s.init_only or s.in_interrupt or not s.loop:
@@ -309,7 +315,7 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | st
     clock = chip.clock_hz if chip is not None and getattr(chip, "clock_hz", None) else (
         measurement.run.clock_hz if measurement else None)
     unresolved = len(cm.unresolved_calls)
-    findings, suggestions = _findings(sites, kind, budget, verdicts, measurement, unresolved)
+    findings, suggestions = _findings(sites, kind, budget, verdicts, measurement, unresolved, prof)
     notes.extend(budget.notes)
     return GcAnalysis(prof.name if prof else None, kind, evidence, allocators, sites, verdicts, budget,
                       measurement, clock, tuple(findings), tuple(suggestions), tuple(notes), unresolved)

@@ -222,7 +222,7 @@ class SiteFinder:
                 file=line.file if line else None,
                 line=line.line if line else None,
                 package=self._package(call.caller, call.address),
-                size=self._size_argument(call.address),
+                size=self._size_argument(call.address, call.callee),
                 purpose="goroutine stack" if self.profile.is_task_start(call.caller) else "object",
                 roots=roots,
                 loop=loop,
@@ -231,9 +231,20 @@ class SiteFinder:
             ))
         return tuple(out)
 
-    def _size_argument(self, address: int) -> int | None:
+    def _size_argument(self, address: int, allocator: str | None) -> int | None:
+        """The bytes a call allocates when its arguments are constants: the first argument, or
+        where the profile says so, the argument's index (`size_argument`) or the first word of
+        the type descriptor it passes (`size_from_type`: Go's newobject(typ), typ.size first)."""
         args = self.model.call_args.get(address, ())
-        return args[0] if args and args[0] is not None else None
+        gc = self.profile.gc
+        if allocator is not None and allocator in gc.get("size_from_type", ()):
+            return self.model.word(args[0]) if args and args[0] is not None else None
+        index = 0
+        if "size_argument" in gc:
+            index = dict(gc["size_argument"]).get(allocator, -1) if allocator else -1
+        if index < 0 or index >= len(args):
+            return None
+        return args[index]
 
     def _package(self, function: str, address: int) -> str:
         package = go_package(function)

@@ -129,7 +129,23 @@ def _system_stack(image: Image, symbols: tuple[str, ...]) -> tuple[int | None, s
         sym = image.symbol(name)
         if sym is not None and sym.section_index is None and sym.address:
             return sym.address, f"linker symbol {name}"
+
+    # Embedded Go: the ISR stack runs from RAM's base to the vector table's initial sp
+    profile = detect_profile(s.name for s in image.symbols)
+    if profile is not None and profile.memory.get("isr_stack_from_vector"):
+        base = image.symbol(str(profile.memory.get("ram_start", "")))
+        top = _initial_sp(image)
+        if base is not None and top is not None and top > base.address:
+            return top - base.address, f"vector word 0 (0x{top:x}) - {base.name} (0x{base.address:x})"
     return None, "unknown"
+
+
+def _initial_sp(image: Image) -> int | None:
+    """The initial sp the vector table holds (word 0), if the image has a table."""
+    from gomcu.code.vectors import decode_vector_table
+
+    table = decode_vector_table(image, None)
+    return table[0].address if table else None
 
 
 def _task_costs(model: CodeModel, profile: TaskProfile, exc: int) -> list[Cost]:
@@ -171,7 +187,7 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
     if profile is None:
         detected = detect_profile(s.name for s in image.symbols)
         profile = TaskProfile.from_runtime(detected) if detected is not None else TINYGO
-    graph = StackGraph(model)
+    graph = StackGraph(model, frozenset(profile.growth))
     exc = _exception_frame(image, model)
     roots = list(model.roots)
     if root is not None:

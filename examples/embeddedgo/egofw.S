@@ -1,0 +1,188 @@
+@ The runtime's assembly part, shaped like Embedded Go's rt0_noos_thumb.s, tasker_noos_thumb.s,
+@ sys_noos_thumb.s and asm_thumb.s: vector table, reset, SVC system calls through a table,
+@ the PendSV context switch, morestack, and a Go function whose prologue checks the stack guard.
+	.syntax unified
+	.thumb
+
+	.section .vectors, "a"
+	.global rt_vectors
+	.type rt_vectors, %object
+rt_vectors:
+	.word isr_stack_top             @ 0: initial sp = top of the 2 KiB ISR stack at RAM base
+	.word rt0_thumb_noos + 1        @ 1: Reset
+	.word 1                         @ 2: NMI: no handler (the linker dropped unhandledException)
+	.word rt_hardfault + 1          @ 3: HardFault
+	.word 1, 1, 1, 0, 0, 0, 0       @ 4-10
+	.word rt_svcall + 1             @ 11: SVCall
+	.word 1, 0                      @ 12-13
+	.word rt_pendsv + 1             @ 14: PendSV
+	.word 1                         @ 15: SysTick
+	.word 1, 1, 1, 1, 1, 1          @ IRQ0-5
+	.word irq_exti0 + 1             @ IRQ6: EXTI0
+	.rept 21
+	.word 1                         @ IRQ7-27
+	.endr
+	.word irq_tim2 + 1              @ IRQ28: TIM2
+	.size rt_vectors, . - rt_vectors
+
+	.text
+	.global rt0_thumb_noos
+	.type rt0_thumb_noos, %function
+	.p2align 2
+rt0_thumb_noos:                         @ runs on the ISR stack (MSP)
+	ldr r0, =rt_g0
+	mov r10, r0                     @ g lives in r10
+	ldr r1, =ram_start
+	adds r1, #464                   @ stackguard0 = stack_lo + 464 (noosStackGuard)
+	str r1, [r0, #8]
+	bl main_main
+1:	b 1b
+	.ltorg
+	.size rt0_thumb_noos, . - rt0_thumb_noos
+
+	.global rt_hardfault
+	.type rt_hardfault, %function
+rt_hardfault:
+	ldr r0, =fault_msg
+	bl rt_throw
+	.ltorg
+	.size rt_hardfault, . - rt_hardfault
+
+@ SVCall: the system call number is the svc immediate; fast calls (<= 4) run at once,
+@ the others from threads only. Dispatched through the syscalls table (an indirect jump).
+	.global rt_svcall
+	.type rt_svcall, %function
+	.p2align 2
+rt_svcall:
+	tst lr, #4
+	ite eq
+	mrseq r12, msp
+	mrsne r12, psp
+	ldr r1, [r12, #24]              @ stacked pc
+	ldrb r1, [r1, #-2]              @ svc immediate
+	ldr r2, =rt_syscalls
+	ldr pc, [r2, r1, lsl #2]
+	.ltorg
+	.size rt_svcall, . - rt_svcall
+
+@ PendSV: the tasker's context switch. The hardware pushed r0-r3, r12, lr, pc, xpsr (32 B) on
+@ the thread's PSP; this saves r4-r11 and EXC_RETURN there (36 B) and loads the next thread's.
+	.global rt_pendsv
+	.type rt_pendsv, %function
+	.p2align 2
+rt_pendsv:
+	mrs r0, psp
+	stmdb r0!, {r4-r11, lr}
+	ldr r1, =rt_curthread
+	ldr r2, [r1]
+	str r0, [r2]
+	ldr r2, [r2, #4]                @ next thread
+	str r2, [r1]
+	ldr r0, [r2]
+	ldmia r0!, {r4-r11, lr}
+	msr psp, r0
+	bx lr
+	.ltorg
+	.size rt_pendsv, . - rt_pendsv
+
+@ System call stubs (sys_noos_thumb.s): fast nanotime is SVC 0, futexsleep SVC 9, newosproc SVC 7.
+	.global rt_nanotime
+	.type rt_nanotime, %function
+rt_nanotime:
+	svc #0
+	bx lr
+	.size rt_nanotime, . - rt_nanotime
+
+	.global rt_futexsleep
+	.type rt_futexsleep, %function
+rt_futexsleep:
+	svc #9
+	bx lr
+	.size rt_futexsleep, . - rt_futexsleep
+
+	.global rt_newproc
+	.type rt_newproc, %function
+rt_newproc:
+	push {r4, lr}
+	mov r4, r0
+	movs r0, #64
+	movs r1, #0
+	movs r2, #1
+	bl rt_mallocgc                  @ the new g and its first stack come from the heap
+	str r4, [r0]
+	svc #7
+	pop {r4, pc}
+	.size rt_newproc, . - rt_newproc
+
+	.type sys_nanotime, %function
+sys_nanotime:
+	ldr r0, =0xE000E018             @ SysTick current value
+	ldr r0, [r0]
+	movs r1, #0
+	bx lr
+	.ltorg
+	.size sys_nanotime, . - sys_nanotime
+
+	.type sys_futexsleep, %function
+sys_futexsleep:
+	ldr r0, =0xE000ED04
+	mov r1, #0x10000000
+	str r1, [r0]                    @ pend PendSV: switch to another thread
+	bx lr
+	.ltorg
+	.size sys_futexsleep, . - sys_futexsleep
+
+@ morestack_noctxt -> morestack: switch to g0's stack and call newstack, which copies the
+@ goroutine's stack to a larger one. A growth point: it runs on another stack.
+	.global rt_morestack_noctxt
+	.type rt_morestack_noctxt, %function
+rt_morestack_noctxt:
+	movs r7, #0
+	b rt_morestack
+	.size rt_morestack_noctxt, . - rt_morestack_noctxt
+
+	.global rt_morestack
+	.type rt_morestack, %function
+rt_morestack:
+	ldr r0, =rt_g0
+	ldr r0, [r0, #4]                @ g0's stack
+	mov sp, r0
+	bl rt_newstack
+	bx lr
+	.ltorg
+	.size rt_morestack, . - rt_morestack
+
+@ main.work: a Go function's prologue: if sp <= g.stackguard0, call morestack_noctxt and retry.
+	.global main_work
+	.type main_work, %function
+main_work:
+	ldr r1, [r10, #8]
+	cmp sp, r1
+	bls 2f
+	push {lr}
+	sub sp, #20                     @ 24 B frame
+	movs r0, #3
+	bl main_depth
+	add sp, #20
+	pop {pc}
+2:	mov r3, lr
+	bl rt_morestack_noctxt
+	b main_work
+	.size main_work, . - main_work
+
+	.section .rodata
+	.p2align 2
+	.global rt_syscalls
+	.type rt_syscalls, %object
+rt_syscalls:
+	.word sys_nanotime + 1, sys_nanotime + 1, sys_nanotime + 1, sys_nanotime + 1, sys_nanotime + 1
+	.word sys_futexsleep + 1, sys_futexsleep + 1, sys_futexsleep + 1, sys_futexsleep + 1, sys_futexsleep + 1
+	.size rt_syscalls, . - rt_syscalls
+fault_msg:
+	.asciz "fault"
+
+	.bss
+	.p2align 3
+	.global rt_g0, rt_curthread
+rt_g0:	.space 16
+rt_curthread: .space 4
