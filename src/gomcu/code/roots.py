@@ -9,6 +9,7 @@ The runtime names are data (`TINYGO`), not code paths.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -54,6 +55,13 @@ class TaskProfile:
     growth: tuple[str, ...] = ()
     #: the most a growable goroutine stack may reach (Embedded Go's maxstacksize); None: fixed stacks
     max_stack_size: int | None = None
+    #: name patterns of the runtime's own code: a cycle wholly inside it is the runtime's recursion
+    runtime_code: tuple[str, ...] = ()
+
+    def is_runtime_code(self, functions: Iterable[str]) -> bool:
+        """Is every function of a cycle the runtime's own?"""
+        return bool(self.runtime_code) and all(
+            any(fnmatch.fnmatchcase(f, p) for p in self.runtime_code) for f in functions)
 
 
     @classmethod
@@ -80,6 +88,7 @@ class TaskProfile:
             system_stack_size_symbols=tuple(tasks.get("system_stack_size_symbols", ())),
             dying=tuple(tasks.get("dying", ())),
             growth=tuple(tasks.get("growth", ())),
+            runtime_code=tuple(tasks.get("runtime_cycles", ())),
             max_stack_size=int(profile.memory["max_stack_bytes"]) if "max_stack_bytes" in profile.memory else None,
         )
 

@@ -240,8 +240,9 @@ class SiteFinder:
         if allocator is not None and allocator in gc.get("size_from_type", ()):
             return self.model.word(args[0]) if args and args[0] is not None else None
         index = 0
-        if "size_argument" in gc:
-            index = dict(gc["size_argument"]).get(allocator, -1) if allocator else -1
+        positions: object = gc.get("size_argument")
+        if isinstance(positions, dict):
+            index = int(positions.get(allocator, -1)) if allocator else -1
         if index < 0 or index >= len(args):
             return None
         return args[index]

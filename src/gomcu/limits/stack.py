@@ -262,6 +262,9 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             f"{system.bound_bytes} B but it is {system.allotted_bytes} B: "
             f"{system.bound_bytes - system.allotted_bytes} B short ({system.assumption})"))
     recursion = _recursion(graph, results, model)
+    # The program's own cycles first: they are the headline; the runtime's (panic printing,
+    # scheduler, GC paths, named by the profile) follow as information.
+    recursion = tuple(sorted(recursion, key=lambda r: profile.is_runtime_code(r.cycle.functions)))
     for rec in recursion:
         holder = next((r for r in results if r.name == rec.root), None)
         if rec.implied_bytes is not None and holder is not None and holder.allotted_bytes is not None \
@@ -288,9 +291,11 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
                 f"{rec.cycle.bytes_per_iteration} B per iteration",
                 Location(function=rec.cycle.functions[0]), rec.cycle.functions))
             continue
+        runtime_own = profile.is_runtime_code(rec.cycle.functions)
         findings.append(Finding(
-            "stack.recursion", Severity.WARNING,
-            f"recursion {' -> '.join(rec.cycle.functions + rec.cycle.functions[:1])}: "
+            "stack.recursion", Severity.INFO if runtime_own else Severity.WARNING,
+            ("inside the runtime (its own, not the program's): " if runtime_own else "")
+            + f"recursion {' -> '.join(rec.cycle.functions + rec.cycle.functions[:1])}: "
             f"{rec.cycle.bytes_per_iteration} B per iteration; {depth}"
             + ("; closed through a call TinyGo's analysis sees as indirect" if rec.tinygo_misses else ""),
             Location(function=rec.cycle.functions[0]), rec.cycle.functions))

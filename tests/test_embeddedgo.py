@@ -1,0 +1,101 @@
+"""The Embedded Go profile on the reference firmware with its shape (examples/embeddedgo).
+
+Every figure here can be read off egofw.c / egofw.S / egofw.ld and GCC's egofw.su:
+ISR stack 0x20000800 - 0x20000000 = 2048 B; main.blinky 8 + main.work 24 (push {lr} + sub #20)
++ main.depth 16 + the 32 B exception frame = 80 B; TIM2's newobject(&tim2_type) allocates the
+16 B the type descriptor's first word says.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import run_gomcu
+from gomcu.code.model import CodeModel
+from gomcu.code.types import RootKind
+from gomcu.code.worstcase import StackGraph
+from gomcu.image import load as load_image
+from gomcu.limits import gc, interrupts, stack
+from gomcu.runtime.profile import detect_profile, load_profile
+
+EGO = Path(__file__).parents[1] / "examples" / "embeddedgo"
+ELF = EGO / "egofw.elf"
+
+
+@pytest.fixture(scope="module")
+def image():  # type: ignore[no-untyped-def]
+    return load_image(ELF)
+
+
+def test_profile_detected_and_toolchain_honest(image) -> None:  # type: ignore[no-untyped-def]
+    assert detect_profile(s.name for s in image.symbols).name == "embeddedgo"
+    # built by gcc (its DWARF says so), with an Embedded Go-shaped runtime
+    assert image.toolchain.name == "gcc" and "_rt0_thumb_noos" in image.toolchain.evidence
+    assert image.mapping_symbols == ()
+
+
+def test_vector_table_from_runtime_vectors(image) -> None:  # type: ignore[no-untyped-def]
+    vt = {e.name: e for e in CodeModel(image).vector_table}
+    assert len(vt) == 16 + 29  # runtime.vectors' size: 45 words
+    assert (vt["NMI"].address, vt["NMI"].handler) == (0, None)  # slot holding 1: no handler
+    assert vt["IRQ6"].handler == "IRQ6_Handler" and vt["IRQ28"].handler == "IRQ28_Handler"
+    assert vt["InitialSP"].address == image.symbol("isr_stack_top").address == 0x20000800
+
+
+def test_isr_stack_and_goroutine_against_maxstacksize(image) -> None:  # type: ignore[no-untyped-def]
+    report = stack.analyse(image)
+    assert report.system is not None and report.system.allotted_bytes == 2048
+    blinky = next(r for r in report.roots if r.name == "main.blinky")
+    assert blinky.root.kind is RootKind.GOROUTINE
+    assert blinky.bound_bytes == 8 + 24 + 16 + 32
+    assert blinky.allotted_bytes == load_profile("embeddedgo").memory["max_stack_bytes"] == 32768
+    assert "maxstacksize" in blinky.allotted_source
+
+
+def test_morestack_is_a_growth_point_not_recursion(image) -> None:  # type: ignore[no-untyped-def]
+    m = CodeModel(image)
+    plain = StackGraph(m)  # without the profile: morestack -> newstack -> copystack -> morestack
+    cyclic = {n for i in plain.recursive for n in plain.components[i]}
+    assert {"runtime.morestack", "runtime.newstack", "runtime.copystack"} <= cyclic
+    report = stack.analyse(image)
+    cycles = [r.cycle.functions for r in report.recursion]
+    assert not any("runtime.morestack" in c for c in cycles)
+    # the user's recursion is the headline; the runtime's own is information
+    recursion = [f for f in report.findings if f.rule == "stack.recursion"]
+    assert recursion[0].message.startswith("recursion main.depth") and recursion[0].severity.name == "WARNING"
+    assert "inside the runtime" in recursion[1].message and recursion[1].severity.name == "INFO"
+
+
+def test_allocation_sites_and_handlers(image) -> None:  # type: ignore[no-untyped-def]
+    analysis = gc.analyse(image)
+    assert analysis.runtime == "embeddedgo" and analysis.gc_kind == "precise"
+    tim2 = next(s for s in analysis.sites if s.function == "IRQ28_Handler")
+    assert (tim2.allocator, tim2.size, tim2.in_interrupt) == ("runtime.newobject", 16, True)
+    assert any("malloc during signal" in f.message for f in analysis.findings)
+    # heap: runtime.end .. runtime.ramend
+    assert analysis.budget.heap_bytes == image.symbol("runtime.ramend").address - image.symbol("runtime.end").address
+    irq = {h.name: h for h in interrupts.analyse(image).handlers}
+    assert not irq["IRQ6_Handler"].violations and not irq["IRQ6_Handler"].unresolved  # wakes a note: clean
+    assert [v.chain for v in irq["IRQ28_Handler"].violations if v.kind == "alloc"][0][:2] == \
+        ("IRQ28_Handler", "runtime.newobject")
+    # svcallHandler's jump through runtime.syscalls reaches the table's handlers
+    assert not irq["runtime.svcallHandler"].unresolved
+
+
+def test_check_cli(image) -> None:  # type: ignore[no-untyped-def]
+    p = run_gomcu("check", str(ELF))
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "runtime profile embeddedgo" in p.stdout and "system stack allotted: 2048 bytes" in p.stdout
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None,
+                    reason="needs arm-none-eabi-gcc and make")
+def test_rebuild_bit_identical(tmp_path: Path) -> None:
+    for name in ("egofw.c", "egofw.S", "egofw.ld", "names.txt", "Makefile"):
+        shutil.copy(EGO / name, tmp_path / name)
+    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
+    assert (tmp_path / "egofw.elf").read_bytes() == ELF.read_bytes(), "run make in examples/embeddedgo and commit"
