@@ -47,7 +47,7 @@ def test_literal_pool_and_table_are_not_code() -> None:
 def test_vector_slot_holding_one_is_no_handler() -> None:
     vt = CodeModel(load_image(ELF)).vector_table
     assert [(e.name, e.address, e.handler) for e in vt[1:4]] == [
-        ("Reset", 0x08000010, "_rt0_thumb_noos"), ("NMI", 0, None), ("HardFault", 0x0800001c, "main.reader")]
+        ("Reset", 0x08000010, "_rt0_thumb_noos"), ("NMI", 0, None), ("HardFault", 0x08000020, "main.reader")]
 
 
 def test_check_does_not_crash() -> None:
@@ -72,3 +72,14 @@ def test_any_bytes_decode_without_raising() -> None:
     data = b"".join(h.to_bytes(2, "little") + ((h * 40503) & 0xFFFF).to_bytes(2, "little") for h in range(0x10000))
     insns = decoder.decode(data, 0x1000, lambda a: None)
     assert sum(i.size for i in insns) == len(data)
+
+
+def test_tbb_table_without_mapping_symbols() -> None:
+    """The table ends where its first case begins: its 3 bytes and the pad are not code, and
+    the case that calls main.table is reached through the table."""
+    m = CodeModel(load_image(ELF))
+    f = m.function("main.switch")
+    assert f is not None and (f.frame.bytes, f.frame.dynamic) == (8, False)
+    assert [c.callee for c in f.calls] == ["main.table"]
+    addresses = [i.address for i in m.instructions("main.switch")]
+    assert not any(f.address + 10 <= a < f.address + 14 for a in addresses)  # the table + pad

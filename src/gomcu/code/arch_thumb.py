@@ -246,11 +246,15 @@ class ThumbDecoder:
         data = read(table, max(0, limit - table))
         if not data:
             return []
+        # The table ends where the first case begins (no $d/$t need mark it: Go's linker writes none).
         targets: list[int] = []
+        first = limit
         for i in range(0, len(data) - width + 1, width):
-            entry = int.from_bytes(data[i : i + width], "little")
-            targets.append(table + 2 * entry)
-        # The table ends where the first case begins.
-        first = min(targets) if targets else limit
-        count = max(0, (first - table) // width)
-        return sorted(set(targets[:count] if count else targets))
+            if table + i >= first:
+                break
+            target = table + 2 * int.from_bytes(data[i : i + width], "little")
+            if target < table + i + width:  # a case inside the table read so far: not a table entry
+                break
+            targets.append(target)
+            first = min(first, target)
+        return sorted(set(targets))

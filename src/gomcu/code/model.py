@@ -233,7 +233,8 @@ class CodeModel:
                 if code:
                     insns.extend(decoder.decode(code, lo, self._read_const))
             if not self._mapping and insns:  # no $t/$d (Go's linker, stripped images): code is what flow reaches
-                insns = reachable_code(insns, start, end, self._decode_span)
+                insns = reachable_code(insns, start, end, self._decode_span,
+                                       lambda i, end=end: decoder.jump_table(i, self.image.read, end))
             tables = {
                 ins.address: decoder.jump_table(ins, self.image.read, self._next_code(ins.address, end))
                 for ins in insns if ins.kind is Kind.JUMP_TABLE
