@@ -23,7 +23,7 @@ import bisect
 import copy
 from dataclasses import dataclass, replace
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from functools import cached_property
 
@@ -215,6 +215,9 @@ class CodeModel:
 
     _read_const = word
 
+    def _table_reader(self, end: int) -> Callable[[Insn], list[int]]:
+        return lambda ins: self.decoder.jump_table(ins, self.image.read, end)
+
     def _decode_span(self, start: int, end: int) -> list[Insn]:
         code = self.image.read(start, end - start)
         return self.decoder.decode(code, start, self._read_const) if code else []
@@ -233,8 +236,7 @@ class CodeModel:
                 if code:
                     insns.extend(decoder.decode(code, lo, self._read_const))
             if not self._mapping and insns:  # no $t/$d (Go's linker, stripped images): code is what flow reaches
-                insns = reachable_code(insns, start, end, self._decode_span,
-                                       lambda i, end=end: decoder.jump_table(i, self.image.read, end))
+                insns = reachable_code(insns, start, end, self._decode_span, self._table_reader(end))
             tables = {
                 ins.address: decoder.jump_table(ins, self.image.read, self._next_code(ins.address, end))
                 for ins in insns if ins.kind is Kind.JUMP_TABLE
