@@ -98,12 +98,12 @@ TINYGO = TaskProfile.from_runtime(load_profile("tinygo"))
 
 
 def task_profile_of(symbol_names: Iterable[str]) -> TaskProfile:
-    """The task machinery of the runtime the image shows (TinyGo's unless a runtime with its own
-    goroutine start is detected: Embedded Go's newproc)."""
+    """The task machinery the code model finds roots with: TinyGo's, unless the image's runtime has
+    growable goroutine stacks (Embedded Go: goroutines start in runtime.newproc)."""
     from gomcu.runtime.profile import detect_family
 
     runtime = detect_family(symbol_names)
-    if runtime is None or runtime.name == "tinygo" or "start" not in runtime.tasks:
+    if runtime is None or "growth" not in runtime.tasks:
         return TINYGO
     return TaskProfile.from_runtime(runtime)
 

@@ -230,6 +230,10 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             elif table is not None and r.kind is RootKind.GOROUTINE:
                 # the binary allots per goroutine, and this one is not tied to its slot
                 allotted, source = None, f"unknown: not tied to a slot of {profile.stack_sizes_symbol}"
+            elif tasks_present and profile.max_stack_size is not None and profile.growth:
+                allotted, source = profile.max_stack_size, (
+                    f"maxstacksize: starts at {profile.default_stack_size} B, grows through "
+                    f"{profile.growth[0]} (copied to a larger stack on the heap)")
             elif tasks_present and profile.default_stack_size:
                 allotted, source = profile.default_stack_size, "default stack size"
             else:
