@@ -100,3 +100,16 @@ def test_rebuild_bit_identical(tmp_path: Path) -> None:
         shutil.copy(EGO / name, tmp_path / name)
     subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
     assert (tmp_path / "egofw.elf").read_bytes() == ELF.read_bytes(), "run make in examples/embeddedgo and commit"
+
+
+def test_note_wakeup_is_allowed_in_handlers(image) -> None:  # type: ignore[no-untyped-def]
+    """rtos.(*Note).Wakeup's thread path makes a slow system call (futexwakeup); the runtime
+    allows Wakeup in handlers, so IRQ6 is clean with the profile and flagged without its rule."""
+    from dataclasses import replace
+
+    profile = load_profile("embeddedgo")
+    assert profile.is_interrupt_safe("embedded/rtos.(*Note).Wakeup") and profile.is_interrupt_safe("runtime.nanotime")
+    with_rule = {h.name: h for h in interrupts.analyse(image, None, profile).handlers}
+    without = {h.name: h for h in interrupts.analyse(image, None, replace(profile, interrupts={})).handlers}
+    assert with_rule["IRQ6_Handler"].status == "clean"
+    assert [(v.kind, v.target) for v in without["IRQ6_Handler"].violations] == [("scheduler", "runtime.futexwakeup")]

@@ -100,6 +100,13 @@ rt_futexsleep:
 	bx lr
 	.size rt_futexsleep, . - rt_futexsleep
 
+	.global rt_futexwakeup
+	.type rt_futexwakeup, %function
+rt_futexwakeup:
+	svc #10
+	bx lr
+	.size rt_futexwakeup, . - rt_futexwakeup
+
 	.global rt_newproc
 	.type rt_newproc, %function
 rt_newproc:

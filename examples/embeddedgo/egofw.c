@@ -12,6 +12,7 @@ struct note { volatile uint32_t key; };
 extern void rt_morestack_noctxt(void);
 extern int64_t rt_nanotime(void);            /* fast system call (SVC 0) */
 extern void rt_futexsleep(volatile uint32_t *addr, uint32_t val); /* slow system call (SVC 9) */
+extern void rt_futexwakeup(volatile uint32_t *addr, uint32_t cnt); /* slow system call (SVC 10) */
 extern void main_work(void);                 /* Go-shaped function with a morestack prologue */
 
 static uint8_t heap[4096];
@@ -82,10 +83,14 @@ __attribute__((noinline)) void rt_copystack(uint32_t newsize) {
 
 __attribute__((noinline)) void rt_newstack(void) { rt_copystack(2048); }
 
-/* runtime.notewakeup: marks the note and asks PendSV to reschedule (allowed in handlers). */
+/* runtime.notewakeup: marks the note; rtos.(*Note).Wakeup is allowed in handlers, although its
+ * thread path makes a slow system call. */
 __attribute__((noinline)) void rt_notewakeup(struct note *n) {
 	n->key = 1;
-	ICSR = ICSR_PENDSVSET;
+	if (ipsr() == 0)
+		rt_futexwakeup(&n->key, 1);   /* a thread wakes the sleeper through the tasker (slow call) */
+	else
+		ICSR = ICSR_PENDSVSET;        /* a handler only pends PendSV */
 }
 
 __attribute__((noinline)) void rtos_note_wakeup(struct note *n) { rt_notewakeup(n); }

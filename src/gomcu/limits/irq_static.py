@@ -160,7 +160,10 @@ def analyse_handler(image: Image, model: CodeModel, root: Root, profile: Runtime
     if profile is not None:
         category = profile.unsafe_category
         catch_all = bool(FAULT_EXCEPTIONS & set(root.vectors))
-        for chain in chains_to(model, root.name, lambda n: category(n) is not None):
+        allowed = profile.is_interrupt_safe
+        for chain in chains_to(model, root.name, lambda n: allowed(n) or category(n) is not None):
+            if allowed(chain.target):  # the runtime allows it in handlers: look no further
+                continue
             kind = category(chain.target) or "?"
             site = chain.last_site
             loc = location(image, site.address if site else root.address, site.caller if site else root.name)

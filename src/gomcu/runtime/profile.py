@@ -37,6 +37,9 @@ class RuntimeProfile:
     hooks: tuple[dict[str, Any], ...] = ()
     #: an RTOS's kernel: its API, the interrupt-safe part, the port's handlers (gomcu.limits.rtos_rules)
     rtos: dict[str, Any] = field(default_factory=dict)
+    #: what a handler may call although it reaches unsafe code on other paths ([interrupts]:
+    #: Embedded Go's fast system calls and rtos.Note.Wakeup)
+    interrupts: dict[str, Any] = field(default_factory=dict)
 
     # -- questions analyses ask -------------------------------------------------------------
 
@@ -101,6 +104,10 @@ class RuntimeProfile:
         """A kernel function an interrupt handler may call (FreeRTOS's ...FromISR API)."""
         return _match(name, self.rtos.get("isr_safe", ()))
 
+    def is_interrupt_safe(self, name: str) -> bool:
+        """A function the runtime allows in handlers as a whole (what it reaches is its business)."""
+        return _match(name, (*self.interrupts.get("allowed", ()), *self.interrupts.get("fast_syscalls", ())))
+
     def unsafe_category(self, name: str) -> str | None:
         """The first category ("alloc", "block", ...) whose patterns name this function."""
         for category, patterns in self.unsafe_in_interrupt.items():
@@ -163,6 +170,7 @@ def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
             source=_tuples(data.get("source", {})),
             hooks=tuple(dict(h) for h in data.get("hooks", ())),
             rtos=_tuples(data.get("rtos", {})),
+            interrupts=_tuples(data.get("interrupts", {})),
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise GomcuError(f"{origin}: invalid runtime profile ({error})") from None
