@@ -185,7 +185,7 @@ class StackGraph:
         seen_comps: set[int] = set()
         unresolved: list[CallSite] = []
         dynamic: list[str] = []
-        for name in reach:
+        for name in sorted(reach):  # sorted: the same reasons in the same order every run
             ci = self.component_of[name]
             if ci in self.recursive and ci not in seen_comps:
                 seen_comps.add(ci)

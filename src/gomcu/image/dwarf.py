@@ -247,20 +247,38 @@ class DwarfView:
             i += 1
         return max(weight, key=lambda f: weight[f]) if weight else None
 
+    def lines_in_range(self, start: int, end: int) -> list[SourceLine]:
+        """The line rows covering [start, end), in address order (what `line_for` would say for
+        each instruction there, one entry per row instead of per instruction)."""
+        addresses, lines = self._table_for(start)
+        i = max(0, bisect.bisect_right(addresses, start) - 1)
+        out = []
+        while i < len(addresses) and addresses[i] < end:
+            following = addresses[i + 1] if i + 1 < len(addresses) else end
+            row = _real_row(lines, i)
+            if row is not None and following > start:
+                out.append(row)
+            i += 1
+        return out
+
     def line_for(self, address: int) -> SourceLine | None:
         addresses, lines = self._table_for(address)
         i = bisect.bisect_right(addresses, address) - 1
         if i < 0:
             return None
-        # Line 0 means "no particular line" (often a prologue): take the next real row of the
-        # same sequence, which is the statement that code belongs to.
-        for j in range(i, min(i + 8, len(lines))):
-            row = lines[j]
-            if row is None:
-                break
-            if row.line != 0:
-                return row
-        return lines[i]
+        return _real_row(lines, i)
+
+
+def _real_row(lines: list[SourceLine | None], i: int) -> SourceLine | None:
+    """Row i, or, when it says line 0 ("no particular line", often a prologue), the next real
+    row of the same sequence: the statement that code belongs to."""
+    for j in range(i, min(i + 8, len(lines))):
+        row = lines[j]
+        if row is None:
+            break
+        if row.line != 0:
+            return row
+    return lines[i]
 
 
 def _file_names(program: Any, version: int) -> dict[int, str]:

@@ -428,6 +428,10 @@ class Image:
         """The source file most of the code in [start, end) comes from, by DWARF line rows."""
         return self.dwarf.file_of_range(start, end) if self.dwarf else None
 
+    def lines_in_range(self, start: int, end: int) -> list[SourceLine]:
+        """The DWARF line rows covering [start, end), in address order."""
+        return self.dwarf.lines_in_range(start, end) if self.dwarf else []
+
     def line_for(self, address: int) -> SourceLine | None:
         """file:line of the instruction at `address`, when DWARF line tables cover it."""
         return self.dwarf.line_for(address) if self.dwarf else None

@@ -11,7 +11,7 @@ message; a finding with no user frame at all is wholly inside the runtime (`in_r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from gomcu.findings import Finding, Location
@@ -23,6 +23,8 @@ from gomcu.runtime.names import go_package
 class CodeOwners:
     roots: tuple[str, ...]  # toolchain source roots, e.g. /usr/local/Cellar/tinygo/0.37.0
     image: Image
+    # function -> its location, found once (the line rows of a whole function are read for it)
+    _locations: dict[str, Location | None] = field(default_factory=dict, compare=False, repr=False)
 
     def location(self, function: str) -> Location | None:
         """Where a function is: its first line outside the toolchain's roots (a user function
@@ -31,16 +33,18 @@ class CodeOwners:
         sym = image.symbol(function)
         if sym is None:
             return None
+        cached = self._locations.get(function)
+        if cached is not None or function in self._locations:
+            return cached
         first = None
-        for address in range(sym.address, sym.address + min(max(sym.size, 2), 8192), 2):
-            line = image.line_for(address)
-            if line is None:
-                continue
+        for line in image.lines_in_range(sym.address, sym.address + min(max(sym.size, 2), 8192)):
             first = first or line
             if not self.foreign(line.file):
                 first = line
                 break
-        return Location(sym.address, function, first.file if first else None, first.line if first else None)
+        found = Location(sym.address, function, first.file if first else None, first.line if first else None)
+        self._locations[function] = found
+        return found
 
     def foreign(self, file: str) -> bool:
         """A file that is not the user's: under the toolchain's roots, or a module the build
