@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from gomcu.limits.irq_priorities import Priority
+
 
 @dataclass(frozen=True)
 class RootFigure:
@@ -109,14 +111,8 @@ class JitterFigures:
     gc_pauses: int
 
 
-@dataclass(frozen=True)
-class PriorityFigure:
-    exception: int
-    name: str
-    handler: str | None
-    written: int
-    implemented: int
-    enabled: bool
+#: One exception's priority as written and as implemented: the analysis's own type.
+PriorityFigure = Priority
 
 
 @dataclass(frozen=True)

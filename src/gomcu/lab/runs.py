@@ -232,10 +232,8 @@ def _priorities(spec: RunSpec, image: Any, model: Any, profile: Any, chip: Any) 
     handlers = tuple(irq_static.analyse_handler(image, model, r, profile, stacks, counter)
                      for r in irq_static.handler_roots(model))
     state = irq_priorities.read_back(image, model, handlers, chip)
-    priorities = tuple(fig.PriorityFigure(p.exception, p.name, p.handler, p.written, p.implemented, p.enabled)
-                       for p in state.priorities)
     stop = "exit" if state.stop == "budget" else state.stop  # initialisation only: a budget stop is expected
-    return RunOutcome(spec.key, stop, "", fig.PriorityFigures(state.chip_bits, state.prigroup, priorities,
+    return RunOutcome(spec.key, stop, "", fig.PriorityFigures(state.chip_bits, state.prigroup, state.priorities,
                                                               state.preempts))
 
 
