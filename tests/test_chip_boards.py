@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import subprocess
 
 import pytest
 
-from conftest import FIXTURES, REFMW_BUILD, run_gomcu
+from conftest import FIXTURES, REFMW_BUILD, assert_rebuilds_identically, run_gomcu
 from gomcu import emu, image
 from gomcu.chips import find_chip, load_chips
 from gomcu.chips.detect import detect_chip
@@ -139,9 +138,5 @@ def test_cli_run_reports_detection_hooks_and_peripherals() -> None:
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None,
                     reason="needs arm-none-eabi-gcc and make")
 def test_fixtures_rebuild_bit_identical(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    for f in CT.iterdir():
-        if f.suffix in (".c", ".S", ".ld") or f.name == "Makefile":
-            shutil.copy(f, tmp_path / f.name)
-    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    for elf in CT.glob("*.elf"):
-        assert (tmp_path / elf.name).read_bytes() == elf.read_bytes(), f"{elf.name}: run make in {CT} and commit"
+    sources = [f.name for f in CT.iterdir() if f.suffix in (".c", ".S", ".ld") or f.name == "Makefile"]
+    assert_rebuilds_identically(CT, tmp_path, sources, [elf.name for elf in CT.glob("*.elf")])

@@ -7,10 +7,8 @@ with the caller's r5/r7; an entry built with movw/movt; sizes read through r7 pl
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 
-from conftest import FIXTURES, needs_tool
+from conftest import FIXTURES, assert_rebuilds_identically, needs_tool
 
 from gomcu import image as image_mod
 from gomcu.code import model as code_model
@@ -114,8 +112,5 @@ def test_pop_and_writeback_forget_the_registers_they_overwrite():
 @needs_tool("arm-none-eabi-gcc")
 @needs_tool("make")
 def test_tinygoz_fixtures_rebuild_bit_identical(tmp_path):
-    for name in ("tinygoz.S", "tinygoz.ld", "Makefile"):
-        shutil.copy(TINYGOZ / name, tmp_path / name)
-    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    for elf in ("tinygoz.elf", "tinygoz-inlined.elf", "tinygoz-notable.elf"):
-        assert (tmp_path / elf).read_bytes() == (TINYGOZ / elf).read_bytes(), elf
+    assert_rebuilds_identically(TINYGOZ, tmp_path, ("tinygoz.S", "tinygoz.ld", "Makefile"),
+                                ("tinygoz.elf", "tinygoz-inlined.elf", "tinygoz-notable.elf"))

@@ -7,12 +7,11 @@ inside function bounds, then strips $t/$d. Frames are the ones the source shows.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import run_gomcu
+from conftest import assert_rebuilds_identically, run_gomcu
 from gomcu.code.arch_thumb import ThumbDecoder
 from gomcu.code.model import CodeModel
 from gomcu.code.types import Kind
@@ -59,10 +58,7 @@ def test_check_does_not_crash() -> None:
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None,
                     reason="needs arm-none-eabi-gcc and make")
 def test_fixture_rebuilds_bit_identical(tmp_path: Path) -> None:
-    for name in ("nomap.S", "nomap.ld", "Makefile"):
-        shutil.copy(NOMAP / name, tmp_path / name)
-    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    assert (tmp_path / "nomap.elf").read_bytes() == ELF.read_bytes(), "run make in tests/fixtures/nomap and commit"
+    assert_rebuilds_identically(NOMAP, tmp_path, ("nomap.S", "nomap.ld", "Makefile"), ("nomap.elf",))
 
 
 def test_any_bytes_decode_without_raising() -> None:

@@ -9,12 +9,11 @@ ISR stack 0x20000800 - 0x20000000 = 2048 B; main.blinky 8 + main.work 24 (push {
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import run_gomcu
+from conftest import assert_rebuilds_identically, run_gomcu
 from gomcu.code.model import CodeModel
 from gomcu.code.types import RootKind
 from gomcu.code.worstcase import StackGraph
@@ -96,10 +95,8 @@ def test_check_cli(image) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None,
                     reason="needs arm-none-eabi-gcc and make")
 def test_rebuild_bit_identical(tmp_path: Path) -> None:
-    for name in ("egofw.c", "egofw.S", "egofw.ld", "names.txt", "Makefile"):
-        shutil.copy(EGO / name, tmp_path / name)
-    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    assert (tmp_path / "egofw.elf").read_bytes() == ELF.read_bytes(), "run make in examples/embeddedgo and commit"
+    assert_rebuilds_identically(EGO, tmp_path, ("egofw.c", "egofw.S", "egofw.ld", "names.txt", "Makefile"),
+                                ("egofw.elf",))
 
 
 def test_note_wakeup_is_allowed_in_handlers(image) -> None:  # type: ignore[no-untyped-def]

@@ -4,13 +4,11 @@ examples/README.md (which come from the C we wrote, not from gomcu)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, REFMW_BUILD, needs_tool
+from conftest import FIXTURES, REFMW_BUILD, assert_rebuilds_identically, needs_tool
 from gomcu import image as image_mod
 from gomcu.code import model as code_model
 from gomcu.findings import Severity, Status
@@ -162,11 +160,8 @@ def test_stripped_firmware_is_unknown_not_a_crash():
 
 @needs_tool("arm-none-eabi-gcc")
 def test_gc_fixtures_rebuild_bit_identical(tmp_path):
-    for name in ("gcfx.c", "gcfx.ld", "Makefile"):
-        shutil.copy(GC_FIXTURES / name, tmp_path / name)
-    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    for elf in ("gcfx-noalloc.elf", "gcfx-leaking.elf", "gcfx-stripped.elf"):
-        assert (tmp_path / elf).read_bytes() == (GC_FIXTURES / elf).read_bytes(), elf
+    assert_rebuilds_identically(GC_FIXTURES, tmp_path, ("gcfx.c", "gcfx.ld", "Makefile"),
+                                ("gcfx-noalloc.elf", "gcfx-leaking.elf", "gcfx-stripped.elf"))
 
 
 def test_sites_come_from_the_code_model_call_graph():

@@ -5,8 +5,6 @@ TinyGo's machine package does (tests/fixtures/join/join.c plays the machine pack
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 from gomcu import image as image_mod
@@ -16,6 +14,7 @@ from gomcu.limits import interrupts
 from gomcu.limits.irq_join import join_directory
 from tests.conftest import FIXTURES, needs_tool, run_gomcu
 from tests.test_source import _line
+from conftest import assert_rebuilds_identically
 
 JOIN = FIXTURES / "join"
 ELF = JOIN / "join.elf"
@@ -150,11 +149,7 @@ def test_src_that_does_not_match_the_firmware_is_bad_input():
 
 @needs_tool("arm-none-eabi-gcc")
 def test_join_fixture_rebuilds_bit_identical(tmp_path: Path):
-    for name in ("join.c", "join.ld", "Makefile"):
-        shutil.copy(JOIN / name, tmp_path / name)
-    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    for elf in ("join.elf", "join-driver.elf"):
-        assert (tmp_path / elf).read_bytes() == (JOIN / elf).read_bytes(), elf
+    assert_rebuilds_identically(JOIN, tmp_path, ("join.c", "join.ld", "Makefile"), ("join.elf", "join-driver.elf"))
 
 
 def test_dispatcher_inlined_into_the_handler_is_found_through_dwarf():

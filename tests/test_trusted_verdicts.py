@@ -7,13 +7,12 @@ exit status and the figure the case was about.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, REFMW_BUILD, needs_tool, run_gomcu
+from conftest import FIXTURES, REFMW_BUILD, assert_rebuilds_identically, needs_tool, run_gomcu
 
 EMU = FIXTURES / "emu"
 M3 = str(REFMW_BUILD / "refmw-m3.elf")
@@ -241,10 +240,7 @@ def test_recursion_only_through_panic_is_info() -> None:
 
 @needs_tool("arm-none-eabi-gcc")
 def test_noise_fixture_rebuilds_bit_identical(tmp_path: Path) -> None:
-    for name in ("noise.c", "noise.ld", "Makefile"):
-        shutil.copy(NOISE / name, tmp_path / name)
-    subprocess.run(["make", "-s", "-C", str(tmp_path)], check=True, capture_output=True)
-    assert (tmp_path / "noise.elf").read_bytes() == (NOISE / "noise.elf").read_bytes()
+    assert_rebuilds_identically(NOISE, tmp_path, ("noise.c", "noise.ld", "Makefile"), ("noise.elf",))
 
 
 # -- case 8: SARIF code scanning can place -----------------------------------------------------
