@@ -232,8 +232,9 @@ def _priorities(spec: RunSpec, image: Any, model: Any, profile: Any, chip: Any) 
     handlers = tuple(irq_static.analyse_handler(image, model, r, profile, stacks, counter)
                      for r in irq_static.handler_roots(model))
     state = irq_priorities.read_back(image, model, handlers, chip)
-    stop = "exit" if state.stop == "budget" else state.stop  # initialisation only: a budget stop is expected
-    return RunOutcome(spec.key, stop, "", fig.PriorityFigures(state.chip_bits, state.prigroup, state.priorities,
+    # Only the initialisation runs (an instruction budget ends it on purpose): the stop is said as
+    # it was, never turned into "exit".
+    return RunOutcome(spec.key, state.stop, "priorities read back after the initialisation run", fig.PriorityFigures(state.chip_bits, state.prigroup, state.priorities,
                                                               state.preempts))
 
 
