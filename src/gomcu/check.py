@@ -62,7 +62,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     say("memory model (footprint and worst-case stacks)")
     from gomcu.code.roots import TINYGO, TaskProfile
     from gomcu.limits import interrupts
-    from gomcu.limits.stack import analyse as analyse_stack, nest_by_priority
+    from gomcu.limits.nesting import by_level
+    from gomcu.limits.stack import analyse as analyse_stack
 
     source = None
     if options.src:
@@ -72,14 +73,15 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         say("Go source (joined to the binary)")
         source = join_directory(image, options.src, profile)
     stack = analyse_stack(image, profile=TaskProfile.from_runtime(profile) if profile else TINYGO,
-                          model=source.resolve(code_model(image)) if source is not None else None)
+                          model=source.resolve(code_model(image)) if source is not None else None,
+                          runtime=profile, priority_bits=chip.nvic_priority_bits if chip is not None else None)
     say("interrupt context" + (" (reading back priorities, emulating the latency campaign)" if run else ""))
     irq_report = interrupts.analyse(image, chip, profile, run=run, stack_report=stack, source=source,
                                     max_insns=options.max_insns, timeout=options.timeout)
     levels = interrupts.preemption_levels(irq_report)
     if levels is not None and stack.system is not None:
         # Priorities are known from the emulator: only handlers at distinct levels can nest.
-        stack = replace(stack, system=nest_by_priority(stack, levels))
+        stack = replace(stack, system=by_level(stack.system, levels, "emulated", "priorities read back in the emulator"))
     high_water: tuple[Any, ...] = ()
     outcome: RunOutcome | None = None
     if run and image.arch.value == "arm":

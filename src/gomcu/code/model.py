@@ -496,6 +496,13 @@ class CodeModel:
                 return dict(regs)
         return {}
 
+    def register_states(self, name: str) -> list[tuple[Insn, dict[int, Value]]]:
+        """Every instruction of function `name` with what the registers hold before it, from one
+        propagation (a scan of a whole function; `registers_at` per instruction repeats it)."""
+        if name not in self._bodies:
+            return []
+        return [(ins, dict(regs)) for ins, regs in self._propagation(name).states()]
+
     def argument_read(self, name: str, index: int) -> int | None | bool:
         """Whether function `name` uses its argument number `index`: the address of the first
         instruction that reads it, False when every path overwrites the register first, None

@@ -11,6 +11,7 @@ from gomcu.commands.base import (
     EXIT_OK,
     add_firmware_argument,
     add_format_option,
+    chip_for_image,
     print_json,
 )
 from gomcu.errors import GomcuError
@@ -47,7 +48,9 @@ class StackCommand(Command):
                                  "stack use (the kernel's fill byte), the heap's low-water mark, the tick and the "
                                  "context switch beside the bounds")
         parser.add_argument("--board", metavar="NAME", help="with --run: emulated board (default: detected)")
-        parser.add_argument("--chip", metavar="NAME", help="with --run: a generic board from this chip")
+        parser.add_argument("--chip", metavar="NAME", help="the chip: its implemented priority bits decide which "
+                            "handlers share a level (the system stack's nesting); with --run, a generic board "
+                            "from this chip")
         parser.add_argument("--max-insns", metavar="N", type=int, default=200_000_000,
                             help="with --run: instruction budget (default 200,000,000)")
         parser.add_argument("--timeout", metavar="S", type=float, default=120.0,
@@ -65,7 +68,8 @@ class StackCommand(Command):
 
         figures = stack_tinygo.read_print_stacks(args.tinygo_stacks) if args.tinygo_stacks else None
         image = image_mod.load(args.firmware)
-        result = stack.analyse(image, stack_size=args.stack_size, root=args.root)
+        bits = chip_for_image(args.chip, image).nvic_priority_bits if args.chip else None
+        result = stack.analyse(image, stack_size=args.stack_size, root=args.root, priority_bits=bits)
         check = stack_tinygo.compare(result, figures) if figures is not None else None
         measured = _measure(image, result, args) if args.run else None
         if args.format == "json":

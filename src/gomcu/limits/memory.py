@@ -73,9 +73,13 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
     if stack is not None:
         findings.extend(stack.findings)
         if stack.system is not None:
-            emulated = stack.system.assumption.startswith("priorities read back")
-            name = "system stack bound" + (" (nesting by the priorities read back in the emulator)" if emulated else "")
-            figures.append(Figure(name, stack.system.bound_bytes, "bytes", Origin.STATIC))
+            system = stack.system
+            name = "system stack bound" + {"emulated": " (nesting by the priorities read back in the emulator)",
+                                           "static": " (nesting by the priorities set in the code)"}.get(system.origin, "")
+            figures.append(Figure(name, system.bound_bytes, "bytes", Origin.STATIC))
+            if system.all_nest_bytes is not None and system.all_nest_bytes != system.bound_bytes:
+                figures.append(Figure("system stack if every handler nested", system.all_nest_bytes, "bytes",
+                                      Origin.STATIC))
             if stack.system.allotted_bytes is not None:
                 figures.append(Figure("system stack allotted", stack.system.allotted_bytes, "bytes", Origin.STATIC))
         margins = stack_margins(stack)

@@ -4,7 +4,8 @@ Per root: the call-graph bound (code.worstcase) plus what hardware and runtime a
 an exception frame (32 bytes, 104 with FP context on FPU cores) lands on whatever stack is
 interrupted, so goroutine stacks and each nested handler carry one; goroutine stacks lose the
 canary word at their bottom and are aligned to 8. The system (MSP) stack holds the reset path
-plus every handler nesting on it (priorities are not known statically: all are assumed to nest).
+plus the handlers nesting on it: by the priority levels the code sets (gomcu.limits.nesting),
+every handler whose level is not known assumed to nest.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from gomcu.code.worstcase import StackBound, StackGraph
 from gomcu.errors import GomcuError
 from gomcu.findings import Finding, Location, Severity, Status, Verdict
 from gomcu.image import Arch, Image
-from gomcu.runtime.profile import detect_profile
+from gomcu.limits.nesting import SystemStack, by_level, every_handler, static_levels
+from gomcu.code.vectors import vector_name
+from gomcu.runtime.profile import RuntimeProfile, detect_profile
 
 EXCEPTION_FRAME = 32
 EXCEPTION_FRAME_FP = 104
@@ -76,23 +79,6 @@ class Recursion:
     @property
     def implied_depth(self) -> int | None:
         return None if self.entry_argument is None else self.entry_argument + 1
-
-
-@dataclass(frozen=True)
-class SystemStack:
-    """The main stack (MSP): reset path plus handlers that can nest on it."""
-
-    reset: str | None
-    reset_bytes: int
-    handlers: tuple[tuple[str, int], ...]  # (handler, its bound including its exception frame)
-    bound_bytes: int
-    bounded: bool
-    allotted_bytes: int | None
-    assumption: str
-
-    @property
-    def margin(self) -> int | None:
-        return None if self.allotted_bytes is None else self.allotted_bytes - self.bound_bytes
 
 
 @dataclass(frozen=True)
@@ -176,17 +162,20 @@ def _align(n: int) -> int:
 
 
 def analyse(image: Image, stack_size: int | None = None, root: str | None = None,
-            profile: TaskProfile | None = None, model: CodeModel | None = None) -> StackReport:
+            profile: TaskProfile | None = None, model: CodeModel | None = None,
+            runtime: RuntimeProfile | None = None, priority_bits: int | None = None) -> StackReport:
     """Bounds for every root (or one, `root`), judged against their stacks.
 
     `stack_size` overrides the goroutine/task stack size (like TinyGo's -stack-size).
     `profile`: the runtime's task machinery (default: detected from the image, else TinyGo's).
     `model`: the image's code model with calls resolved from elsewhere (`--src`), if any.
+    `runtime`: the runtime profile (its priority setters; default: detected); `priority_bits`: the
+    chip's implemented priority bits (the system stack's nesting levels; None: all 8 count).
     """
     model = model or code_model(image)
+    runtime = runtime or detect_profile(s.name for s in image.symbols)
     if profile is None:
-        detected = detect_profile(s.name for s in image.symbols)
-        profile = TaskProfile.from_runtime(detected) if detected is not None else TINYGO
+        profile = TaskProfile.from_runtime(runtime) if runtime is not None else TINYGO
     graph = StackGraph(model, frozenset(profile.growth))
     exc = _exception_frame(image, model)
     roots = list(model.roots)
@@ -258,7 +247,8 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
                 f"{r.kind.value} {r.name}: needs {'at least ' if not bounded else ''}{total} B but its stack "
                 f"is {allotted} B ({source}): {total - allotted} B short",
                 Location(address=r.address, function=r.name), tuple(s.function for s in bound.path)))
-    system = _system(model, graph, results, exc, system_size) if root is None else None
+    system, priority_notes = _system(model, results, system_size, runtime, priority_bits) if root is None \
+        else (None, [])
     if system is not None and system.allotted_bytes is not None and system.bound_bytes > system.allotted_bytes:
         findings.append(Finding(
             "stack.under-allocated", Severity.ERROR,
@@ -326,7 +316,7 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
     status = Status.FAIL if any(f.severity is Severity.ERROR for f in findings) else (
         Status.WARN if any(not r.bounded for r in results) or frames.disagreements else Status.PASS)
     verdict = Verdict("stack", status, findings=tuple(findings))
-    notes = list(model.notes) + frame_notes
+    notes = list(model.notes) + frame_notes + priority_notes
     if exc:
         notes.append(f"exception frame {exc} B ({'FP context: FPU in use' if exc == EXCEPTION_FRAME_FP else 'no FPU use seen'})")
     return StackReport(image.path, image.arch.value, image.core, exc, tuple(results), system, recursion,
@@ -345,23 +335,51 @@ def _status(total: int, bounded: bool, allotted: int | None) -> Status:
     return Status.PASS if bounded else Status.WARN
 
 
-def _system(model: CodeModel, graph: StackGraph, results: list[RootStack], exc: int,
-            allotted: int | None) -> SystemStack | None:
+def _system(model: CodeModel, results: list[RootStack], allotted: int | None, profile: RuntimeProfile | None,
+            bits: int | None) -> tuple[SystemStack | None, list[str]]:
+    """The system stack, nesting by the priorities the code sets where they are known; with the
+    notes that say which priorities were found."""
     reset = next((r for r in results if r.root.kind is RootKind.RESET), None)
     handlers = [r for r in results if r.root.kind in (RootKind.EXCEPTION, RootKind.IRQ)]
     if reset is None and not handlers:
-        return None
-    if model.image.arch is Arch.ARM:
-        nest = sum(h.bound_bytes for h in handlers)
-        assumption = "priorities unknown statically: every handler assumed to nest"
-    else:
-        nest = max((h.bound_bytes for h in handlers), default=0)
-        assumption = "RISC-V traps do not nest unless the handler re-enables interrupts"
-    reset_bytes = reset.bound_bytes if reset else 0
-    bounded = (reset.bounded if reset else True) and all(h.bounded for h in handlers)
-    return SystemStack(reset.name if reset else None, reset_bytes,
-                       tuple((h.name, h.bound_bytes) for h in handlers), reset_bytes + nest, bounded,
-                       allotted, assumption)
+        return None, []
+    if model.image.arch is not Arch.ARM:
+        return _riscv(reset, handlers, allotted), []
+    from gomcu.code.priorities import find
+
+    found = find(model, profile, bits or 8)
+    assert found is not None
+    notes = [f"priority set in the code: {vector_name(s.exception)} "
+             + (f"0x{s.value:02X}" if s.value is not None else "(value not constant)")
+             + f" in {s.function} at 0x{s.address:x} ({s.how})" for s in found.sets]
+    if found.computed:
+        notes.append(f"priorities unknown statically: {found.computed[0]}"
+                     + (f" (+{len(found.computed) - 1} more)" if len(found.computed) > 1 else ""))
+        return every_handler(reset, handlers, allotted, "priorities unknown statically (a store into the NVIC/SCB "
+                             "at an address that is not constant): every handler assumed to nest"), notes
+    system = every_handler(reset, handlers, allotted, "every handler assumed to nest")
+    if not handlers:
+        return system, notes
+    why = "priorities set in the code, the rest at their reset value 0"
+    if not found.prigroup_known:
+        why += ", PRIGROUP not known: 0 assumed (the most levels)"
+    elif found.prigroup:
+        why += f", PRIGROUP {found.prigroup}"
+    if bits is None:
+        why += ", 8 priority bits assumed (no --chip)"
+    return by_level(system, static_levels(handlers, found, bits or 8), "static", why), notes
+
+
+def _riscv(reset: RootStack | None, handlers: list[RootStack], allotted: int | None) -> SystemStack:
+    """RISC-V: traps do not nest unless a handler re-enables interrupts: the deepest one counts."""
+    worst = max(handlers, key=lambda h: h.bound_bytes, default=None)
+    system = every_handler(reset, handlers, allotted, "RISC-V traps do not nest unless the handler re-enables "
+                           "interrupts")
+    if worst is None:
+        return system
+    return SystemStack(system.reset, system.reset_bytes, ((worst.name, worst.bound_bytes),),
+                       system.reset_bytes + worst.bound_bytes, system.bounded, allotted, system.assumption,
+                       all_handlers=system.all_handlers)
 
 
 def _recursion(graph: StackGraph, results: list[RootStack], model: CodeModel) -> tuple[Recursion, ...]:
@@ -408,31 +426,3 @@ def _recursion(graph: StackGraph, results: list[RootStack], model: CodeModel) ->
                              best[3] if best else None, entry0, deepest, best[0] if best else None, indirect,
                              arg, implied))
     return tuple(out)
-
-
-def nest_by_priority(report: StackReport, levels: dict[str, set[int]]) -> SystemStack | None:
-    """The system stack once priorities are known (read back in the emulator): handlers at the
-    same preemption level cannot interrupt each other, so the bound is the reset path plus, for
-    each distinct level, the worst handler that runs at it. `levels` maps a handler to the
-    preemption levels of the vectors it serves (lower is more urgent; faults are negative)."""
-    system = report.system
-    if system is None:
-        return None
-    bounds = dict(system.handlers)
-    worst: dict[int, tuple[str, int]] = {}
-    unplaced = [name for name in bounds if name not in levels]
-    for name, handler_levels in levels.items():
-        if name not in bounds:
-            continue
-        for level in handler_levels:
-            if level not in worst or bounds[name] > worst[level][1]:
-                worst[level] = (name, bounds[name])
-    # A handler whose vectors' priorities were not read back keeps the pessimistic assumption.
-    nest = sum(b for _, b in worst.values()) + sum(bounds[name] for name in unplaced)
-    chosen = tuple(sorted(worst.values(), key=lambda nb: -nb[1])) + tuple((n, bounds[n]) for n in unplaced)
-    assumption = (f"priorities read back in the emulator: {len(worst)} preemption level(s) can nest; "
-                  "the worst handler of each level counts")
-    if unplaced:
-        assumption += f"; {len(unplaced)} handler(s) with unknown priority assumed to nest"
-    return SystemStack(system.reset, system.reset_bytes, chosen, system.reset_bytes + nest, system.bounded,
-                       system.allotted_bytes, assumption)

@@ -7,6 +7,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from gomcu.limits.nesting import SystemStack, level_name
 from gomcu.limits.stack import RootStack, StackReport
 from gomcu.limits.stack_tinygo import TinygoCheck, TinygoFigure
 from gomcu.report.console import stdout_console
@@ -51,6 +52,12 @@ def to_json(report: StackReport) -> dict[str, Any]:
             "bound_bytes": system.bound_bytes, "bounded": system.bounded,
             "allotted_bytes": system.allotted_bytes, "margin_bytes": system.margin,
             "assumption": system.assumption,
+            "levels_from": system.origin or None,
+            "levels": [{"level": x.level, "name": level_name(x.level), "handler": x.handler, "bytes": x.bytes}
+                       for x in system.levels],
+            "unknown_priority": list(system.unplaced),
+            "handler_count": len(system.all_handlers),
+            "every_handler_nesting_bytes": system.all_nest_bytes,
         },
         "recursion": [
             {"functions": list(x.cycle.functions), "component": list(x.cycle.component),
@@ -73,6 +80,18 @@ def to_json(report: StackReport) -> dict[str, Any]:
     }
 
 
+def system_sum(system: SystemStack) -> str:
+    """The system stack's sum as text: the reset path, then each level's deepest handler
+    ([level] name bytes), then the handlers assumed to nest."""
+    parts = [f"{system.reset or 'reset'} {system.reset_bytes}"]
+    if system.origin:
+        parts += [f"[{level_name(x.level)}] {x.handler} {x.bytes}" for x in system.levels]
+        parts += [f"{n} {b}" for n, b in system.handlers[len(system.levels):]]
+    else:
+        parts += [f"{n} {b}" for n, b in system.handlers]
+    return " + ".join(parts)
+
+
 def _bytes(n: int | None, bounded: bool = True) -> str:
     if n is None:
         return "?"
@@ -93,11 +112,11 @@ def render_text(report: StackReport) -> None:
     console.print(table)
     system = report.system
     if system is not None:
-        parts = escape(" + ".join(f"{n} {b}" for n, b in system.handlers))
-        console.print(f"system stack: {escape(system.reset or 'reset')} {system.reset_bytes}"
-                      + (f" + {parts}" if parts else "")
+        console.print(f"system stack: {escape(system_sum(system))}"
                       + f" = {_bytes(system.bound_bytes, system.bounded)} of {_bytes(system.allotted_bytes)}"
                       + f"  [dim]({escape(system.assumption)})[/]")
+        if system.all_nest_bytes is not None and system.all_nest_bytes != system.bound_bytes:
+            console.print(f"  [dim]if every handler nested: {_bytes(system.all_nest_bytes, system.bounded)}[/]")
     for r in report.roots:
         console.print(f"\n[bold]{escape(r.name)}[/] ({r.root.kind.value}, {escape(r.root.evidence)}): "
                       f"{_bytes(r.bound_bytes, r.bounded)}")

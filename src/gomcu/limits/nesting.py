@@ -1,0 +1,125 @@
+"""The system (MSP) stack: the reset path plus the handlers that can nest on it, by priority.
+
+On Cortex-M a handler preempts another only with a more urgent group priority (the part of the
+priority byte above PRIGROUP, on the bits the chip implements): handlers at the same level
+cannot nest, so a chain of nested handlers holds at most one per level, and the bound is the
+reset path plus the deepest handler (with its exception frame) of each distinct level. Levels
+come from the code (`gomcu.code.priorities`: constant stores and setter calls, else the reset
+value 0) or from the emulator (the NVIC read back after initialisation). A handler whose level
+is not known is assumed to nest on everything, and the bound says how many were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from gomcu.code.types import RootKind
+
+if TYPE_CHECKING:
+    from gomcu.code.priorities import StaticPriorities
+    from gomcu.limits.stack import RootStack
+
+#: NMI and HardFault have fixed priorities above every configurable one.
+FIXED = {2: -2, 3: -1}
+#: MemManage, BusFault and UsageFault escalate to HardFault unless enabled in SHCSR.
+CONFIGURABLE_FAULTS = (4, 5, 6)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One preemption level in the bound: its value (negative for NMI/HardFault) and the
+    deepest handler that runs at it."""
+
+    level: int
+    handler: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class SystemStack:
+    """The main stack (MSP): reset path plus handlers that can nest on it."""
+
+    reset: str | None
+    reset_bytes: int
+    handlers: tuple[tuple[str, int], ...]  # (handler, its bound including its exception frame) counted
+    bound_bytes: int
+    bounded: bool
+    allotted_bytes: int | None
+    assumption: str
+    #: by priority: where the levels come from ("static", "emulated"; "" when every handler nests)
+    origin: str = ""
+    levels: tuple[Level, ...] = ()
+    unplaced: tuple[str, ...] = ()  # handlers whose level is not known: assumed to nest
+    all_nest_bytes: int | None = None  # the bound with every handler nesting, beside the one by level
+    all_handlers: tuple[tuple[str, int], ...] = ()  # every handler on this stack, counted or not
+
+    @property
+    def margin(self) -> int | None:
+        return None if self.allotted_bytes is None else self.allotted_bytes - self.bound_bytes
+
+
+def every_handler(reset: RootStack | None, handlers: list[RootStack], allotted: int | None,
+                  assumption: str) -> SystemStack:
+    """The bound with every handler nesting on the one before (nothing known about priorities)."""
+    reset_bytes = reset.bound_bytes if reset else 0
+    bounded = (reset.bounded if reset else True) and all(h.bounded for h in handlers)
+    every = tuple((h.name, h.bound_bytes) for h in handlers)
+    return SystemStack(reset.name if reset else None, reset_bytes, every, reset_bytes + sum(b for _, b in every),
+                       bounded, allotted, assumption, all_handlers=every)
+
+
+def static_levels(roots: Iterable[RootStack], priorities: StaticPriorities, bits: int) -> dict[str, set[int]]:
+    """Handler -> the preemption levels it can run at, from the priorities the code sets; a
+    handler with a vector whose priority is not known is left out (it is assumed to nest)."""
+    out: dict[str, set[int]] = {}
+    for rs in roots:
+        if rs.root.kind not in (RootKind.EXCEPTION, RootKind.IRQ):
+            continue
+        levels: set[int] = set()
+        for vector in rs.root.vectors:
+            if vector in FIXED:
+                levels.add(FIXED[vector])
+                continue
+            state, values = priorities.of(vector)
+            if state == "unknown":
+                break
+            levels.update(priorities.group(v, bits) for v in values)
+            if vector in CONFIGURABLE_FAULTS:
+                levels.add(FIXED[3])  # escalated to HardFault when not enabled
+        else:
+            if levels:
+                out[rs.name] = levels
+    return out
+
+
+def by_level(system: SystemStack, levels: dict[str, set[int]], origin: str, why: str) -> SystemStack:
+    """`system` (every handler nesting) bounded by levels: the deepest handler of each distinct
+    level counts, plus every handler not in `levels`. `why`: what the levels come from."""
+    every = system.all_handlers or system.handlers
+    bounds = dict(every)
+    worst: dict[int, tuple[str, int]] = {}
+    for name, handler_levels in levels.items():
+        if name not in bounds:
+            continue
+        for level in handler_levels:
+            if level not in worst or bounds[name] > worst[level][1]:
+                worst[level] = (name, bounds[name])
+    unplaced = tuple(name for name in bounds if name not in levels)
+    chosen = tuple(Level(level, name, b) for level, (name, b) in sorted(worst.items()))
+    nest = sum(x.bytes for x in chosen) + sum(bounds[name] for name in unplaced)
+    placed = len(bounds) - len(unplaced)
+    assumption = (f"{why}: levels known for {placed} of {len(bounds)} handlers, the deepest of each of "
+                  f"{len(chosen)} level(s) counts")
+    if unplaced:
+        assumption += f"; the {len(unplaced)} unknown assumed to nest"
+    handlers = tuple((x.handler, x.bytes) for x in chosen) + tuple((n, bounds[n]) for n in unplaced)
+    return replace(system, handlers=handlers, bound_bytes=system.reset_bytes + nest, assumption=assumption,
+                   origin=origin, levels=chosen, unplaced=unplaced,
+                   all_nest_bytes=system.reset_bytes + sum(b for _, b in every), all_handlers=every)
+
+
+def level_name(level: int) -> str:
+    """A level as people read it: the priority byte, or the fixed exception above them all."""
+    return {-2: "NMI", -1: "HardFault"}.get(level, f"0x{level:02X}")
