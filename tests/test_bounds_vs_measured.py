@@ -35,21 +35,27 @@ def test_static_bounds_cover_measured_high_water(name: str) -> None:
 
 def test_priority_aware_system_stack_covers_the_measurement() -> None:
     """With priorities read back, only handlers at distinct preemption levels nest; the bound
-    still covers the emulator's MSP high-water."""
+    still covers the emulator's MSP high-water, and the levels read from the code (static) are
+    the levels the emulator read back: two views of one firmware agree."""
     from gomcu.limits import interrupts
-    from gomcu.limits.stack import nest_by_priority
+    from gomcu.limits.nesting import by_level
 
     image = load(REFMW_BUILD / "refmw-m3.elf")
     static = analyse(image)
     levels = interrupts.preemption_levels(interrupts.analyse(image, run=True))
     assert levels is not None
     assert levels["UART1_IRQHandler"] != levels["GPIOPortA_IRQHandler"], "0x80 and 0x40 are distinct levels"
-    nested = nest_by_priority(static, levels)
-    assert nested is not None and nested.assumption.startswith("priorities read back")
-    by_level: dict[int, list[str]] = {}
+    assert static.system is not None
+    nested = by_level(static.system, levels, "emulated", "priorities read back in the emulator")
+    assert nested.assumption.startswith("priorities read back")
+    by_level_seen: dict[int, list[str]] = {}
     for name, handler_levels in levels.items():
         for level in handler_levels:
-            by_level.setdefault(level, []).append(name)
-    assert len(nested.handlers) == len(by_level), "one handler per preemption level"
-    msp = next(s for s in emu.run(image).stacks if s.kind == "msp")
+            by_level_seen.setdefault(level, []).append(name)
+    assert len(nested.handlers) == len(by_level_seen), "one handler per preemption level"
+    assert [(x.level, x.handler) for x in nested.levels] == [(x.level, x.handler) for x in static.system.levels]
+    assert nested.bound_bytes == static.system.bound_bytes
+    result = emu.run(image)
+    msp = next(s for s in result.stacks if s.kind == "msp")
     assert msp.used <= nested.bound_bytes
+    assert result.nvic is not None and len(result.nvic.deepest) <= len(nested.levels)

@@ -88,14 +88,22 @@ def test_small_stack_variant_is_under_allocated() -> None:
     assert ok.verdict.status is not Status.FAIL
 
 
-def test_system_stack_sums_nested_handlers() -> None:
+def test_system_stack_nests_by_the_levels_main_c_sets() -> None:
+    """main.c sets GPIOPortA 0x40, UART1 0x80, SysTick 0xC0 and PendSV 0xFF (group 0xFE under
+    PRIGROUP 0) with constant stores; every other vector keeps 0. A chain of nested handlers holds
+    one per level: the bound is the reset path plus the deepest handler of each level."""
     report = analyse(image.load(elf("m3")))
     system = report.system
-    assert system is not None and system.allotted_bytes == 2048
-    handlers = [r for r in report.roots if r.root.kind in (RootKind.EXCEPTION, RootKind.IRQ)]
+    assert system is not None and system.allotted_bytes == 2048 and system.origin == "static"
+    handlers = {r.name: r for r in report.roots if r.root.kind in (RootKind.EXCEPTION, RootKind.IRQ)}
     reset = next(r for r in report.roots if r.root.kind is RootKind.RESET)
-    assert system.bound_bytes == reset.bound_bytes + sum(h.bound_bytes for h in handlers)
-    assert "nest" in system.assumption
+    levels = {x.level: x.handler for x in system.levels}
+    assert {0x40: "GPIOPortA_IRQHandler", 0x80: "UART1_IRQHandler", 0xC0: "SysTick_Handler",
+            0xFE: "PendSV_Handler"}.items() <= levels.items()
+    assert levels[-2] == levels[-1] == levels[0] == "Default_Handler"  # NMI, HardFault and the rest
+    assert system.bound_bytes == reset.bound_bytes + sum(handlers[n].bound_bytes for n in levels.values())
+    assert system.all_nest_bytes == reset.bound_bytes + sum(h.bound_bytes for h in handlers.values())
+    assert not system.unplaced and "levels known for 5 of 5 handlers" in system.assumption
 
 
 def test_cli_json_and_exit_status() -> None:

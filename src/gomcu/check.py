@@ -84,8 +84,9 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         stack = replace(stack, system=by_level(stack.system, levels, "emulated", "priorities read back in the emulator"))
     high_water: tuple[Any, ...] = ()
     outcome: RunOutcome | None = None
+    deepest: tuple[int, ...] = ()
     if run and image.arch.value == "arm":
-        high_water, outcome = _stack_high_water(image, chip, profile, options, stack)
+        high_water, outcome, deepest = _stack_high_water(image, chip, profile, options, stack)
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc
 
@@ -97,7 +98,10 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
                           campaign.outcome if campaign else None) if o is not None]
     from gomcu.limits.ram import account
 
-    limits.append(memory.evaluate(image, chip, stack, high_water, outcome, others, account(image, profile)))
+    if campaign is not None and len(campaign.deepest) > len(deepest):
+        deepest = campaign.deepest
+    limits.append(memory.evaluate(image, chip, stack, high_water, outcome, others, account(image, profile),
+                                  nesting_seen=deepest if run else None))
     limits.append(gc_result)
 
     irq = interrupts.limit_result(irq_report)
@@ -156,9 +160,9 @@ def _most_severe_first(result: LimitResult) -> LimitResult:
 
 
 def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None,
-                      options: CheckOptions, stack: StackReport) -> tuple[tuple[Any, ...], RunOutcome]:
+                      options: CheckOptions, stack: StackReport) -> tuple[tuple[Any, ...], RunOutcome, tuple[int, ...]]:
     """Every stack's high-water from one emulated run (stack painting), beside the static bounds,
-    and how that run ended. A run that stopped before the end having measured nothing at all (no
+    how that run ended, and the deepest chain of nested exceptions it saw. A run that stopped before the end having measured nothing at all (no
     stack ever written, no output, no exception) ran away: that is bad input (EmulationError)."""
     from gomcu import emu
     from gomcu.errors import EmulationError
@@ -182,7 +186,8 @@ def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile |
         raise EmulationError(f"{image.path}: the firmware runs away in the emulator ({result.stop}: "
                              f"{result.message}) without measuring anything; --run has nothing to report "
                              "(raise --max-insns/--timeout, or give --chip for its memory map)")
-    return name_stacks(stack, result.stacks, _creations(image, result.allocations)), outcome
+    deepest = result.nvic.deepest if result.nvic is not None else ()
+    return name_stacks(stack, result.stacks, _creations(image, result.allocations)), outcome, deepest
 
 
 def _creations(image: Image, calls: tuple[Any, ...]) -> list[tuple[int, int, str | None]]:

@@ -96,12 +96,18 @@ def _in_scs(v: int | None) -> bool:
     return v is not None and _NVIC_SCB[0] <= v < _NVIC_SCB[1]
 
 
+def _in_ppb(v: int | None) -> bool:
+    """An offset into the Private Peripheral Bus (0xE0000000..0xE00FFFFF): the NVIC/SCB base
+    added to an index (`irq/4*4 + 0xE000E400` compiles to adds of 0xE0000000 and 0xE400)."""
+    return v is not None and 0xE0000000 <= v & 0xFFFFFFFF < 0xE0100000
+
+
 def _candidates(model: CodeModel) -> list[str]:
     """Functions that form an NVIC/SCB address somewhere (a literal, mov/movw/movt)."""
     out = []
     for f in model.functions:
         for ins in model.instructions(f.name):
-            if _in_scs(ins.value) or ins.value_high == 0xE000:
+            if _in_scs(ins.value) or ins.value_high == 0xE000 or _in_ppb(ins.add_low):
                 out.append(f.name)
                 break
     return out
@@ -235,6 +241,9 @@ def _derived(model: CodeModel, decoded: list[tuple[Insn, dict[int, Value], Any]]
             return _in_scs(after.value)
         if cs.id in _LOADS and not cs.writeback or depth == 0:
             return False
+        if cs.id in (A.ARM_INS_ADD, A.ARM_INS_ADDW) and any(o.type == A.ARM_OP_IMM and _in_ppb(o.imm)
+                                                               for o in cs.operands):
+            return True
         return any(_in_scs(v.value) if (v := decoded[j][1].get(r)) is not None and v.value is not None
                    else _derived(model, decoded, j, r, depth - 1)
                    for r in read if r not in (A.ARM_REG_PC, A.ARM_REG_SP))

@@ -1084,7 +1084,7 @@ class Machine:
                                for r in self.unknown.accesses.values()),
             fault=self.fault, wall_seconds=wall, native_timebase=self.tb.native, notes=tuple(self.notes),
             nvic=NvicState(dict(self.nvic.prio), tuple(sorted(self.nvic.enabled)), self.nvic.prigroup,
-                           self.nvic.priority_bits),
+                           self.nvic.priority_bits, self.nvic.deepest),
             hooks=tuple(HookUse(h.function, h.action, addr, addr is not None and self._hooks.get(addr) is h,
                                 self._hook_calls.get(addr, 0) if addr is not None else 0)
                         for h, addr in self._hook_uses),

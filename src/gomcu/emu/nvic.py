@@ -137,6 +137,7 @@ class ExceptionModel:
         self.enabled: set[int] = set()
         self.pending: dict[int, PendRecord] = {}
         self.active: list[int] = []
+        self.deepest: tuple[int, ...] = ()  # the longest chain of nested exceptions seen
         self.prio: dict[int, int] = {}
         self.prigroup = 0
         self.vtor = 0
@@ -277,6 +278,8 @@ class ExceptionModel:
                 f"is {'unreadable' if vector is None else f'0x{vector:08x} (not a Thumb address)'}")
         self.pending.pop(exc, None)
         self.active.append(exc)
+        if len(self.active) > len(self.deepest):
+            self.deepest = tuple(self.active)
         self.changed = True
         return vector & ~1, fp_frame
 

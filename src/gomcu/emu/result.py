@@ -133,6 +133,8 @@ class NvicState:
     enabled: tuple[int, ...]  # exception numbers (16 + IRQ) enabled in NVIC ISER
     prigroup: int
     priority_bits: int
+    #: the longest chain of exceptions active at once (outermost first): the nesting really seen
+    deepest: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class Campaign:
     gc_in_handler: int  # collections run inside an interrupt handler
     notes: tuple[str, ...]
     outcome: RunOutcome | None = None
+    deepest: tuple[int, ...] = ()  # the longest chain of nested exceptions the run saw
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -313,7 +314,8 @@ def analyse_run(image: Image, model: CodeModel, profile: RuntimeProfile | None, 
         stats([x.latency_cycles for x in settled]),
         stats([x.duration_cycles for x in settled if x.duration_cycles is not None]),
         threshold, causes, fit_model(samples), len(collections), sum(1 for c in collections if c[2]), tuple(notes),
-        outcome_of(result, image, f"the latency campaign (IRQ {irq} injected)"))
+        outcome_of(result, image, f"the latency campaign (IRQ {irq} injected)"),
+        result.nvic.deepest if result.nvic is not None else ())
 
 
 def _heap_percent(allocs: list[Allocation], collections: list[tuple[int, int, int]], at: int, heap: int | None,

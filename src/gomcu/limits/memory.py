@@ -17,6 +17,7 @@ from gomcu.limits.result import LimitResult
 if TYPE_CHECKING:
     from gomcu.chips import Chip
     from gomcu.emu import StackUse
+    from gomcu.limits.nesting import SystemStack
     from gomcu.limits.stack import StackReport
 
 
@@ -64,11 +65,13 @@ class MemoryAnalysis:
 
 def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
              high_water: tuple[StackUse, ...] = (), outcome: RunOutcome | None = None,
-             others: Sequence[RunOutcome] = (), ram: RamAccount | None = None) -> LimitResult:
+             others: Sequence[RunOutcome] = (), ram: RamAccount | None = None,
+             nesting_seen: tuple[int, ...] | None = None) -> LimitResult:
     """Footprint against the chip, plus worst-case stacks against what each was given; with
     `high_water` (stacks painted in the emulator by a run that ended as `outcome`), the
     measurement beside the bound. A stack overflow in any of `others` (the other limits' runs)
-    fails this limit too. `ram`: the RAM account (what `chips --fits` judges by too)."""
+    fails this limit too. `ram`: the RAM account (what `chips --fits` judges by too).
+    `nesting_seen`: the longest chain of nested exceptions the emulated runs saw (outermost first)."""
     fp, findings, figures, suggestions = evaluate_footprint(image, chip, ram)
     if stack is not None:
         findings.extend(stack.findings)
@@ -77,7 +80,7 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
             name = "system stack bound" + {"emulated": " (nesting by the priorities read back in the emulator)",
                                            "static": " (nesting by the priorities set in the code)"}.get(system.origin, "")
             figures.append(Figure(name, system.bound_bytes, "bytes", Origin.STATIC))
-            if system.all_nest_bytes is not None and system.all_nest_bytes != system.bound_bytes:
+            if system.saved_by_levels:
                 figures.append(Figure("system stack if every handler nested", system.all_nest_bytes, "bytes",
                                       Origin.STATIC))
             if stack.system.allotted_bytes is not None:
@@ -98,6 +101,9 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
                                    f"allotted {root.allotted_bytes}); {how}")
         if high_water:
             findings.extend(_compare_with_measurement(stack, high_water, figures, outcome))
+        if nesting_seen is not None and stack.system is not None:
+            findings.extend(_nesting_seen(stack.system, nesting_seen, figures,
+                                          outcome.partial_note() if outcome is not None else ""))
     if outcome is not None and outcome.failed:
         findings.append(outcome.failure("memory.run-failed"))
     for other in others:
@@ -164,6 +170,22 @@ def _compare_with_measurement(stack: StackReport, high_water: tuple[StackUse, ..
                 findings.append(Finding("stack.overflow-measured", Severity.ERROR,
                                         f"{s.name} ({s.size} B at 0x{s.bottom:08x}) overflowed in the emulator"))
     return findings
+
+
+def _nesting_seen(system: SystemStack, chain: tuple[int, ...], figures: list[Figure], partial: str) -> list[Finding]:
+    """The deepest nesting the emulator saw beside the bound's: more exceptions nested at once
+    than the bound counts handlers is gomcu's bug (a level assumed wrong)."""
+    from gomcu.code.vectors import vector_name
+
+    shown = " > ".join(vector_name(e) for e in chain) if chain else "none"
+    figures.append(Figure(f"deepest exception nesting seen ({shown})", len(chain), "exceptions", Origin.EMULATED,
+                          partial=partial))
+    if len(chain) > len(system.handlers):
+        return [Finding("stack.nesting-above-bound", Severity.ERROR,
+                        f"the emulator saw {len(chain)} exceptions nested ({shown}) but the system stack bound "
+                        f"counts {len(system.handlers)} ({system.assumption}): a bug in gomcu's analysis, "
+                        "please report it")]
+    return []
 
 
 def name_stacks(stack: StackReport, high_water: tuple[StackUse, ...],

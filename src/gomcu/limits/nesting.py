@@ -52,12 +52,19 @@ class SystemStack:
     origin: str = ""
     levels: tuple[Level, ...] = ()
     unplaced: tuple[str, ...] = ()  # handlers whose level is not known: assumed to nest
-    all_nest_bytes: int | None = None  # the bound with every handler nesting, beside the one by level
+    #: the bound with every handler nesting once (the figure before levels were known); below the
+    #: bound by level when one handler serves vectors at several levels (it can nest on itself)
+    all_nest_bytes: int | None = None
     all_handlers: tuple[tuple[str, int], ...] = ()  # every handler on this stack, counted or not
 
     @property
     def margin(self) -> int | None:
         return None if self.allotted_bytes is None else self.allotted_bytes - self.bound_bytes
+
+    @property
+    def saved_by_levels(self) -> int:
+        """Bytes the levels take off the every-handler figure (0 when they take nothing off)."""
+        return max(0, (self.all_nest_bytes or 0) - self.bound_bytes)
 
 
 def every_handler(reset: RootStack | None, handlers: list[RootStack], allotted: int | None,
@@ -112,6 +119,9 @@ def by_level(system: SystemStack, levels: dict[str, set[int]], origin: str, why:
     placed = len(bounds) - len(unplaced)
     assumption = (f"{why}: levels known for {placed} of {len(bounds)} handlers, the deepest of each of "
                   f"{len(chosen)} level(s) counts")
+    shared = sorted({x.handler for x in chosen if sum(y.handler == x.handler for y in chosen) > 1})
+    if shared:
+        assumption += f"; {', '.join(shared)} serve(s) vectors at several levels and count at each"
     if unplaced:
         assumption += f"; the {len(unplaced)} unknown assumed to nest"
     handlers = tuple((x.handler, x.bytes) for x in chosen) + tuple((n, bounds[n]) for n in unplaced)

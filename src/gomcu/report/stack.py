@@ -115,7 +115,7 @@ def render_text(report: StackReport) -> None:
         console.print(f"system stack: {escape(system_sum(system))}"
                       + f" = {_bytes(system.bound_bytes, system.bounded)} of {_bytes(system.allotted_bytes)}"
                       + f"  [dim]({escape(system.assumption)})[/]")
-        if system.all_nest_bytes is not None and system.all_nest_bytes != system.bound_bytes:
+        if system.saved_by_levels:
             console.print(f"  [dim]if every handler nested: {_bytes(system.all_nest_bytes, system.bounded)}[/]")
     for r in report.roots:
         console.print(f"\n[bold]{escape(r.name)}[/] ({r.root.kind.value}, {escape(r.root.evidence)}): "
