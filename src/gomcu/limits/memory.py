@@ -174,10 +174,13 @@ def _compare_with_measurement(stack: StackReport, high_water: tuple[StackUse, ..
 
 def _nesting_seen(system: SystemStack, chain: tuple[int, ...], figures: list[Figure], partial: str) -> list[Finding]:
     """The deepest nesting the emulator saw beside the bound's: more exceptions nested at once
-    than the bound counts handlers is gomcu's bug (a level assumed wrong)."""
+    than the bound counts handlers is gomcu's bug (a level assumed wrong). A run that took no
+    exception measured nothing: no figure."""
     from gomcu.code.vectors import vector_name
 
-    shown = " > ".join(vector_name(e) for e in chain) if chain else "none"
+    if not chain:
+        return []
+    shown = " > ".join(vector_name(e) for e in chain)
     figures.append(Figure(f"deepest exception nesting seen ({shown})", len(chain), "exceptions", Origin.EMULATED,
                           partial=partial))
     if len(chain) > len(system.handlers):
