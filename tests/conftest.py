@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,15 @@ FIXTURES = ROOT / "tests" / "fixtures"
 ELF_FIXTURES = FIXTURES / "elf"
 REFMW = ROOT / "examples" / "refmw"
 REFMW_BUILD = REFMW / "build"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test (and every gomcu it starts) uses a cache folder of its own session, never the
+    user's: no test depends on what an earlier gomcu left in ~/.cache/gomcu."""
+    folder = tempfile.mkdtemp(prefix="gomcu-test-cache-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ["XDG_CACHE_HOME"] = folder
+    os.environ.pop("GOMCU_NO_CACHE", None)
 
 
 def run_gomcu(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import gomcu
 import gomcu.commands
+from gomcu import diskcache
 from gomcu.commands.base import EXIT_BAD_INPUT, Command
 from gomcu.errors import GomcuError
 
@@ -52,6 +53,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+_NO_CACHE_HELP = (f"neither read nor write the cache of decoded code and line tables (also: {diskcache.ENV_OFF}=1; "
+                  "it lives in $XDG_CACHE_HOME/gomcu, else ~/.cache/gomcu)")
+
+
 def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gomcu",
@@ -62,6 +67,7 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, nargs=0,
                         help="show the version and which emulator path runs will use, then exit")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    parser.add_argument("--no-cache", action="store_true", help=_NO_CACHE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in commands:
         p = sub.add_parser(
@@ -72,6 +78,8 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show a traceback on errors")
         command.add_arguments(p)
+        if "--no-cache" not in p._option_string_actions:  # `lab` has its own, which keeps nothing either
+            p.add_argument("--no-cache", action="store_true", default=argparse.SUPPRESS, help=_NO_CACHE_HELP)
         p.set_defaults(_command=command)
     return parser
 
@@ -84,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
+    if args.no_cache:
+        diskcache.disable()
     try:
         return command.run(args)
     except GomcuError as error:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields
+from operator import attrgetter
+from typing import Any
 
 import capstone
 from capstone import arm as A
@@ -28,6 +30,21 @@ _CORE_REGS = frozenset(range(A.ARM_REG_R0, A.ARM_REG_R12 + 1)) | {A.ARM_REG_SB, 
                                                                   A.ARM_REG_IP, LR}
 
 
+#: Instructions whose summary holds an address computed from where they are (targets, adr).
+_PC_RELATIVE = frozenset({A.ARM_INS_B, A.ARM_INS_BL, A.ARM_INS_BLX, A.ARM_INS_CBZ, A.ARM_INS_CBNZ, A.ARM_INS_ADR})
+_PLACE_FREE_GROUPS = frozenset(range(A.ARM_GRP_ENDING)) - {
+    A.ARM_GRP_JUMP, A.ARM_GRP_CALL, A.ARM_GRP_BRANCH_RELATIVE, A.ARM_GRP_INT}
+_FIELDS = tuple(f.name for f in fields(Insn))
+_GET_REST = attrgetter(*_FIELDS[1:])  # every field after `address`, in order
+
+
+def _with(insn: Insn, changes: dict[str, Any]) -> Insn:
+    """`dataclasses.replace` without its per-call cost (it ran once per decoded instruction)."""
+    values = dict(zip(_FIELDS, (insn.address, *_GET_REST(insn))))
+    values.update(changes)
+    return Insn(**values)
+
+
 def _reg_bytes(reg: int) -> int:
     if A.ARM_REG_D0 <= reg <= A.ARM_REG_D31:
         return 8
@@ -47,6 +64,10 @@ class ThumbDecoder:
         self.core = core
         self._cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self._cs.detail = True
+        #: (encoding, mnemonic) -> the summary's fields after `address`, for instructions whose
+        #: summary does not depend on their address: a firmware repeats about half its encodings.
+        #: The mnemonic carries the IT block's condition, which the encoding alone does not.
+        self._memo: dict[tuple[bytes, str], tuple[Any, ...]] = {}
         self._registers = register_numbers(self._cs, A.ARM_REG_ENDING, {
             "r9": "sb", "r10": "sl", "r11": "fp", "r12": "ip", "r13": "sp", "r14": "lr", "r15": "pc"})
 
@@ -59,14 +80,20 @@ class ThumbDecoder:
     def decode(self, code: bytes, address: int, read_word: ReadWord) -> list[Insn]:
         out: list[Insn] = []
         offset = 0
+        memo = self._memo
         while offset < len(code):
             start = len(out)
             for ins in self._cs.disasm(code[offset:], address + offset):
-                try:
-                    summary = self._with_registers(ins, self._summarise(ins, read_word))
-                except (IndexError, AttributeError):  # operands no real code has (data read as code)
-                    summary = Insn(ins.address, ins.size, Kind.INVALID)
-                out.append(self._with_literal(ins, summary))
+                at, size = ins.address, ins.size
+                key = (code[at - address : at - address + size], ins.mnemonic)
+                rest = memo.get(key)
+                if rest is not None:  # the same encoding in the same IT state, seen before
+                    out.append(Insn(at, *rest))
+                    continue
+                insn, moves = self._decode_one(ins, read_word)
+                if not moves:
+                    memo[key] = _GET_REST(insn)
+                out.append(insn)
             decoded = sum(i.size for i in out[start:])
             offset += decoded
             if offset < len(code):  # capstone stopped: record the hole and resynchronise
@@ -74,25 +101,38 @@ class ThumbDecoder:
                 offset += 2
         return out
 
-    @staticmethod
-    def _with_registers(ins: capstone.CsInsn, summary: Insn) -> Insn:
-        """Record the core registers the instruction reads, and those it overwrites besides its
-        `dst` (ldm/pop lists, writeback bases, the second result of umull/ldrd), so no stale
-        constant survives them."""
-        read, written = ins.regs_access()
-        return replace(summary, reads=tuple(r for r in read if r in _CORE_REGS),
-                       writes=tuple(r for r in written if r in _CORE_REGS and r != summary.dst))
+    def _decode_one(self, ins: capstone.CsInsn, read_word: ReadWord) -> tuple[Insn, bool]:
+        """The summary of one instruction, and whether it depends on where the instruction is
+        (pc-relative operands, branch targets): only those that do not are reused by encoding."""
+        try:
+            ops = ins.operands
+            moves = ins.id in _PC_RELATIVE or not _PLACE_FREE_GROUPS.issuperset(ins.groups) or any(
+                (o.type == _OP_REG and o.reg == PC) or (o.type == _OP_MEM and (o.mem.base == PC or o.mem.index == PC))
+                for o in ops)
+            summary = self._summarise(ins, read_word)
+            read, written = ins.regs_access()
+            literal = self._literal(ins, summary)
+        except (IndexError, AttributeError):  # operands no real code has (data read as code)
+            return Insn(ins.address, ins.size, Kind.INVALID), True
+        changes: dict[str, Any] = {"reads": tuple(r for r in read if r in _CORE_REGS),
+                   "writes": tuple(r for r in written if r in _CORE_REGS and r != summary.dst)}
+        if literal is not None:
+            changes["literal"], changes["literal_bytes"] = literal
+        return _with(summary, changes), moves
 
     @staticmethod
-    def _with_literal(ins: capstone.CsInsn, summary: Insn) -> Insn:
-        """Mark the pc-relative word(s) a load reads: literal pool data, never code."""
+    def _literal(ins: capstone.CsInsn, summary: Insn) -> tuple[int, int] | None:
+        """The pc-relative word(s) a load reads (address, bytes): literal pool data, never code.
+        (The registers an instruction reads, and those it overwrites besides its `dst` (ldm/pop
+        lists, writeback bases, the second result of umull/ldrd), are recorded in `_decode_one`,
+        so no stale constant survives them.)"""
         if summary.kind is Kind.INVALID or ins.id not in _LITERAL_LOADS:
-            return summary
+            return None
         for o in ins.operands:
             if o.type == _OP_MEM and o.mem.base == PC and o.mem.index == 0:
                 width = 8 if ins.id == A.ARM_INS_LDRD else _reg_bytes(ins.operands[0].reg)
-                return replace(summary, literal=((ins.address + 4) & ~3) + o.mem.disp, literal_bytes=min(width, 8))
-        return summary
+                return ((ins.address + 4) & ~3) + o.mem.disp, min(width, 8)
+        return None
 
     def _summarise(self, ins: capstone.CsInsn, read_word: ReadWord) -> Insn:
         iid = ins.id

@@ -33,6 +33,10 @@ class Value:
     how: str  # "constant", "movw/movt", "constant + offset", "load from read-only data", ...
     loaded_from: int | None = None  # the address the register was loaded from, when constant
 
+    def __reduce__(self) -> tuple[type[Value], tuple[object, ...]]:
+        """Pickled as its constructor's arguments (stored code models hold many; see `Insn`)."""
+        return Value, (self.value, self.how, self.loaded_from)
+
 
 State = dict[int, Value]
 _FLOW_ENDS = (Kind.RETURN, Kind.INDIRECT_JUMP, Kind.JUMP_TABLE, Kind.TRAP)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from functools import cached_property
 
+from gomcu import diskcache
 from gomcu.code.arch import Decoder, decoder_for
 from gomcu.code.codeflow import reachable_code
 from gomcu.code.constprop import Propagation, State, Value, entry_value_read
@@ -64,11 +65,39 @@ def _loaded_from(v: Value | None) -> int | None:
 
 
 def model(image: Image) -> CodeModel:
-    """The (cached) code model of `image`."""
+    """The code model of `image`: built once per image in a process, and kept on disk by the
+    image's content hash (`gomcu.diskcache`) for the next process that analyses the same bytes."""
     found = _CACHE.get(image)
     if found is None:
-        found = CodeModel(image)
+        found = _stored_model(image)
         _CACHE[image] = found
+    return found
+
+
+#: Bump when the attributes a stored model keeps change meaning (the code's own hash is in the key too).
+_STORED_FORMAT = 1
+#: The packages whose code decides a model: decoding, the image's reading, the runtime profiles.
+_MODEL_PACKAGES = ("code", "image", "runtime")
+#: What a stored model keeps: everything `CodeModel.__init__` computes. Not the image and the decoder
+#: (pyelftools and capstone objects, made again for the image at hand) nor lazily derived values.
+_STORED = frozenset({"_bodies", "_contexts", "_ends", "_functions", "_insns", "_names_by_start", "_site_states",
+                     "_starts", "address_constants", "call_args", "call_loads", "constant_loads", "csr_writes",
+                     "notes"})
+
+
+def _stored_model(image: Image) -> CodeModel:
+    import capstone
+
+    entry = diskcache.key("code-model", _STORED_FORMAT, image.digest, _MODEL_PACKAGES, (capstone.__version__,))
+    state = diskcache.load("code-model", entry)
+    if isinstance(state, dict) and state.keys() == _STORED:
+        found = CodeModel.__new__(CodeModel)
+        found.__dict__.update(state)
+        found.image = image
+        found.decoder = decoder_for(image)
+        return found
+    found = CodeModel(image)
+    diskcache.store("code-model", entry, {k: v for k, v in found.__dict__.items() if k in _STORED})
     return found
 
 

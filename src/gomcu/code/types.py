@@ -66,6 +66,11 @@ class Insn:
     def end(self) -> int:
         return self.address + self.size
 
+    def __reduce__(self) -> tuple[type[Insn], tuple[object, ...]]:
+        """Pickled as its constructor's arguments: a stored code model holds tens of thousands,
+        and a slots dataclass's own `__setstate__` would make reading it back several times slower."""
+        return Insn, tuple(getattr(self, name) for name in self.__slots__)
+
 
 @dataclass(frozen=True)
 class CallSite:

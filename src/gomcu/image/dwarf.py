@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import Any
 
+from gomcu import diskcache
 from gomcu.image.types import CompileUnit, SourceLine
 
 Guard = Callable[[str], AbstractContextManager[None]]
@@ -33,10 +34,17 @@ def _unit_name(top: Any) -> str:
     return _text(top.attributes["DW_AT_name"].value) if "DW_AT_name" in top.attributes else "?"
 
 
+#: Bump when what a stored line table holds changes meaning (the code's own hash is in the key too).
+_STORED_LINES_FORMAT = 1
+
+
 class DwarfView:
-    def __init__(self, dwarfinfo: Any, guard: Guard) -> None:
+    def __init__(self, dwarfinfo: Any, guard: Guard, digest: str | None = None) -> None:
+        """`digest`: the image's content hash, under which decoded line tables are kept on disk
+        (decoding a unit's line program is most of the cost of a source line)."""
         self._info = dwarfinfo
         self._guard = guard
+        self._digest = digest
 
     @cached_property
     def _units(self) -> tuple[tuple[CompileUnit, ...], list[tuple[int, int, int, str]]]:
@@ -227,10 +235,23 @@ class DwarfView:
                 tables[None] = self._rows(self._info.iter_CUs())
             return tables[None]
         if offset not in tables:
-            with self._guard("DWARF compile unit"):
-                cu = self._info.get_CU_at(offset)
-            tables[offset] = self._rows([cu])
+            tables[offset] = self._stored_rows(offset)
         return tables[offset]
+
+    def _stored_rows(self, offset: int) -> tuple[list[int], list[SourceLine | None]]:
+        """The line table of the unit at `offset`, from the disk cache when it has it."""
+        entry = None
+        if self._digest is not None:
+            entry = diskcache.key("dwarf-lines", _STORED_LINES_FORMAT, self._digest, ("image",), (str(offset),))
+            found = diskcache.load("dwarf-lines", entry)
+            if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], list):
+                return found
+        with self._guard("DWARF compile unit"):
+            cu = self._info.get_CU_at(offset)
+        rows = self._rows([cu])
+        if entry is not None:
+            diskcache.store("dwarf-lines", entry, rows)
+        return rows
 
     def file_of_range(self, start: int, end: int) -> str | None:
         """The source file that most bytes of [start, end) come from (inlined code at a

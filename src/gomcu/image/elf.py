@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import hashlib
 import os
 import struct
 from collections.abc import Iterator
@@ -150,6 +151,18 @@ class Image:
     @property
     def file_size(self) -> int:
         return os.path.getsize(self.path)
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the file's bytes: the key under which results about it are cached."""
+        stream = self._stream
+        at = stream.tell()
+        stream.seek(0)
+        digest = hashlib.sha256()
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+        stream.seek(at)
+        return digest.hexdigest()
 
     # -- sections and segments --------------------------------------------------------------
 
@@ -410,7 +423,7 @@ class Image:
                     return None
                 # A linked image needs no relocation of its debug sections; some toolchains
                 # leave .rel.debug_* behind with types pyelftools does not know.
-                return DwarfView(self._elf.get_dwarf_info(relocate_dwarf_sections=False), self._guard)
+                return DwarfView(self._elf.get_dwarf_info(relocate_dwarf_sections=False), self._guard, self.digest)
         except ImageError as error:
             self.warnings.append(f"debug information unreadable, source lines unavailable: {error}")
             return None

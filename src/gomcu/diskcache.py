@@ -1,0 +1,99 @@
+"""Results of pure, expensive analyses on disk, keyed by the ELF's content hash.
+
+A second `gomcu check` of the same firmware reads its code model instead of decoding every
+instruction again. The cache lives in `$XDG_CACHE_HOME/gomcu` (else `~/.cache/gomcu`);
+`GOMCU_NO_CACHE=1` or `--no-cache` turns it off. An entry's key holds the gomcu version, the
+format number of what is stored, the capstone version and a hash of the analysis code that made
+it (the sources of the packages named by the caller), so an entry made by other code is never
+read. Entries are written whole (a temporary file, then renamed); one that cannot be read back
+(damaged, truncated, of another shape) is rebuilt, never an error: the cache only saves time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import gomcu
+
+ENV_OFF = "GOMCU_NO_CACHE"
+_disabled = False
+
+
+def disable() -> None:
+    """Turn the cache off for this process (`--no-cache`)."""
+    global _disabled
+    _disabled = True
+
+
+def directory() -> Path | None:
+    """Where entries live, or None when the cache is off."""
+    if _disabled or os.environ.get(ENV_OFF, "") not in ("", "0"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gomcu"
+
+
+@lru_cache(maxsize=None)
+def code_version(packages: tuple[str, ...]) -> str:
+    """A hash of the sources (Python and data) of the named gomcu packages: an edit to the
+    analysis code makes a new key, so no entry of the old code is read."""
+    root = Path(gomcu.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for package in packages:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".toml") and path.is_file():
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def key(kind: str, fmt: int, content_digest: str, packages: Iterable[str], extra: Iterable[str] = ()) -> str:
+    """The key of an entry: what it is, its format, the input's hash and the code that made it."""
+    parts = [kind, str(fmt), gomcu.__version__, code_version(tuple(packages)), content_digest, *extra]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _path(kind: str, entry: str) -> Path | None:
+    base = directory()
+    return None if base is None else base / kind / f"{entry}.pickle"
+
+
+def load(kind: str, entry: str) -> Any | None:
+    """The value stored under `entry`, or None (no cache, no entry, or one that cannot be read)."""
+    path = _path(kind, entry)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            stored_key, value = pickle.load(f)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a damaged entry of any kind is rebuilt, never reported
+        return None
+    return value if stored_key == entry else None
+
+
+def store(kind: str, entry: str, value: Any) -> None:
+    """Write `value` under `entry`; a cache that cannot be written is skipped (it only saves time)."""
+    path = _path(kind, entry)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((entry, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        return
