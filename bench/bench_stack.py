@@ -2,8 +2,8 @@
 
     python bench/bench_stack.py [FIRMWARE.elf] [--repeat N]
 
-Without a path, the largest ELF in the repository is used. Each run loads the image afresh so
-that nothing is cached between runs.
+Without a path, the largest ELF in the repository is used. Each run loads the image afresh and
+the disk cache is off, so that nothing is cached between runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import describe_gomcu, largest_elf
 
-from gomcu import image
+from gomcu import diskcache, image
 from gomcu.limits.stack import analyse
 
 
@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(describe_gomcu())
+    diskcache.disable()
     path = args.firmware or largest_elf([])
     times = []
     report = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -43,11 +44,12 @@ def best_of(repeats: int, fn: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def command(args: list[str], ok_codes: tuple[int, ...] = (0,)) -> Callable[[], object]:
-    """A callable that runs `args` and fails loudly on an unexpected exit status."""
+def command(args: list[str], ok_codes: tuple[int, ...] = (0,), env: dict[str, str] | None = None) -> Callable[[], object]:
+    """A callable that runs `args` (with `env` added to the environment) and fails loudly on an
+    unexpected exit status."""
 
     def go() -> object:
-        done = subprocess.run(args, capture_output=True)
+        done = subprocess.run(args, capture_output=True, env=None if env is None else {**os.environ, **env})
         if done.returncode not in ok_codes:
             raise SystemExit(f"{args[0]} exited {done.returncode}: {done.stderr.decode(errors='replace')[:500]}")
         return done

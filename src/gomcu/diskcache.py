@@ -75,7 +75,7 @@ def load(kind: str, entry: str) -> Any | None:
             stored_key, value = pickle.load(f)
     except FileNotFoundError:
         return None
-    except Exception:  # noqa: BLE001 - a damaged entry of any kind is rebuilt, never reported
+    except Exception:  # a damaged entry of any kind is rebuilt, never reported
         return None
     return value if stored_key == entry else None
 

@@ -34,15 +34,16 @@ _CORE_REGS = frozenset(range(A.ARM_REG_R0, A.ARM_REG_R12 + 1)) | {A.ARM_REG_SB, 
 _PC_RELATIVE = frozenset({A.ARM_INS_B, A.ARM_INS_BL, A.ARM_INS_BLX, A.ARM_INS_CBZ, A.ARM_INS_CBNZ, A.ARM_INS_ADR})
 _PLACE_FREE_GROUPS = frozenset(range(A.ARM_GRP_ENDING)) - {
     A.ARM_GRP_JUMP, A.ARM_GRP_CALL, A.ARM_GRP_BRANCH_RELATIVE, A.ARM_GRP_INT}
-_FIELDS = tuple(f.name for f in fields(Insn))
-_GET_REST = attrgetter(*_FIELDS[1:])  # every field after `address`, in order
+_GET_REST = attrgetter(*(f.name for f in fields(Insn)[1:]))  # every field after `address`, in order
 
 
-def _with(insn: Insn, changes: dict[str, Any]) -> Insn:
-    """`dataclasses.replace` without its per-call cost (it ran once per decoded instruction)."""
-    values = dict(zip(_FIELDS, (insn.address, *_GET_REST(insn))))
-    values.update(changes)
-    return Insn(**values)
+def _complete(insn: Insn, **fields: object) -> Insn:
+    """Set fields of a summary `_summarise` has just made and nobody else holds yet: in place,
+    because copying (`dataclasses.replace`) ran once per decoded instruction and cost more than
+    the decoding."""
+    for name, value in fields.items():
+        object.__setattr__(insn, name, value)
+    return insn
 
 
 def _reg_bytes(reg: int) -> int:
@@ -114,11 +115,11 @@ class ThumbDecoder:
             literal = self._literal(ins, summary)
         except (IndexError, AttributeError):  # operands no real code has (data read as code)
             return Insn(ins.address, ins.size, Kind.INVALID), True
-        changes: dict[str, Any] = {"reads": tuple(r for r in read if r in _CORE_REGS),
-                   "writes": tuple(r for r in written if r in _CORE_REGS and r != summary.dst)}
+        _complete(summary, reads=tuple(r for r in read if r in _CORE_REGS),
+                  writes=tuple(r for r in written if r in _CORE_REGS and r != summary.dst))
         if literal is not None:
-            changes["literal"], changes["literal_bytes"] = literal
-        return _with(summary, changes), moves
+            _complete(summary, literal=literal[0], literal_bytes=literal[1])
+        return summary, moves
 
     @staticmethod
     def _literal(ins: capstone.CsInsn, summary: Insn) -> tuple[int, int] | None:

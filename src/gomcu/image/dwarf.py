@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from gomcu import diskcache
+from gomcu.image import lineprog
 from gomcu.image.types import CompileUnit, SourceLine
 
 Guard = Callable[[str], AbstractContextManager[None]]
@@ -211,14 +212,19 @@ class DwarfView:
                 if program is None:
                     continue
                 names = _file_names(program, program.header["version"])
-                for entry in program.get_entries():
-                    state = entry.state
-                    if state is None:
+                found = lineprog.rows(program)
+                if found is None:  # something the fast runner leaves to pyelftools
+                    found = [(e.state.address, e.state.file, e.state.line, e.state.end_sequence)
+                             for e in program.get_entries() if e.state is not None]
+                lines: dict[tuple[int, int], SourceLine] = {}
+                for address, file, line, end in found:
+                    if end:
+                        rows.append((address, None))
                         continue
-                    if state.end_sequence:
-                        rows.append((state.address, None))
-                    else:
-                        rows.append((state.address, SourceLine(names.get(state.file, "?"), state.line)))
+                    row = lines.get((file, line))
+                    if row is None:
+                        row = lines[(file, line)] = SourceLine(names.get(file, "?"), line)
+                    rows.append((address, row))
         # Stable sort keeps the sequence order for rows at one address; the last row wins below.
         rows.sort(key=lambda r: r[0])
         return [r[0] for r in rows], [r[1] for r in rows]
