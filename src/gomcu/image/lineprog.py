@@ -24,7 +24,8 @@ class _Unknown(Exception):
     """Something this runner leaves to pyelftools."""
 
 
-def _uleb(data: bytes, i: int) -> tuple[int, int]:
+def _leb(data: bytes, i: int, signed: bool = False) -> tuple[int, int]:
+    """An (S)LEB128 number at data[i]: its value and the index after it."""
     value = shift = 0
     while True:
         byte = data[i]
@@ -32,18 +33,7 @@ def _uleb(data: bytes, i: int) -> tuple[int, int]:
         value |= (byte & 0x7F) << shift
         shift += 7
         if byte < 0x80:
-            return value, i
-
-
-def _sleb(data: bytes, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            if byte & 0x40:
+            if signed and byte & 0x40:
                 value -= 1 << shift
             return value, i
 
@@ -86,7 +76,7 @@ def _run(data: bytes, header: Any, address_size: int, order: str) -> list[Row]:
             line += line_base + adjusted % line_range
             out.append((address, file, line, False))
         elif op == 0:  # extended opcode: length, sub-opcode, operands
-            length, i = _uleb(data, i)
+            length, i = _leb(data, i)
             sub = data[i]
             i += 1
             if sub == _END_SEQUENCE:
@@ -98,23 +88,23 @@ def _run(data: bytes, header: Any, address_size: int, order: str) -> list[Row]:
             elif sub == _DEFINE_FILE:  # name, directory, time, length (names come from the header)
                 i = data.index(0, i) + 1
                 for _ in range(3):
-                    _, i = _uleb(data, i)
+                    _, i = _leb(data, i)
             elif sub == _SET_DISCRIMINATOR:
-                _, i = _uleb(data, i)
+                _, i = _leb(data, i)
             else:
                 i += length - 1
         elif op == _COPY:
             out.append((address, file, line, False))
         elif op == _ADVANCE_PC:
-            operand, i = _uleb(data, i)
+            operand, i = _leb(data, i)
             address += operand * min_length
         elif op == _ADVANCE_LINE:
-            operand, i = _sleb(data, i)
+            operand, i = _leb(data, i, signed=True)
             line += operand
         elif op == _SET_FILE:
-            file, i = _uleb(data, i)
+            file, i = _leb(data, i)
         elif op in (_SET_COLUMN, _SET_ISA):
-            _, i = _uleb(data, i)
+            _, i = _leb(data, i)
         elif op == _CONST_ADD_PC:
             address += const_add
         elif op == _FIXED_ADVANCE_PC:
