@@ -8,6 +8,7 @@ load image of data; RAM holds data plus bss (stack and noinit sections are NOBIT
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -134,7 +135,18 @@ def measure(image: Image, chip: Chip | None = None) -> Footprint:
 
 
 def _symbol_uses(image: Image) -> tuple[SymbolUse, ...]:
-    """Sized function and object symbols in allocated sections, one per address."""
+    """Sized function and object symbols in allocated sections, one per address (once per image:
+    `check` measures the footprint for every limit)."""
+    found = _SYMBOL_USES.get(image)
+    if found is None:
+        found = _SYMBOL_USES[image] = _find_symbol_uses(image)
+    return found
+
+
+_SYMBOL_USES: weakref.WeakKeyDictionary[Image, tuple[SymbolUse, ...]] = weakref.WeakKeyDictionary()
+
+
+def _find_symbol_uses(image: Image) -> tuple[SymbolUse, ...]:
     seen: set[int] = set()
     out: list[SymbolUse] = []
     for sym in sorted(image.symbols, key=lambda s: (s.address, s.binding != "global")):

@@ -8,6 +8,7 @@ clone suffixes (`memcpy.part.0`, `f.constprop.1`, `g.isra.0`, `h.cold`), which a
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _GCC_CLONE_SUFFIX = re.compile(r"\.(?:part|constprop|isra|cold|lto_priv|localalias|str)(?:\.\d+)*$")
 
@@ -23,6 +24,7 @@ def strip_clone_suffix(name: str) -> str:
 _HEAD_END = re.compile(r"[:{\[( ]")
 
 
+@lru_cache(maxsize=1 << 16)
 def go_package(symbol_name: str) -> str | None:
     """The Go import path a symbol belongs to, or None when it is not a Go-style name.
 
