@@ -110,3 +110,40 @@ def test_note_wakeup_is_allowed_in_handlers(image) -> None:  # type: ignore[no-u
     without = {h.name: h for h in interrupts.analyse(image, None, replace(profile, interrupts={})).handlers}
     assert with_rule["IRQ6_Handler"].status == "clean"
     assert [(v.kind, v.target) for v in without["IRQ6_Handler"].violations] == [("scheduler", "runtime.futexwakeup")]
+
+
+def test_priorities_from_irqctl_calls_and_taskerinit(image) -> None:  # type: ignore[no-untyped-def]
+    """main.enableIRQs passes (irq, rtos level) on the stack to runtime.irqctl: the NVIC byte is
+    255 - level (Low 95 -> 0xA0, Mid 159 -> 0x60, High 223 -> 0x20); runtime.taskerinit sets
+    SVCall to 4<<5 and PendSV to 255 with read-modify-writes of SHPR2/SHPR3."""
+    from gomcu.code.priorities import find
+
+    found = find(CodeModel(image), load_profile("embeddedgo"))
+    assert found is not None and not found.computed  # sysirqctl's computed store is irqctl's callers'
+    by = {s.exception: (s.value, s.how) for s in found.sets}
+    assert by[16 + 6] == (0xA0, "call of runtime.irqctl")
+    assert by[16 + 28] == (0x60, "call of runtime.irqctl")
+    assert by[16 + 23] == (0x20, "call of runtime.irqctl")
+    assert by[11] == (0x80, "read-modify-write") and by[14] == (0xFF, "read-modify-write")
+
+
+def test_isr_stack_nests_by_level(image) -> None:  # type: ignore[no-untyped-def]
+    report = stack.analyse(image)
+    system = report.system
+    assert system is not None and system.origin == "static" and not system.unplaced
+    roots = {r.name: r for r in report.roots}
+    levels = {x.level: x.handler for x in system.levels}
+    assert levels == {-1: "runtime.hardfaultHandler", 0x20: "IRQ23_Handler", 0x60: "IRQ28_Handler",
+                      0x80: "runtime.svcallHandler", 0xA0: "IRQ6_Handler", 0xFE: "runtime.pendsvHandler"}
+    assert system.bound_bytes == roots["_rt0_thumb_noos"].bound_bytes + sum(roots[n].bound_bytes for n in levels.values())
+
+
+def test_handler_above_int_prio_syscall_makes_no_system_call(image) -> None:  # type: ignore[no-untyped-def]
+    """IRQ23 (0x20) reads nanotime through SVC: above rtos.IntPrioSysCall (0x80) that escalates to
+    HardFault. IRQ6 (0xA0) may; IRQ28 (0x60) is above it but makes no system call."""
+    report = interrupts.analyse(image)
+    found = [f for f in report.findings if f.rule == "irq.syscall-above-syscall-priority"]
+    assert [(f.location.function if f.location else None, f.chain) for f in found] == [
+        ("IRQ23_Handler", ("IRQ23_Handler", "runtime.nanotime"))]
+    assert "0x20" in found[0].message and "0x80" in found[0].message
+    assert any("rtos.IntPrioSysCall = 0x80: 3 handler(s) checked" in n for n in report.notes)

@@ -19,8 +19,12 @@ rt_vectors:
 	.word 1                         @ 15: SysTick
 	.word 1, 1, 1, 1, 1, 1          @ IRQ0-5
 	.word irq_exti0 + 1             @ IRQ6: EXTI0
-	.rept 21
-	.word 1                         @ IRQ7-27
+	.rept 16
+	.word 1                         @ IRQ7-22
+	.endr
+	.word irq_exti9_5 + 1           @ IRQ23: EXTI9_5
+	.rept 4
+	.word 1                         @ IRQ24-27
 	.endr
 	.word irq_tim2 + 1              @ IRQ28: TIM2
 	.size rt_vectors, . - rt_vectors
@@ -121,6 +125,53 @@ rt_newproc:
 	pop {r4, pc}
 	.size rt_newproc, . - rt_newproc
 
+@ irqctl(irq, ctl, ctxid int): SVC 1, a fast system call; Go's ABI0 passes the arguments on the
+@ stack at 4(sp), 8(sp), 12(sp) (0(sp) is the callee's saved lr slot).
+	.global rt_irqctl
+	.type rt_irqctl, %function
+rt_irqctl:
+	svc #1
+	bx lr
+	.size rt_irqctl, . - rt_irqctl
+
+@ main.enableIRQs, as Go compiles irq.EXTI0.Enable(rtos.IntPrioLow, 0) and its like:
+@ rtos levels are 255 - the NVIC byte (irq_noos_thumb.go): Low 95 -> 0xA0, Mid 159 -> 0x60,
+@ High 223 -> 0x20.
+	.global main_enable_irqs
+	.type main_enable_irqs, %function
+main_enable_irqs:
+	str lr, [sp, #-16]!             @ Go's prologue: lr at 0(sp), 12 B of outgoing arguments
+	movs r0, #6                     @ EXTI0
+	str r0, [sp, #4]
+	movs r0, #95                    @ rtos.IntPrioLow
+	str r0, [sp, #8]
+	movs r0, #0
+	str r0, [sp, #12]
+	bl rt_irqctl
+	movs r0, #28                    @ TIM2
+	str r0, [sp, #4]
+	movs r0, #159                   @ rtos.IntPrioMid
+	str r0, [sp, #8]
+	bl rt_irqctl
+	movs r0, #23                    @ EXTI9_5
+	str r0, [sp, #4]
+	movs r0, #223                   @ rtos.IntPrioHigh
+	str r0, [sp, #8]
+	bl rt_irqctl
+	ldr pc, [sp], #16
+	.size main_enable_irqs, . - main_enable_irqs
+
+@ sysirqctl: the system call's handler stores 255 - ctl in NVIC.IPR[irq] (a computed address)
+@ and enables the IRQ; the arguments are the caller's stacked ones (here: r0 = irq, r1 = ctl).
+	.type sys_irqctl, %function
+sys_irqctl:
+	ldr r2, =0xE000E400
+	rsb r1, r1, #255
+	strb r1, [r2, r0]
+	bx lr
+	.ltorg
+	.size sys_irqctl, . - sys_irqctl
+
 	.type sys_nanotime, %function
 sys_nanotime:
 	ldr r0, =0xE000E018             @ SysTick current value
@@ -182,7 +233,7 @@ main_work:
 	.global rt_syscalls
 	.type rt_syscalls, %object
 rt_syscalls:
-	.word sys_nanotime + 1, sys_nanotime + 1, sys_nanotime + 1, sys_nanotime + 1, sys_nanotime + 1
+	.word sys_nanotime + 1, sys_irqctl + 1, sys_nanotime + 1, sys_nanotime + 1, sys_nanotime + 1
 	.word sys_futexsleep + 1, sys_futexsleep + 1, sys_futexsleep + 1, sys_futexsleep + 1, sys_futexsleep + 1
 	.size rt_syscalls, . - rt_syscalls
 fault_msg:

@@ -129,6 +129,19 @@ void irq_exti0(void) {
 static void *last;
 void irq_tim2(void) { last = rt_newobject(&tim2_type); }
 
+/* //go:interrupthandler bound to IRQ23_Handler (EXTI9_5), enabled at rtos.IntPrioHigh (0x20):
+ * above rtos.IntPrioSysCall (0x80), so its nanotime system call (SVC 0) escalates to HardFault. */
+void irq_exti9_5(void) { main_ticks = (uint32_t)rt_nanotime(); }
+
+/* runtime.taskerinit: SVCall at 4<<5 (rtos.IntPrioSysCall's byte) and PendSV at 255, the lowest,
+ * with SCB StoreBits (a read-modify-write of SHPR2 and SHPR3). */
+#define SHPR2 (*(volatile uint32_t *)0xE000ED1Cu)
+#define SHPR3 (*(volatile uint32_t *)0xE000ED20u)
+__attribute__((noinline)) void rt_taskerinit(void) {
+	SHPR2 = (SHPR2 & ~(0xFFu << 24)) | ((4u << 5) << 24);
+	SHPR3 = (SHPR3 & ~(0xFFu << 16)) | (255u << 16);
+}
+
 /* A goroutine: waits for the note, then works (main.work grows its stack when it must). */
 void main_blinky(void) {
 	for (;;) {
@@ -138,9 +151,12 @@ void main_blinky(void) {
 }
 
 extern void rt_newproc(void (*fn)(void));
+extern void main_enable_irqs(void);          /* Go ABI0 calls of irqctl: see egofw.S */
 static struct panicrec root_panic;
 
 void main_main(void) {
+	rt_taskerinit();
+	main_enable_irqs();
 	void *s = 0;
 	for (uint32_t i = 1; i <= 4; i++)
 		s = rt_growslice(s, i);

@@ -9,7 +9,9 @@ What counts as setting a priority:
   inlined into `interrupt.Interrupt.SetPriority` (ldr; bfi; str), CMSIS `NVIC_SetPriority`
   inlined with constant arguments (strb), and SCB `StoreBits` (ldr; bic; orr; str);
 - a call of one of the runtime's priority setters (profile `[interrupts] priority_setters`:
-  TinyGo's `arm.SetPriority`, Embedded Go's `runtime.irqctl`) with constant arguments.
+  TinyGo's `arm.SetPriority`, Embedded Go's `runtime.irqctl`) with constant arguments; the
+  setters' own stores, and those of `priority_store_functions` (the system call's handler that
+  does the store for `irqctl`), are what those calls pass.
 
 A store into the NVIC or SCB through an address that is not constant (a setter nobody names, a
 loop over the IPR words) could change any priority: every configurable exception is then
@@ -35,7 +37,7 @@ from gomcu.image import Arch
 IPR_BASE, IPR_END = 0xE000E400, 0xE000E5F0  # 496 IRQs (ARMv7-M)
 SHPR_BASE, SHPR_END = 0xE000ED18, 0xE000ED24  # exceptions 4..15
 AIRCR = 0xE000ED0C
-_NVIC_SCB = (0xE000E100, 0xE000ED40)  # NVIC ISER.. to the end of the SCB: bases code adds to
+_NVIC_SCB = (0xE000E000, 0xE000ED40)  # the System Control Space up to the end of the SCB: bases code adds to
 _STORES = {A.ARM_INS_STR: 4, A.ARM_INS_STRB: 1, A.ARM_INS_STRH: 2}
 _LOADS = {A.ARM_INS_LDR: 4, A.ARM_INS_LDRB: 1, A.ARM_INS_LDRH: 2}
 _BACK = 24  # instructions looked back for a read-modify-write's constant bits
@@ -121,6 +123,8 @@ def find(model: CodeModel, profile: object | None = None, bits: int = 8) -> Stat
         return None
     implemented = (0xFF << (8 - bits)) & 0xFF
     setters = {str(s["function"]): s for s in _setters(profile) if model.function(str(s["function"])) is not None}
+    # functions whose computed stores write what the setters' callers passed (a system call's handler)
+    covered = set(setters) | set(getattr(profile, "interrupts", {}).get("priority_store_functions", ()))
     sets: list[PrioritySet] = []
     computed: list[str] = []
     prigroups: set[int | None] = set()
@@ -134,7 +138,7 @@ def find(model: CodeModel, profile: object | None = None, bits: int = 8) -> Stat
             width = _STORES[cs.id]
             address = _address(regs, mem, len(cs.operands) > 2)
             if address is None:
-                if mem.base != A.ARM_REG_SP and name not in setters and _derived(model, decoded, i, mem.base):
+                if mem.base != A.ARM_REG_SP and name not in covered and _derived(model, decoded, i, mem.base):
                     computed.append(f"{name} at 0x{ins.address:x} stores through an NVIC/SCB address that is "
                                     "not constant")
                 continue

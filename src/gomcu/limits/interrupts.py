@@ -16,7 +16,7 @@ from gomcu.code import CodeModel, model as code_model
 from gomcu.emu.clock import cycles_to_us
 from gomcu.findings import Figure, Finding, Location, Origin, Severity, status_of
 from gomcu.image import Arch, Image
-from gomcu.limits import irq_join, irq_latency, irq_priorities, irq_static, rtos_rules, stack
+from gomcu.limits import irq_join, irq_latency, irq_priorities, irq_static, rtos_rules, stack, syscall_level
 from gomcu.limits.irq_join import SourceJoin
 from gomcu.limits.rtos_rules import RtosRules
 from gomcu.limits.stack import StackReport
@@ -104,6 +104,14 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
     findings = _findings(image, handlers, problems, priorities, campaign, clock, source)
     if source is not None:
         notes.extend(source.notes)
+    if profile is not None and profile.interrupts.get("syscall_priority") is not None and image.arch is Arch.ARM:
+        from gomcu.code.priorities import find
+
+        bits = chip.nvic_priority_bits if chip is not None else None
+        level_findings, level_notes = syscall_level.check(model, profile, handlers, find(model, profile, bits or 8),
+                                                          priorities, bits)
+        findings.extend(level_findings)
+        notes.extend(level_notes)
     rtos = None
     if profile is not None and profile.rtos and image.arch is Arch.ARM:
         rtos = rtos_rules.check(model, profile, handlers, priorities, chip.nvic_priority_bits if chip else None)

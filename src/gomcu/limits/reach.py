@@ -32,11 +32,13 @@ class Chain:
         return self.sites[-1] if self.sites else None
 
 
-def chains_to(model: CodeModel, root: str, is_target: Callable[[str], bool], stop_at_targets: bool = True) -> list[Chain]:
+def chains_to(model: CodeModel, root: str, is_target: Callable[[str], bool], stop_at_targets: bool = True,
+              stop: Callable[[str], bool] | None = None) -> list[Chain]:
     """The shortest chain from `root` to every reachable function for which `is_target` holds.
 
     With `stop_at_targets`, the search does not continue through a target (what the allocator
-    calls internally is the allocator's business, not the caller's)."""
+    calls internally is the allocator's business, not the caller's); nor through a function for
+    which `stop` holds (one the runtime allows whatever it calls on other paths)."""
     if model.function(root) is None:
         return []
     parent: dict[str, tuple[str, CallSite] | None] = {root: None}
@@ -48,6 +50,8 @@ def chains_to(model: CodeModel, root: str, is_target: Callable[[str], bool], sto
             found.append(name)
             if stop_at_targets and name != root:
                 continue
+        if stop is not None and name != root and stop(name):
+            continue
         fn = model.function(name)
         if fn is None:
             continue

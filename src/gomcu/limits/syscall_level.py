@@ -1,0 +1,106 @@
+"""Embedded Go: a handler at or above the system-call priority may make no system call.
+
+System calls enter the runtime through SVC, and Embedded Go's tasker gives SVCall the priority
+byte of `rtos.IntPrioSysCall` (255 - 4<<5 in rtos levels: 0x80; profile `[interrupts]
+syscall_priority`). An SVC executed where SVCall cannot preempt (a handler whose group priority is
+the same or more urgent) escalates to HardFault (ARMv7-M ARM B1.5.4), so such a handler must not
+reach one: not even the fast calls (nanotime, irqctl, write) the runtime allows lower handlers.
+
+Each IRQ handler's priority comes from the emulator when it was read back, else from the code
+(`gomcu.code.priorities`: `irq.Enable(prio, ctx)` compiles to an `irqctl` call with constant
+stack arguments); an IRQ nothing sets keeps 0, the most urgent. A function makes a system call
+when it holds an SVC instruction; the search does not enter the functions the runtime allows in
+handlers (`rtos.Note.Wakeup` makes none in handler mode).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import TYPE_CHECKING
+
+from gomcu.code.model import CodeModel
+from gomcu.code.priorities import StaticPriorities
+from gomcu.code.vectors import vector_name
+from gomcu.findings import Finding, Location, Severity
+from gomcu.limits.reach import chains_to
+from gomcu.runtime.profile import RuntimeProfile
+
+if TYPE_CHECKING:
+    from gomcu.limits.irq_priorities import PriorityState
+    from gomcu.limits.irq_static import Handler
+
+_SVC_MASK, _SVC = 0xFF00, 0xDF00  # Thumb SVC #imm8
+
+
+def svc_functions(model: CodeModel) -> frozenset[str]:
+    """The functions that hold an SVC instruction: the system call stubs."""
+    out = set()
+    for f in model.functions:
+        for ins in model.instructions(f.name):
+            raw = model.image.read(ins.address, 2) if ins.size == 2 else None
+            if raw and int.from_bytes(raw, "little") & _SVC_MASK == _SVC:
+                out.add(f.name)
+                break
+    return frozenset(out)
+
+
+def check(model: CodeModel, profile: RuntimeProfile, handlers: tuple[Handler, ...],
+          static: StaticPriorities | None, emulated: PriorityState | None,
+          bits: int | None) -> tuple[list[Finding], list[str]]:
+    """Findings (one error per handler above the level that reaches a system call, with the
+    chain) and notes (the level, which handlers were checked, which could not be)."""
+    level = profile.interrupts.get("syscall_priority")
+    if level is None or static is None:
+        return [], []
+    bits = bits or (emulated.chip_bits if emulated is not None else 8)
+
+    def group(value: int) -> int:
+        if emulated is not None:
+            return emulated.group(value & ((0xFF << (8 - bits)) & 0xFF))
+        return static.group(value, bits)
+
+    limit = group(int(level))
+    calls = svc_functions(model)
+    allowed = tuple(profile.interrupts.get("allowed", ()))
+
+    def is_allowed(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in allowed)
+
+    findings: list[Finding] = []
+    checked: list[str] = []
+    unknown: list[str] = []
+    for h in handlers:
+        irqs = [v for v in h.vectors if v >= 16]
+        if not irqs or h.catch_all:
+            continue
+        values: list[tuple[int, int, str]] = []  # (vector, priority byte, where from)
+        for v in irqs:
+            p = emulated.of(v) if emulated is not None else None
+            if p is not None:
+                values.append((v, p.implemented, "read back in the emulator"))
+                continue
+            state, written = static.of(v)
+            if state == "unknown":
+                break
+            values += [(v, w, "set in the code" if state == "set" else "never set: the reset value")
+                       for w in sorted(written)]
+        else:
+            checked.append(h.name)
+            above = [(v, w, how) for v, w, how in values if group(w) <= limit]
+            if not above:
+                continue
+            chain = next(iter(chains_to(model, h.name, lambda n: n in calls, stop=is_allowed)), None)
+            if chain is None:
+                continue
+            v, w, how = above[0]
+            findings.append(Finding(
+                "irq.syscall-above-syscall-priority", Severity.ERROR,
+                f"{h.name} ({vector_name(v)}, priority 0x{w:02X}, {how}) is at or above rtos.IntPrioSysCall "
+                f"(0x{int(level):02X}, SVCall's priority) and makes a system call: {' -> '.join(chain.functions)}; "
+                "its SVC cannot be taken there and escalates to HardFault",
+                Location(function=h.name, address=h.address), chain.functions))
+            continue
+        unknown.append(h.name)
+    notes = [f"rtos.IntPrioSysCall = 0x{int(level):02X}: {len(checked)} handler(s) checked against it"
+             + (f"; priority not known for {', '.join(unknown)}" if unknown else "")]
+    return findings, notes
