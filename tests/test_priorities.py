@@ -138,3 +138,14 @@ def test_refmw_static_levels_agree_with_the_source(variant: str) -> None:
     assert found is not None and not found.computed
     values = {s.value for s in found.sets if s.exception >= 16}
     assert values == {0x40, 0x80}
+
+
+def test_html_states_the_levels_and_the_assumption(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    done = run_gomcu("check", "--runtime", "tinygo", "--html", str(page), str(PRIO / "prio-unknown.elf"))
+    assert done.returncode in (0, 1), done.stderr
+    html = page.read_text()
+    start = html.index('id="system-stack"')
+    section = html[start:html.index("</p>", start)]
+    assert "[0x40] IRQ0_Handler" in section and "+ IRQ2_Handler" in section
+    assert "the 1 unknown assumed to nest" in section and "if every handler nested" in section
