@@ -62,7 +62,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     say("memory model (footprint and worst-case stacks)")
     from gomcu.code.roots import TINYGO, TaskProfile
     from gomcu.limits import interrupts
-    from gomcu.limits.nesting import by_level
+    from gomcu.limits.nesting import by_level, with_static
     from gomcu.limits.stack import analyse as analyse_stack
 
     source = None
@@ -81,7 +81,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     levels = interrupts.preemption_levels(irq_report)
     if levels is not None and stack.system is not None:
         # Priorities are known from the emulator: only handlers at distinct levels can nest.
-        stack = replace(stack, system=by_level(stack.system, levels, "emulated", "priorities read back in the emulator"))
+        stack = replace(stack, system=by_level(stack.system, with_static(levels, stack.system), "emulated",
+                                               "priorities read back in the emulator (with those the code sets)"))
     high_water: tuple[Any, ...] = ()
     outcome: RunOutcome | None = None
     deepest: tuple[int, ...] = ()

@@ -56,6 +56,7 @@ class SystemStack:
     #: bound by level when one handler serves vectors at several levels (it can nest on itself)
     all_nest_bytes: int | None = None
     all_handlers: tuple[tuple[str, int], ...] = ()  # every handler on this stack, counted or not
+    placed: tuple[tuple[str, tuple[int, ...]], ...] = ()  # handler -> the levels it was placed at
 
     @property
     def margin(self) -> int | None:
@@ -116,8 +117,8 @@ def by_level(system: SystemStack, levels: dict[str, set[int]], origin: str, why:
     unplaced = tuple(name for name in bounds if name not in levels)
     chosen = tuple(Level(level, name, b) for level, (name, b) in sorted(worst.items()))
     nest = sum(x.bytes for x in chosen) + sum(bounds[name] for name in unplaced)
-    placed = len(bounds) - len(unplaced)
-    assumption = (f"{why}: levels known for {placed} of {len(bounds)} handlers, the deepest of each of "
+    known = len(bounds) - len(unplaced)
+    assumption = (f"{why}: levels known for {known} of {len(bounds)} handlers, the deepest of each of "
                   f"{len(chosen)} level(s) counts")
     shared = sorted({x.handler for x in chosen if sum(y.handler == x.handler for y in chosen) > 1})
     if shared:
@@ -125,9 +126,21 @@ def by_level(system: SystemStack, levels: dict[str, set[int]], origin: str, why:
     if unplaced:
         assumption += f"; the {len(unplaced)} unknown assumed to nest"
     handlers = tuple((x.handler, x.bytes) for x in chosen) + tuple((n, bounds[n]) for n in unplaced)
-    return replace(system, handlers=handlers, bound_bytes=system.reset_bytes + nest, assumption=assumption,
+    placed = tuple((name, tuple(sorted(levels[name]))) for name in bounds if name in levels)
+    return replace(system, handlers=handlers, bound_bytes=system.reset_bytes + nest, assumption=assumption, placed=placed,
                    origin=origin, levels=chosen, unplaced=unplaced,
                    all_nest_bytes=system.reset_bytes + sum(b for _, b in every), all_handlers=every)
+
+
+def with_static(emulated: dict[str, set[int]], system: SystemStack) -> dict[str, set[int]]:
+    """The levels read back in the emulator joined with those the code sets (`system` placed by
+    `static_levels`): a handler can run at either (the run saw only its initialisation), and one
+    whose IRQ the run never enabled keeps its level from the code."""
+    out = {name: set(levels) for name, levels in emulated.items()}
+    if system.origin == "static":
+        for name, levels in system.placed:
+            out.setdefault(name, set()).update(levels)
+    return out
 
 
 def level_name(level: int) -> str:
