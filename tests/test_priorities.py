@@ -149,3 +149,30 @@ def test_html_states_the_levels_and_the_assumption(tmp_path: Path) -> None:
     section = html[start:html.index("</p>", start)]
     assert "[0x40] IRQ0_Handler" in section and "+ IRQ2_Handler" in section
     assert "the 1 unknown assumed to nest" in section and "if every handler nested" in section
+
+
+def test_the_emulator_reads_back_the_levels_the_code_sets() -> None:
+    """Two views of one firmware: the NVIC the emulator reads back after initialisation holds
+    the levels read from the code (PRIGROUP 4, the bfi and the setter call included)."""
+    from gomcu.limits import interrupts
+
+    img = image.load(PRIO / "prio-known.elf")
+    emulated = interrupts.preemption_levels(interrupts.analyse(img, run=True))
+    system = _stack("known").system
+    assert emulated is not None and system is not None
+    assert emulated == {name: set(levels) for name, levels in system.placed}
+
+
+def test_the_emulator_places_a_value_only_known_at_run_time() -> None:
+    """prio-unknown writes IRQ2's byte from a variable Reset_Handler set (0x80): unknown to the
+    code, read back by the emulator, which places IRQ2 at its own level."""
+    from gomcu.limits import interrupts
+    from gomcu.limits.nesting import by_level, with_static
+
+    img = image.load(PRIO / "prio-unknown.elf")
+    emulated = interrupts.preemption_levels(interrupts.analyse(img, run=True))
+    system = _stack("unknown").system
+    assert emulated is not None and system is not None and emulated["IRQ2_Handler"] == {0x80}
+    joined = by_level(system, with_static(emulated, system), "emulated", "read back")
+    assert not joined.unplaced and [x.level for x in joined.levels] == [-2, -1, 0x40, 0x80, 0xC0, 0xE0]
+    assert joined.bound_bytes == system.bound_bytes  # IRQ2 alone at 0x80: counted once either way
