@@ -72,23 +72,30 @@ class RunCommand(Command):
         alloc_fn = args.alloc_fn or ("runtime.alloc" if img.symbol("runtime.alloc") else None)
         if alloc_fn:
             probes.append(emu.AllocProbe(alloc_fn))
+        from gomcu.limits import tasker_run
+        from gomcu.runtime.boundary import boundary_hooks
+        from gomcu.runtime.profile import detect_family, load_profile
+
+        profile = load_profile(args.runtime) if args.runtime else detect_family(s.name for s in img.symbols)
+        tasker = tasker_run.applies(img, profile)
+        if tasker:
+            probes += tasker_run.probes(img, profile)
         clock = emu.choose_board(img, args.board, args.chip)[0].clock_hz if args.inject else 0
         injections = [emu.Injection(irq=i, period_cycles=to_cycles(v, unit, clock)) for i, v, unit in args.inject]
         from gomcu.report.progress import emulation_progress
 
         progress, done = emulation_progress()
         try:
-            from gomcu.runtime.boundary import boundary_hooks, hooks_for_image
-            from gomcu.runtime.profile import load_profile
-
-            hooks = boundary_hooks(load_profile(args.runtime)) if args.runtime else hooks_for_image(img)
+            hooks = boundary_hooks(profile)
             result = emu.run(img, args.board, chip=args.chip, max_insns=args.max_insns, timeout=args.timeout,
                              probes=probes, injections=injections, progress=progress,
                              hooks=() if args.no_hooks else hooks, milestones=("main.main",),
                              profile_blocks=args.profile)
         finally:
             done()
-        from gomcu.report import run as report
+        from gomcu.report import run as report, tasker as tasker_report
+
+        figures = tasker_run.from_run(img, profile, result) if tasker and profile is not None else None
 
         costs = None
         if args.profile:
@@ -101,9 +108,13 @@ class RunCommand(Command):
                 from gomcu.lab.figures import to_json
 
                 document["profile"] = to_json(costs)
+            if figures is not None:
+                document["runtime"] = tasker_report.to_json(figures)
             print_json(document)
         else:
             report.render_text(result, args.firmware)
+            if figures is not None:
+                tasker_report.render_text(figures)
             if costs is not None:
                 report.render_profile(costs, result.instructions)
         if result.stop != "exit":

@@ -20,7 +20,7 @@ from typing import Any
 from gomcu.emu import clock
 from gomcu.emu.boards import BOARDS, Board, board_from_chip, find_board, guess_board
 from gomcu.emu.hooks import Hook
-from gomcu.emu.probes import AllocProbe, FunctionProbe, Injection, StackProbe
+from gomcu.emu.probes import AllocProbe, FunctionProbe, Injection, SpanProbe, StackProbe
 from gomcu.emu.result import (
     Allocation,
     Fault,
@@ -28,17 +28,19 @@ from gomcu.emu.result import (
     HookUse,
     InterruptSample,
     MmioRecord,
+    MpuState,
     NvicState,
     RunResult,
+    Span,
     StackUse,
 )
 
-Probe = StackProbe | FunctionProbe | AllocProbe
+Probe = StackProbe | FunctionProbe | AllocProbe | SpanProbe
 
 __all__ = [
     "BOARDS", "Allocation", "AllocProbe", "Board", "Fault", "FunctionProbe", "FunctionTiming", "Hook", "HookUse",
     "Injection",
-    "InterruptSample", "MmioRecord", "NvicState", "RunResult", "StackProbe", "StackUse", "board_from_chip", "choose_board",
+    "InterruptSample", "MmioRecord", "MpuState", "NvicState", "RunResult", "Span", "SpanProbe", "StackProbe", "StackUse", "board_from_chip", "choose_board",
     "emulator_path", "fallback_warning", "find_board", "machine_timing", "native_available", "run",
 ]
 
@@ -195,6 +197,7 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
                 stack_probes=tuple(p for p in probes if isinstance(p, StackProbe)),
                 function_probes=tuple(p for p in probes if isinstance(p, FunctionProbe)),
                 alloc_probes=tuple(p for p in probes if isinstance(p, AllocProbe)),
+                span_probes=tuple(p for p in probes if isinstance(p, SpanProbe)),
                 injections=tuple(injections), max_insns=max_insns, timeout=timeout, stdin=stdin,
                 prefer_native=native, progress=progress, hooks=tuple(hooks), milestones=tuple(milestones),
                 profile_blocks=profile_blocks, snapshot=snapshot)

@@ -24,6 +24,10 @@ from unicorn import (
     UC_ARCH_ARM,
     UC_HOOK_CODE,
     UC_HOOK_INTR,
+    UC_HOOK_MEM_READ,
+    UC_HOOK_MEM_READ_UNMAPPED,
+    UC_HOOK_MEM_WRITE,
+    UC_HOOK_MEM_WRITE_UNMAPPED,
     UC_MODE_MCLASS,
     UC_MODE_THUMB,
     UC_PROT_ALL,
@@ -34,6 +38,7 @@ from unicorn import (
     UcError,
 )
 from unicorn import arm_const as A
+from unicorn.unicorn_const import UC_MEM_READ_UNMAPPED, UC_MEM_WRITE, UC_MEM_WRITE_UNMAPPED
 
 from gomcu.emu import clock
 from gomcu.emu.boards import Board
@@ -49,13 +54,15 @@ from gomcu.emu.native import (
     make_timebase,
     thumb_insn_count,
 )
+from gomcu.emu.itm import Itm
+from gomcu.emu.mpu import Mpu
 from gomcu.emu.nvic import SVCALL, ExceptionModel, StackingFault, exception_name
 from gomcu.emu.peripherals import Uart, UnknownMmio
 from gomcu.emu.polls import PollSolver
 from gomcu.emu.profiler import BlockProfiler
 from gomcu.emu.pl022 import Pl022
 from gomcu.emu.stellaris_sysctl import StellarisSysctl
-from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, StackProbe
+from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, SpanProbe, StackProbe
 from gomcu.emu.result import (
     Allocation,
     Fault,
@@ -65,6 +72,7 @@ from gomcu.emu.result import (
     MmioRecord,
     NvicState,
     RunResult,
+    Span,
     StackUse,
 )
 from gomcu.emu.semihosting import Semihosting
@@ -111,6 +119,7 @@ class _Sample:
     tail: bool
     entry_insns: int
     nested: int = 0
+    frame: int = 0  # where entry stacked the interrupted context
 
 
 @dataclass
@@ -134,7 +143,7 @@ class Machine:
                  prefer_native: bool = True, progress: Callable[[int, int], None] | None = None,
                  record_limit: int = 100_000, hooks: tuple[Hook, ...] = (),
                  milestones: tuple[str, ...] = (), profile_blocks: bool = False,
-                 snapshot: bool = False) -> None:
+                 snapshot: bool = False, span_probes: tuple[SpanProbe, ...] = ()) -> None:
         from gomcu.image import Arch
 
         if image.arch != Arch.ARM:
@@ -166,6 +175,11 @@ class Machine:
         self.unknown = UnknownMmio(self._pc, PollSolver(self.uc, image, regions, model, lambda: self.tb.count,
                                                         names, extra), self.tb.request_stop)
         self.nvic.unknown_access = self.unknown.access
+        self.nvic.demcr |= 1 << 24  # TRCENA: a debugger is attached and captures the ITM (itm.py)
+        self.itm = Itm(self._emit, lambda: bool(self.nvic.demcr >> 24 & 1))
+        self.mpu = Mpu()
+        self._guards: tuple[tuple[int, int], ...] = ()
+        self._guard_hooks: list[Any] = []
         self.uarts = [Uart(spec, i, self._emit) for i, spec in enumerate(board.uarts)]
         self.timers: list[TimerModel] = []
         for spec in (board.run.timers + board.run.devices if board.run is not None else ()) + board.timers:
@@ -210,6 +224,10 @@ class Machine:
         self._hook_uses: list[tuple[Hook, int | None]] = []
         self._rng = XorShift32()
         self._install_hooks(hooks)
+        self.spans: list[Span] = []
+        self._open_spans: dict[int, tuple[SpanProbe, str | None, int, int]] = {}
+        for i, probe in enumerate(span_probes):
+            self._install_span(i, probe)
         self.reached: dict[str, int] = {}
         for name in milestones:
             sym = image.symbol(name)
@@ -393,12 +411,75 @@ class Machine:
         self.uc.mem_write(word, struct.pack("<I", (cur & ~(1 << bit)) | ((value & 1) << bit)))
 
     def _ppb_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
-        return self.nvic.read(0xE0000000 + offset, size)
+        addr = 0xE0000000 + offset
+        if self._unprivileged() and self._ppb_denied(addr):
+            self._set_fault(f"BusFault: unprivileged read of 0x{addr:08x} (System Control Space) at "
+                            f"{self._where(self._pc())}")
+            return 0
+        if self.itm.contains(addr):
+            return self.itm.read(addr, size)
+        if self.mpu.contains(addr):
+            return self.mpu.read(addr) >> ((addr & 3) * 8) & ((1 << (size * 8)) - 1)
+        return self.nvic.read(addr, size)
 
     def _ppb_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
-        self.nvic.write(0xE0000000 + offset, size, value)
+        addr = 0xE0000000 + offset
+        if self._unprivileged() and self._ppb_denied(addr):
+            self._set_fault(f"BusFault: unprivileged write to 0x{addr:08x} (System Control Space) at "
+                            f"{self._where(self._pc())}")
+            return
+        if self.itm.contains(addr):
+            self.itm.write(addr, size, value)
+            return
+        if self.mpu.contains(addr):
+            self.mpu.write(addr, value)
+            if self.mpu.guards() != self._guards:
+                self._set_guards(self.mpu.guards())
+            return
+        self.nvic.write(addr, size, value)
         if self.nvic.changed:
             self.tb.request_stop()  # re-evaluate delivery and the next SysTick deadline
+
+    # -- privilege and the MPU ------------------------------------------------------------
+    def _unprivileged(self) -> bool:
+        """Thread mode with CONTROL.nPRIV set (handler mode is always privileged)."""
+        uc = self.uc
+        return not uc.reg_read(A.UC_ARM_REG_IPSR) & 0x1FF and bool(uc.reg_read(A.UC_ARM_REG_CONTROL) & 1)
+
+    def _ppb_denied(self, addr: int) -> bool:
+        """Unprivileged access to the PPB is a BusFault, except the ITM stimulus ports ITM_TPR
+        opens and STIR with CCR.USERSETMPEND (ARMv7-M B3.2)."""
+        if self.itm.contains(addr):
+            return self.itm.privileged_only(addr)
+        return not (addr & ~3 == 0xE000EF00 and self.nvic.ccr & 2)
+
+    def _set_guards(self, guards: tuple[tuple[int, int], ...]) -> None:
+        """Check every access to the MPU's no-access regions (a fault there stops the run)."""
+        for h in self._guard_hooks:
+            self.uc.hook_del(h)
+        self._guard_hooks = []
+        self._guards = guards
+        for lo, hi in guards:
+            for kinds in (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED):
+                self._guard_hooks.append(self.uc.hook_add(kinds, self._guard_access, begin=lo, end=hi - 1))
+            self._guard_hooks.append(self.uc.hook_add(UC_HOOK_CODE, self._guard_fetch, begin=lo, end=hi - 1))
+            self.uc.ctl_remove_cache(lo, hi)
+
+    def _guard_access(self, uc: Uc, access: int, address: int, size: int, value: int, _ud: object) -> bool:
+        write = access in (UC_MEM_WRITE, UC_MEM_WRITE_UNMAPPED)
+        allowed, region = self.mpu.allows(address, not self._unprivileged(), write)
+        if allowed:
+            return access not in (UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_UNMAPPED)
+        what = "write to" if write else "read of"
+        nil = " (a nil dereference)" if address < 0x1000 else ""
+        where = f"MPU region {region.number}, no access" if region is not None else "no MPU region, unprivileged"
+        self._set_fault(f"MemManage fault: {what} 0x{address:08x}{nil} denied ({where}) at {self._where(self._pc())}")
+        return False
+
+    def _guard_fetch(self, uc: Uc, address: int, size: int, _ud: object) -> None:
+        if not self.mpu.allows(address, not self._unprivileged(), False)[0]:
+            self._set_fault(f"MemManage fault: instruction fetch from 0x{address:08x} denied by the MPU "
+                            f"(jumped there from {self._where(int(uc.reg_read(A.UC_ARM_REG_LR)) & ~1)})", pc=address)
 
     # -- interrupts from unicorn --------------------------------------------------------
     def _on_intr(self, uc: Uc, intno: int, _ud: object) -> None:
@@ -453,6 +534,9 @@ class Machine:
 
     def _fault_record(self, message: str, pc: int | None) -> Fault:
         regs = {name: int(self.uc.reg_read(r)) for name, r in _REG_NAMES}
+        if self._unprivileged():  # MSP and PSP read as 0 there: say what SP is instead
+            del regs["msp"], regs["psp"]
+            regs["psp" if regs["control"] & 2 else "msp"] = regs["sp"]
         if pc is not None:
             regs["pc"] = pc
         bt = [self._where(regs["pc"]), self._where(regs["lr"] & ~1)]
@@ -533,7 +617,7 @@ class Machine:
             self.exception_counts[name] = self.exception_counts.get(name, 0) + 1
             self._exc_entry_insns.append(self.tb.count)
             self._samples.append(_Sample(exc, rec.cycle, self.cycles(), rec.pc, rec.active, rec.injected,
-                                         tail, self.tb.count))
+                                         tail, self.tb.count, frame=self.nvic.stacked_at))
             self._just_returned = False
 
     def _return(self, exc_return: int) -> None:
@@ -560,7 +644,7 @@ class Machine:
                     latency_cycles=s.entry_cycle - s.pend_cycle, exit_cycle=now, duration_cycles=duration,
                     exclusive_cycles=duration - s.nested, pc_at_pend=s.pc_at_pend,
                     function_at_pend=f.name if f else None, active_at_pend=s.active_at_pend,
-                    tail_chained=s.tail))
+                    tail_chained=s.tail, switched=self.nvic.unstacked_from != s.frame))
         self._just_returned = True
         del exc
 
@@ -619,6 +703,31 @@ class Machine:
                 self.idle += wake - now
         uc.reg_write(A.UC_ARM_REG_PC, int(uc.reg_read(A.UC_ARM_REG_LR)) | 1)
         self.tb.request_stop()  # time may have moved: fire events, re-arm the deadline
+
+    def _install_span(self, index: int, probe: SpanProbe) -> None:
+        """Open a span at `begin`'s entry (unless one is open), close it when `end` returns."""
+        begin, end = self._resolve(probe.begin), self._resolve(probe.end)
+
+        def opened(uc: Uc, address: int, size: int, _ud: object) -> None:
+            if index not in self._open_spans:
+                insns = self._insns_at(address)
+                caller = self._name(int(uc.reg_read(A.UC_ARM_REG_LR)) & ~1)
+                self._open_spans[index] = (probe, caller, insns + self.extra, insns)
+
+        def ending(uc: Uc, address: int, size: int, _ud: object) -> None:
+            if index in self._open_spans:
+                self._open_frame(lambda f: self._close_span(index, f))
+
+        self.uc.hook_add(UC_HOOK_CODE, opened, begin=begin, end=begin)
+        self.uc.hook_add(UC_HOOK_CODE, ending, begin=end, end=end)
+
+    def _close_span(self, index: int, f: _Frame) -> None:
+        opened = self._open_spans.pop(index, None)
+        if opened is None or len(self.spans) >= self.record_limit:
+            return
+        probe, caller, cycle, insns = opened
+        end = f.data["end_insns"]
+        self.spans.append(Span(probe.name, caller, cycle, end + self.extra, end - insns))
 
     def _milestone(self, name: str) -> Callable[[Uc, int, int, object], None]:
         def hit(uc: Uc, address: int, size: int, _ud: object) -> None:
@@ -1070,6 +1179,10 @@ class Machine:
             funcs.append(FunctionTiming(st["name"], addr, st["calls"], st["total"], st["excl"],
                                         st["min"] or 0, st["max"], st["max_cycles"], st["open"]))
         cycles = self.cycles()
+        if self.itm.written or self.itm.dropped:
+            self.notes.append(f"ITM: {self.itm.written:,} bytes captured from its stimulus ports (as a debugger "
+                              "attached through SWO)" + (f", {self.itm.dropped:,} writes to a disabled port dropped"
+                                                         if self.itm.dropped else ""))
         return RunResult(
             board=self.board.name, board_reason=self.board_reason, core=self.board.cpu,
             clock_hz=self.board.clock_hz, stop=self.stop or "exit", message=self.message,
@@ -1090,6 +1203,9 @@ class Machine:
                         for h, addr in self._hook_uses),
             reached=dict(self.reached), polls=tuple(self.unknown.decisions),
             blocks=self.profiler.blocks() if self.profiler is not None else (),
+            spans=tuple(self.spans) + tuple(Span(p.name, caller, cycle, None, None)
+                                            for p, caller, cycle, _ in self._open_spans.values()),
+            mpu=self.mpu.state(),
             ram=tuple((sec.vma, self._read(sec.vma, sec.size)) for sec in self.image.sections
                       if self.snapshot and sec.alloc and sec.write and sec.size))
 

@@ -154,6 +154,8 @@ class ExceptionModel:
         self.reset_requested = False
         self.fault_status = {0xED28: 0, 0xED2C: 0, 0xED34: 0, 0xED38: 0}
         self.changed = False  # set when pending/enable/priority state changed (recheck delivery)
+        self.stacked_at = 0  # where the last entry pushed its frame
+        self.unstacked_from = 0  # where the last return popped its frame (another stack: a switch)
         self.unknown_access: Callable[[int, int, bool, int], int] | None = None
 
     # -- priorities ---------------------------------------------------------------------
@@ -258,6 +260,7 @@ class ExceptionModel:
         except Exception as e:  # unicorn UcError: stacking to unmapped memory
             raise StackingFault(frame, f"exception stacking to 0x{frame:08x} failed ({e})") from e
         wr(UC_ARM_REG_SP, frame)
+        self.stacked_at = frame
         if ipsr == 0:
             using_psp = bool(control & 2)
             exc_return = 0xFFFFFFFD if using_psp else 0xFFFFFFF9
@@ -265,11 +268,12 @@ class ExceptionModel:
             exc_return = 0xFFFFFFF1
         if fp_frame:
             exc_return &= ~0x10
-        # Order matters (unicorn ignores SPSEL writes in handler mode): drop SPSEL and FPCA
-        # while still in the old mode, then enter handler mode.
-        wr(UC_ARM_REG_CONTROL, control & ~0x6)
+        # Order matters: entering handler mode (IPSR) moves the core to MSP by itself when SPSEL
+        # was set; SPSEL and FPCA are dropped after, in handler mode, which is privileged (in
+        # unprivileged thread mode - CONTROL.nPRIV - the core ignores writes to CONTROL).
         wr(UC_ARM_REG_XPSR, (xpsr & 0xF80F0000) | 0x01000000 | exc)
         wr(UC_ARM_REG_IPSR, exc)
+        wr(UC_ARM_REG_CONTROL, control & ~0x6)
         wr(UC_ARM_REG_LR, exc_return)
         vector = self._read_word(self.vtor + 4 * exc)
         if vector is None or vector & 1 == 0:
@@ -299,13 +303,15 @@ class ExceptionModel:
         if to_thread and self.active:
             raise EmulationError(f"return to thread mode with {exception_name(self.active[-1])} still active")
         control = rd(UC_ARM_REG_CONTROL)
-        # Leave handler mode first, then select the stack (SPSEL is ignored in handler mode).
+        # Select the stack while still in handler mode (privileged; the core stays on MSP), then
+        # leave it: thread mode moves to PSP by itself when SPSEL is set, even with nPRIV set.
         if to_thread:
-            wr(UC_ARM_REG_IPSR, 0)
             wr(UC_ARM_REG_CONTROL, (control & ~0x6) | (2 if use_psp else 0) | (4 if fp_frame else 0))
+            wr(UC_ARM_REG_IPSR, 0)
         else:
             wr(UC_ARM_REG_CONTROL, (control & ~0x4) | (4 if fp_frame else 0))
         sp = rd(UC_ARM_REG_SP)
+        self.unstacked_from = sp
         size = 0x68 if fp_frame else 0x20
         try:
             raw = bytes(uc.mem_read(sp, size))  # type: ignore[attr-defined]

@@ -10,6 +10,9 @@ They know nothing about Go: the analyses pass the profile's names (task start, a
   return address (LR at entry) with the stack pointer back at its entry value, so tail calls
   and indirect calls are timed correctly.
 * `AllocProbe(function)`: each call's size (r0), caller, result and cost.
+* `SpanProbe(name, begin, end)`: intervals from the entry of `begin` to the return of `end`
+  (a collector's stop-the-world pause: stopTheWorld... to startTheWorld...), with the function
+  that called `begin`; one interval is open at a time.
 * `Injection(irq, period_cycles, ...)`: pend an IRQ periodically (optionally with
   deterministic jitter) or at given instants; latency and duration are recorded for every
   exception taken, injected or not.
@@ -41,6 +44,13 @@ class FunctionProbe:
 @dataclass(frozen=True)
 class AllocProbe:
     function: str | int
+
+
+@dataclass(frozen=True)
+class SpanProbe:
+    name: str
+    begin: str | int
+    end: str | int
 
 
 @dataclass(frozen=True)

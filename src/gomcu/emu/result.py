@@ -74,6 +74,8 @@ class InterruptSample:
     function_at_pend: str | None
     active_at_pend: int
     tail_chained: bool
+    #: the handler returned to another stack than the one it interrupted (a context switch)
+    switched: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,50 @@ class PollDecision:
     why: str
     also_at: tuple[int, ...] = ()  # other instructions in the loop reading it, answered the same
     key_pc: int = 0  # the block the run was in when it read the address (answers are kept per block)
+
+
+@dataclass(frozen=True)
+class Span:
+    """One interval a `SpanProbe` measured: from the entry of its `begin` function to the return
+    of its `end` function (cycles include interrupts taken meanwhile). `opened_by` is the
+    function that called `begin`; `end_cycle` None: still open when the run stopped."""
+
+    name: str
+    opened_by: str | None
+    start_cycle: int
+    end_cycle: int | None
+    instructions: int | None
+
+    @property
+    def cycles(self) -> int | None:
+        return None if self.end_cycle is None else self.end_cycle - self.start_cycle
+
+
+@dataclass(frozen=True)
+class MpuRegion:
+    """One enabled MPU region as the firmware wrote it: `access` is privileged/unprivileged
+    rights ("rw/rw", "-/-" for none), `srd` the subregion-disable bits."""
+
+    number: int
+    base: int
+    size: int
+    enabled: bool
+    ap: int
+    access: str
+    xn: bool
+    srd: int
+
+
+@dataclass(frozen=True)
+class MpuState:
+    """The MPU configuration at the end of the run; `guards` are the no-access ranges the
+    emulator checked on every access (a fault there stops the run as MemManage)."""
+
+    enabled: bool
+    privdefena: bool
+    hfnmiena: bool
+    regions: tuple[MpuRegion, ...]
+    guards: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -187,6 +233,10 @@ class RunResult:
     blocks: tuple[tuple[int, int, int], ...] = ()
     #: (address, bytes) of the image's writable sections at the end, when a snapshot was asked for
     ram: tuple[tuple[int, bytes], ...] = ()
+    #: intervals the span probes measured (e.g. a collector's stop-the-world pauses)
+    spans: tuple[Span, ...] = ()
+    #: the MPU as the firmware configured it (None: it never wrote the MPU's registers)
+    mpu: MpuState | None = None
 
     @property
     def ok(self) -> bool:

@@ -124,8 +124,8 @@ def from_run(image: Image, profile: RuntimeProfile, stacks: StackReport, result:
         notes.append(f"{freed} TCB(s) of deleted tasks (their stack's heap block is free) left out")
     return RtosRun(result.stop, result.message, result.instructions, result.time_us, result.clock_hz,
                    tuple(sorted(tasks, key=lambda t: t.stack_address)), tuple(missing), heap,
-                   _spread([s.latency_cycles for s in tick]), _spread([s.duration_cycles for s in tick if s.duration_cycles is not None]),
-                   _spread([s.duration_cycles for s in switch if s.duration_cycles is not None]), tuple(findings), tuple(notes))
+                   spread_of([s.latency_cycles for s in tick]), spread_of([s.duration_cycles for s in tick if s.duration_cycles is not None]),
+                   spread_of([s.duration_cycles for s in switch if s.duration_cycles is not None]), tuple(findings), tuple(notes))
 
 
 def _tcbs(result: RunResult, name: str) -> list[int]:
@@ -180,7 +180,7 @@ def _heap_min_free(image: Image, profile: RuntimeProfile, result: RunResult) -> 
     return int.from_bytes(raw, "little") if raw else None
 
 
-def _spread(values: list[int]) -> Spread | None:
+def spread_of(values: list[int]) -> Spread | None:
     if not values:
         return None
     return Spread(len(values), min(values), float(statistics.median(values)), max(values))

@@ -23,7 +23,7 @@ def to_json(run: RtosRun) -> dict[str, Any]:
     return out
 
 
-def _spread(s: Spread | None, clock: int) -> str:
+def spread_text(s: Spread | None, clock: int) -> str:
     if s is None:
         return "none taken"
     return (f"min {s.min} / median {s.median:g} / max {s.max} cycles "
@@ -46,9 +46,9 @@ def render_text(run: RtosRun) -> None:
     console.print(table)
     clock = run.clock_hz
     console.print(f"heap never below: {'unknown (no xMinimumEverFreeBytesRemaining)' if run.heap_min_free is None else f'{run.heap_min_free} B free'}")
-    console.print(f"tick (SysTick) latency: {_spread(run.tick_latency, clock)}")
-    console.print(f"tick (SysTick) handler: {_spread(run.tick_duration, clock)}")
-    console.print(f"context switch (PendSV handler, nested interrupts included): {_spread(run.switch_duration, clock)}")
+    console.print(f"tick (SysTick) latency: {spread_text(run.tick_latency, clock)}")
+    console.print(f"tick (SysTick) handler: {spread_text(run.tick_duration, clock)}")
+    console.print(f"context switch (PendSV handler, nested interrupts included): {spread_text(run.switch_duration, clock)}")
     for f in run.findings:
         style = {"error": "red", "warning": "yellow"}.get(f.severity.value, "dim")
         console.print(f"[{style}]{f.severity.value}:[/] {escape(f.message)}")

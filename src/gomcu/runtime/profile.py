@@ -85,6 +85,22 @@ class RuntimeProfile:
                 return candidate
         return None
 
+    def stw_span(self, symbol_names: Iterable[str]) -> tuple[str, str] | None:
+        """The functions that stop the world and start it again (a pause spans from the first's
+        entry to the second's return), when the image has both."""
+        pair = self.gc.get("stw_span", ())
+        names = set(symbol_names)
+        return (pair[0], pair[1]) if len(pair) == 2 and pair[0] in names and pair[1] in names else None
+
+    def stw_phase(self, stopped_by: str | None) -> tuple[int, str]:
+        """(index, name) of the collector phase a pause belongs to, from the function that stopped
+        the world; (-1, "other") when it is none of the profile's phases."""
+        names = self.gc.get("stw_phase_names", ())
+        for i, pattern in enumerate(self.gc.get("stw_phases", ())):
+            if stopped_by is not None and _match(stopped_by, [pattern]):
+                return i, names[i] if i < len(names) else pattern
+        return -1, "other"
+
     def collection_marker(self, symbol_names: Iterable[str]) -> str | None:
         """A marking function that runs inside every collection (once or more): with the
         collector's entry inlined, an allocator call during which it ran is a collection."""
