@@ -43,11 +43,13 @@ def needs_tool(name: str) -> pytest.MarkDecorator:
 
 
 
-def assert_rebuilds_identically(fixture: Path, work: Path, sources: Sequence[str], elves: Sequence[str]) -> None:
-    """Copy a committed fixture's `sources` into `work`, run its Makefile there, and require each
-    of `elves` to come out byte for byte as committed (so the ELFs match the sources beside them)."""
+def assert_rebuilds_identically(fixture: Path, work: Path, sources: Sequence[str], elves: Sequence[str],
+                                targets: Sequence[str] = ()) -> None:
+    """Copy a committed fixture's `sources` into `work`, run its Makefile there (for `targets`, else
+    the default one), and require each of `elves` to come out byte for byte as committed (so the
+    ELFs match the sources beside them)."""
     for name in sources:
         shutil.copy(fixture / name, work / name)
-    subprocess.run(["make", "-s", "-C", str(work)], check=True, capture_output=True)
+    subprocess.run(["make", "-s", "-C", str(work), *targets], check=True, capture_output=True)
     for elf in elves:
         assert (work / elf).read_bytes() == (fixture / elf).read_bytes(), f"{elf}: run make in {fixture} and commit"

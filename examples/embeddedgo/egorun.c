@@ -43,7 +43,8 @@ struct thread rt_thread0, rt_thread1;
 struct thread *rt_curthread = &rt_thread0;
 static uint32_t stack1[256] __attribute__((aligned(8)));
 
-static uint8_t heap[HEAP_BYTES] __attribute__((aligned(8)));
+extern uint8_t rt_end[];        /* runtime.end: the heap starts after .bss, as the runtime's arena */
+#define heap rt_end
 static uint32_t heap_used;
 volatile uint32_t rt_gccycles;
 volatile uint32_t main_wakeups;
@@ -137,7 +138,7 @@ void rt_syscall(uint32_t *frame) {
 	}
 }
 
-/* runtime.mallocgc: a bump allocator over a 1 KiB heap; a full heap runs a collection. */
+/* runtime.mallocgc: a bump allocator over the heap's first 1 KiB; a full heap runs a collection. */
 __attribute__((noinline)) void *rt_mallocgc(uint32_t size, const void *type, int zero) {
 	(void)type;
 	if (ipsr() != 0)
@@ -156,12 +157,13 @@ __attribute__((noinline)) void *rt_mallocgc(uint32_t size, const void *type, int
 
 __attribute__((noinline)) void *rt_newobject(const uint32_t *type) { return rt_mallocgc(*type, type, 1); }
 
-/* runtime.gcBgMarkWorker: the concurrent mark (the world runs: not a pause). */
+/* runtime.gcBgMarkWorker: the concurrent mark; gcDrain scans the heap (the world runs: not a pause). */
 volatile uint32_t rt_marked;
-void rt_gcBgMarkWorker(void) {
+__attribute__((noinline)) void rt_gcDrain(void) {
 	for (uint32_t at = 0; at < heap_used; at += OBJECT_BYTES)
 		rt_marked += heap[at] == 0;
 }
+void rt_gcBgMarkWorker(void) { rt_gcDrain(); }
 
 /* IRQ6_Handler, a //go:interrupthandler: only wakes a note (no allocation, no system call). */
 void irq6_handler(void) { main_wakeups++; }
@@ -197,6 +199,9 @@ void main_main(void) {
 	                                   : "ego: privilege not enforced\n");
 #ifdef NULL_DEREF
 	main_keep = (void *)*(volatile uint32_t *)0;    /* nil dereference: MemManage (MPU region 1) */
+#endif
+#ifdef PPB_FROM_THREAD
+	ICSR = 1u << 28;                            /* unprivileged access to the SCS: BusFault */
 #endif
 	ITM_STIM(1) = 0x21212121u;                  /* port 1 is not enabled: nothing is sent */
 	rt_newosproc(main_worker);

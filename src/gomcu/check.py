@@ -87,7 +87,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     outcome: RunOutcome | None = None
     deepest: tuple[int, ...] = ()
     if run and image.arch.value == "arm":
-        high_water, outcome, deepest = _stack_high_water(image, chip, profile, options, stack)
+        high_water, outcome, deepest = _stack_high_water(image, chip, profile, options, stack, run_notes)
     say("garbage collection" + (" (emulating to measure pauses)" if run else ""))
     from gomcu.limits import gc
 
@@ -161,16 +161,20 @@ def _most_severe_first(result: LimitResult) -> LimitResult:
 
 
 def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile | None,
-                      options: CheckOptions, stack: StackReport) -> tuple[tuple[Any, ...], RunOutcome, tuple[int, ...]]:
+                      options: CheckOptions, stack: StackReport,
+                      notes: list[str]) -> tuple[tuple[Any, ...], RunOutcome, tuple[int, ...]]:
     """Every stack's high-water from one emulated run (stack painting), beside the static bounds,
-    how that run ended, and the deepest chain of nested exceptions it saw. A run that stopped before the end having measured nothing at all (no
+    how that run ended, and the deepest chain of nested exceptions it saw; a tasker runtime's
+    figures from the same run go to `notes`. A run that stopped before the end having measured nothing at all (no
     stack ever written, no output, no exception) ran away: that is bad input (EmulationError)."""
     from gomcu import emu
     from gomcu.errors import EmulationError
     from gomcu.limits.memory import name_stacks
     from gomcu.limits.outcome import outcome_of
 
-    probes: list[emu.StackProbe | emu.FunctionProbe | emu.AllocProbe] = []
+    from gomcu.limits import tasker_run
+
+    probes: list[emu.Probe] = tasker_run.probes(image, profile)
     tasks = profile.tasks if profile else {}
     starts = [n for n in tasks.get("start", ()) if image.symbol(n)]
     allocators = [n for n in (profile.allocators() if profile else ()) if image.symbol(n)]
@@ -182,6 +186,10 @@ def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile |
     result = emu.run(image, chip=chip.name if chip else None, probes=probes, max_insns=options.max_insns,
                      timeout=options.timeout, hooks=boundary_hooks(profile))
     outcome = outcome_of(result, image, "the stack high-water run")
+    if profile is not None and tasker_run.applies(image, profile):
+        from gomcu.report.tasker import summary
+
+        notes += summary(tasker_run.from_run(image, profile, result, "the stack high-water run"))
     nothing = not any(s.used for s in result.stacks) and not result.output and not result.exception_counts
     if not outcome.complete and not outcome.failed and nothing:
         raise EmulationError(f"{image.path}: the firmware runs away in the emulator ({result.stop}: "

@@ -33,6 +33,7 @@ from gomcu.runtime.profile import RuntimeProfile
 if TYPE_CHECKING:
     from gomcu.chips import Chip
     from gomcu.emu import Allocation
+    from gomcu.limits.tasker_run import Pause
 
 DEFAULT_MAX_INSNS = 200_000_000
 DEFAULT_TIMEOUT = 60.0
@@ -88,6 +89,9 @@ class GcRun:
     alloc_sizes: tuple[int, ...] = ()  # requested size of each allocator call, in call order
     alloc_cycles: tuple[int, ...] = ()
     outcome: RunOutcome | None = None  # the worse of the run's two passes
+    #: a concurrent collector's GC cycles, each with several stop-the-world pauses (None: one
+    #: pause is one collection)
+    gc_cycles: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -95,7 +99,7 @@ class GcRun:
 
     @property
     def collections(self) -> int:
-        return len(self.pauses_insns)
+        return self.gc_cycles if self.gc_cycles is not None else len(self.pauses_insns)
 
     def pauses(self) -> Distribution:
         return Distribution.of(self.pauses_insns)
@@ -171,13 +175,19 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     allocator = next((a for a in profile.allocators() if a in names), None)
     if allocator is None:
         raise GomcuError("no allocator in this firmware: nothing to measure")
-    pause_fn = profile.pause_probe(names)
-    marker = None if pause_fn else profile.collection_marker(names)
+    stw = profile.stw_span(names)
+    pause_fn = None if stw else profile.pause_probe(names)
+    marker = None if pause_fn or stw else profile.collection_marker(names)
     extra_notes: list[str] = []
+    gc_cycles = 0
     board = chip.name if chip is not None else None
     probes: list = [emu.AllocProbe(allocator)]
     if pause_fn:
         probes.append(emu.FunctionProbe(pause_fn))
+    if stw:
+        from gomcu.limits import tasker_run
+
+        probes += tasker_run.probes(image, profile)
     from gomcu.runtime.boundary import boundary_hooks
 
     hooks = boundary_hooks(profile)
@@ -186,7 +196,19 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     pauses_c: tuple[int, ...] = ()
     calls = None
     outcomes = [outcome_of(first, image, "the GC measurement run")]
-    if pause_fn:
+    if stw:
+        # The collector is concurrent: a pause is the world stopped, not a whole collection.
+        from gomcu.limits.tasker_run import stw_pauses
+
+        pauses, gc_cycles = stw_pauses(profile, first)
+        pauses_i = tuple(p.instructions for p in pauses if p.instructions is not None)
+        pauses_c = tuple(p.cycles for p in pauses if p.cycles is not None)
+        pause_fn = f"stop-the-world ({stw[0]} entry to {stw[1]} return)"
+        extra_notes.append(f"{len(pauses)} stop-the-world pause(s) in {gc_cycles} GC cycle(s)")
+        extra_notes += [f"{phase}: {len(c)} pause(s), max {max(c)} cycles" for phase, c in _by_phase(pauses)]
+        if len(pauses_c) < len(pauses):
+            extra_notes.append("the world was still stopped when the run ended: that pause is not counted")
+    elif pause_fn:
         timing = next((f for f in first.functions if f.name == pause_fn), None)
         calls = timing.calls if timing else None
         second = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=[emu.AllocProbe(pause_fn)],
@@ -222,10 +244,18 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         pause_function=pause_fn, pauses_insns=pauses_i, pauses_cycles=pauses_c,
         allocations=len(allocs), alloc_insns=tuple(a.insns for a in allocs),
         alloc_sizes=tuple(a.size for a in allocs), alloc_cycles=tuple(a.cycles for a in allocs),
-        alloc_in_interrupt=sum(1 for a in allocs if a.in_exception),
+        alloc_in_interrupt=sum(1 for a in allocs if a.in_exception), gc_cycles=gc_cycles if stw else None,
         heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:], notes=tuple(extra_notes),
         outcome=worst(outcomes),
     )
+
+
+def _by_phase(pauses: "Sequence[Pause]") -> list[tuple[str, list[int]]]:
+    out: dict[str, list[int]] = {}
+    for p in pauses:
+        if p.cycles is not None:
+            out.setdefault(p.phase, []).append(p.cycles)
+    return list(out.items())
 
 
 def innermost_calls(calls: "Sequence[Allocation]", instants: Sequence[int]) -> tuple[list[Allocation], int]:

@@ -230,7 +230,9 @@ def run_campaign(image: Image, model: CodeModel, profile: RuntimeProfile | None,
     jitter_cycles = round(period * jitter)
     allocator = next((a for a in (profile.allocators() if profile else ()) if image.symbol(a) is not None), None)
     collector = collector_entry(model, profile)
-    probes = [AllocProbe(f) for f in (allocator, collector) if f]
+    from gomcu.limits import tasker_run
+
+    probes = [AllocProbe(f) for f in (allocator, collector) if f] + tasker_run.probes(image, profile)
     injection = Injection(irq=irq, period_cycles=period, jitter_cycles=jitter_cycles, seed=seed, count=count)
     from gomcu.runtime.boundary import boundary_hooks
 
@@ -275,6 +277,9 @@ def analyse_run(image: Image, model: CodeModel, profile: RuntimeProfile | None, 
     interrupts = list(result.interrupts)
     ours = [s for s in interrupts if s.exception == exc and s.injected]
     alloc_records, collections = split_trace(result.allocations, collector_returns(model, collector_entry(model, profile)))
+    stopped = [(s.start_cycle, s.end_cycle, 0) for s in result.spans if s.end_cycle is not None]
+    if stopped:  # a concurrent collector: it is active while the world is stopped
+        collections = stopped
     gc_funcs = gc_only_functions(model, profile)
     heap = heap_bytes(image, profile)
     block = int(profile.memory.get("gc_block_bytes", 1)) if profile else 1
@@ -302,7 +307,8 @@ def analyse_run(image: Image, model: CodeModel, profile: RuntimeProfile | None, 
         if smp.cause:
             causes[smp.cause] = causes.get(smp.cause, 0) + 1
     settled = [x for x in samples if x.cause != "not-enabled"]
-    notes = [f"{len(collections)} collections seen in the allocation trace "
+    notes = [f"{len(collections)} stop-the-world pauses seen (gc_active: pended while the world was stopped)"
+             if stopped else f"{len(collections)} collections seen in the allocation trace "
              f"({sum(1 for c in collections if c[2])} inside a handler)"]
     if heap is None:
         notes.append("heap size unknown: no heap-use regressor")

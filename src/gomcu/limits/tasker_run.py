@@ -85,7 +85,9 @@ def applies(image: Image, profile: RuntimeProfile | None) -> bool:
     return profile.stw_span(names) is not None or any(n in names for n in profile.tasks.get("switch", ()))
 
 
-def from_run(image: Image, profile: RuntimeProfile, result: RunResult, run: str = "the emulated run") -> TaskerRun:
+def stw_pauses(profile: RuntimeProfile, result: RunResult) -> tuple[tuple[Pause, ...], int]:
+    """The run's stop-the-world pauses in order, with their phase and GC cycle, and the number
+    of GC cycles (pauses of the profile's first phase)."""
     pauses: list[Pause] = []
     gc_cycle = 0
     for span in sorted((s for s in result.spans if s.name == STW), key=lambda s: s.start_cycle):
@@ -94,6 +96,11 @@ def from_run(image: Image, profile: RuntimeProfile, result: RunResult, run: str 
             gc_cycle += 1
         pauses.append(Pause(phase, span.opened_by, gc_cycle if index >= 0 else 0, span.start_cycle, span.cycles,
                             span.instructions))
+    return tuple(pauses), gc_cycle
+
+
+def from_run(image: Image, profile: RuntimeProfile, result: RunResult, run: str = "the emulated run") -> TaskerRun:
+    pauses, gc_cycle = stw_pauses(profile, result)
     pendsv = [s for s in result.interrupts if s.exception == PENDSV]
     switched = [s for s in pendsv if s.switched]
     injected: dict[str, list[int]] = {}
@@ -104,6 +111,6 @@ def from_run(image: Image, profile: RuntimeProfile, result: RunResult, run: str 
                     if (spread := spread_of(values)) is not None)
     itm = tuple(sorted((int(k[3:]), v) for k, v in result.streams.items() if k.startswith("itm") and k[3:].isdigit()))
     names = {s.name for s in image.symbols}
-    return TaskerRun(outcome_of(result, image, run), result.clock_hz, tuple(pauses), gc_cycle, len(switched),
+    return TaskerRun(outcome_of(result, image, run), result.clock_hz, pauses, gc_cycle, len(switched),
                      spread_of([s.duration_cycles for s in switched if s.duration_cycles is not None]), len(pendsv),
                      latency, itm, result.mpu, profile.stw_span(names) is not None)

@@ -52,6 +52,7 @@ def summary(run: TaskerRun) -> list[str]:
             f"; {phase}: {spread_text(s, run.clock_hz)}" for phase, s in run.phase_spreads()) + tail)
     lines.append(f"tasker (emulated): {run.switches} PendSV context switch(es) of {run.pendsv} PendSV taken"
                  + (f", {spread_text(run.switch_cycles, run.clock_hz)}" if run.switch_cycles else "") + tail)
+    lines += [f"ITM (emulated): port {port} printed {len(text.encode()):,} bytes" for port, text in run.itm]
     if run.mpu is not None:
         lines.append("MPU (emulated): " + _mpu_text(run))
     return lines
@@ -72,7 +73,9 @@ def render_text(run: TaskerRun) -> None:
     con.rule("runtime (emulated)")
     if not o.complete:
         con.print(f"[yellow]{escape(o.partial_note())}[/]")
-    if run.measured_stw:
+    if run.measured_stw and not run.pauses:
+        con.print("stop-the-world pauses: none in this run")
+    elif run.measured_stw:
         table = Table(title=f"stop-the-world pauses: {len(run.pauses)} in {run.gc_cycles} GC cycle(s) "
                             "(stopTheWorld entry to startTheWorld return)", title_justify="left")
         for col in ("cycle", "phase", "stopped by", "instructions", "cycles", "µs"):

@@ -1,0 +1,136 @@
+"""The running Embedded Go-shaped reference firmware (examples/embeddedgo/egorun.*) in the emulator.
+
+Every figure is read off egorun.c / egorun.S (examples/README.md adds them up):
+- output: nine lines through ITM stimulus port 2 (port 1 is disabled: its one write is dropped);
+- main.main checks that `msr control` and `cpsid i` are ignored in unprivileged thread mode;
+- 3 rounds x 40 objects of 32 B in a 1 KiB heap: the heap fills at objects 32, 64 and 96, so
+  3 GC cycles, each with two stop-the-world pauses of 110 (sweep termination) and 412 (mark
+  termination) instructions;
+- two threads yielding 3 times each: 6 PendSV handlers, all switching threads;
+- the MPU as Embedded Go's taskerinit sets it: 4 regions, region 1 = 64 B of no access at 0.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_rebuilds_identically, run_gomcu
+from gomcu import emu, image as image_mod
+from gomcu.limits import tasker_run
+from gomcu.limits.outcome import outcome_of
+from gomcu.runtime.profile import load_profile
+
+EGO = Path(__file__).resolve().parent.parent / "examples" / "embeddedgo"
+CHIPS = {"egorun-f407.elf": "STM32F407", "egorun-nrf52840.elf": "nRF52840"}
+OUTPUT = ("ego: start\nego: thread mode unprivileged on PSP\n"
+          "ego: A 0\nego: B 0\nego: A 1\nego: B 1\nego: A 2\nego: B 2\nego: gc cycles 3\n")
+PROFILE = load_profile("embeddedgo")
+
+
+def _run(elf: str, **kw: object) -> tuple[object, emu.RunResult]:
+    img = image_mod.load(str(EGO / elf))
+    result = emu.run(img, chip=CHIPS.get(elf, "STM32F407"), probes=tasker_run.probes(img, PROFILE),
+                     max_insns=2_000_000, **kw)  # type: ignore[arg-type]
+    return img, result
+
+
+@pytest.mark.parametrize("elf", sorted(CHIPS))
+def test_runs_to_exit_with_itm_output(elf: str) -> None:
+    _, r = _run(elf)
+    assert (r.stop, r.exit_code) == ("exit", 0), r.message
+    assert r.output == OUTPUT and r.streams["itm2"] == OUTPUT and "itm1" not in r.streams
+    assert any("1 writes to a disabled port dropped" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("elf", sorted(CHIPS))
+def test_stop_the_world_pauses_and_switches(elf: str) -> None:
+    img, r = _run(elf)
+    t = tasker_run.from_run(img, PROFILE, r)
+    assert t.outcome.complete and t.gc_cycles == 3
+    assert [(p.gc_cycle, p.phase, p.instructions) for p in t.pauses] == [
+        (c, phase, n) for c in (1, 2, 3) for phase, n in (("sweep termination", 110), ("mark termination", 412))]
+    assert [p.stopped_by for p in t.pauses[:2]] == ["runtime.gcStart", "runtime.gcMarkDone"]
+    assert all(p.cycles == p.instructions for p in t.pauses)  # nothing interrupted them
+    assert (t.switches, t.pendsv) == (6, 6)
+    svc = [s for s in r.interrupts if s.name == "SVCall"]
+    assert len(svc) == 16 and not any(s.switched for s in svc)  # 9 writes, newosproc, 6 yields (exit never returns)
+
+
+def test_mpu_configuration_reported() -> None:
+    _, r = _run("egorun-f407.elf")
+    assert r.mpu is not None and r.mpu.enabled and r.mpu.privdefena
+    assert [(g.number, g.base, g.size, g.access) for g in r.mpu.regions] == [
+        (0, 0, 1 << 29, "rw/rw"), (1, 0, 64, "-/-"), (2, 0, 1 << 32, "rw/rw"), (3, 0, 1 << 32, "rw/rw")]
+    assert r.mpu.regions[2].xn and r.mpu.regions[2].srd == 0x9B and r.mpu.regions[3].srd == 0xE5
+    assert r.mpu.guards == ((0, 64),)
+
+
+def test_nil_dereference_is_a_memmanage_fault_in_its_function() -> None:
+    img, r = _run("egorun-null.elf")
+    assert r.stop == "fault" and r.output == OUTPUT.split("ego: A")[0]
+    assert "MemManage" in r.message and "0x00000000" in r.message and "MPU region 1" in r.message
+    o = outcome_of(r, img)
+    assert o.failed and o.location is not None and o.location.function == "main.main"
+
+
+def test_unprivileged_scs_access_is_a_busfault() -> None:
+    img, r = _run("egorun-ppb.elf")
+    assert r.stop == "fault" and "BusFault" in r.message and "0xe000ed04" in r.message
+    assert r.fault is not None and r.fault.registers["control"] == 3
+    assert outcome_of(r, img).location.function == "main.main"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("elf", sorted(CHIPS))
+def test_interrupts_injected_into_unprivileged_threads(elf: str) -> None:
+    """IRQ6 preempts the SVC handler and PendSV (nested, then back to the thread on PSP with
+    nPRIV kept): the program still runs to its end, and the latency is measured."""
+    img, r = _run(elf, injections=[emu.Injection(irq=6, period_cycles=1000)])
+    assert (r.stop, r.exit_code, r.output) == ("exit", 0, OUTPUT), r.message
+    t = tasker_run.from_run(img, PROFILE, r)
+    nested = [s for s in r.interrupts if s.name == "IRQ6" and s.active_at_pend in (11, 14)]
+    assert nested and t.latency and t.latency[0][0] == "IRQ6" and t.latency[0][1].count == r.exception_counts["IRQ6"]
+    assert t.switches == 6 and [p.phase for p in t.pauses].count("mark termination") == 3
+    assert all(p.instructions is not None and p.instructions >= (110 if p.phase == "sweep termination" else 412)
+               for p in t.pauses)
+
+
+def test_run_json_and_check_run_show_the_figures() -> None:
+    p = run_gomcu("run", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)["runtime"]
+    assert doc["stop_the_world"]["gc_cycles"] == 3 and doc["outcome"]["state"] == "complete"
+    assert doc["stop_the_world"]["by_phase"]["mark termination"]["max"] == 412
+    assert doc["context_switches"]["count"] == 6 and doc["itm"]["2"] == OUTPUT
+    p = run_gomcu("check", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run", "--format", "json")
+    assert "Traceback" not in p.stderr
+    notes = " ".join(json.loads(p.stdout)["notes"])
+    assert "6 in 3 GC cycle(s)" in notes and "6 PendSV context switch(es) of 6" in notes and "port 2 printed 119" in notes
+
+
+def test_gc_run_counts_cycles_not_pauses() -> None:
+    p = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run")
+    out = " ".join(p.stdout.split())
+    assert "collections: 3 " in out and "6 stop-the-world pause(s) in 3 GC cycle(s)" in out
+    assert "min 110 / median 261 / p99 412 / max 412 instructions" in out
+
+
+def test_partial_when_the_run_stops_early() -> None:
+    img = image_mod.load(str(EGO / "egorun-f407.elf"))
+    r = emu.run(img, chip="STM32F407", probes=tasker_run.probes(img, PROFILE), max_insns=15_000)
+    t = tasker_run.from_run(img, PROFILE, r)
+    assert r.stop == "budget" and not t.outcome.complete and "partial" in t.outcome.partial_note()
+    assert 0 < len(t.pauses) < 6
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None,
+                    reason="needs arm-none-eabi-gcc and make")
+def test_rebuild_bit_identical(tmp_path: Path) -> None:
+    assert_rebuilds_identically(EGO, tmp_path, ("egorun.c", "egorun.S", "egorun-f407.ld", "egorun-nrf52840.ld",
+                                                "egorun-names.txt", "Makefile"),
+                                ("egorun-f407.elf", "egorun-nrf52840.elf", "egorun-null.elf", "egorun-ppb.elf"),
+                                targets=("egorun-f407.elf", "egorun-nrf52840.elf", "egorun-null.elf",
+                                         "egorun-ppb.elf"))
