@@ -6,7 +6,7 @@ report layer imports it, never the reverse).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gomcu.findings import Figure, Finding, Status
@@ -22,14 +22,14 @@ LIMIT_TITLES = {
 
 @dataclass(frozen=True)
 class LimitResult:
-    """The verdict on one limit, what decided it, and the limit's own detailed document."""
+    """The verdict on one limit, what decided it, and the analysis it came from (typed: the JSON
+    document is derived from `analysis` in report/details.py, never carried here)."""
 
     limit: str
     status: Status
     figures: tuple[Figure, ...] = ()
     findings: tuple[Finding, ...] = ()
     suggestions: tuple[str, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)  # only for results without a typed analysis
     skipped: str | None = None
     #: the analysis's own typed result (MemoryAnalysis, GcAnalysis, IrqReport, LinkerCheck):
     #: reporters and budgets read its fields; the JSON document is derived from it in report/

@@ -31,7 +31,7 @@ def details_of(result: LimitResult) -> dict[str, Any]:
 
         done = a.laid_out
         return {"script": a.script_path, "runtime": done.profile.name, **layout_json(done.layout)}
-    return dict(result.details)
+    return {}  # a skipped limit, or one whose analysis has no detailed document
 
 
 def _memory(a: Any) -> dict[str, Any]:
