@@ -1,5 +1,4 @@
 """The layer rule of DESIGN.md, checked on the import graph: data flows one way, so the analyses
-(`limits/`) import neither the reporters (`report/`) nor the CLI (`commands/`, `cli`), and a limit's
 (`limits/`) import neither the reporters (`report/`, `budget`) nor the CLI (`commands/`, `cli`) nor the
 campaigns (`lab/`), and a limit's result carries its typed analysis, not a JSON document."""
 
