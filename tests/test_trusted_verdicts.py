@@ -117,15 +117,22 @@ def test_measured_margins_need_a_measurement(tmp_path: Path) -> None:
 
 # -- case 3: a crash under injection fails ------------------------------------------------------
 
-def test_overflow_under_injection_fails_memory_and_interrupts() -> None:
+def test_overflow_under_injection_fails_memory_once_at_the_users_frame() -> None:
+    """The overflow only the latency campaign hits is the memory limit's error, placed at the
+    user's frame that called into the panic (read off the emulated stack), with the chain in the
+    message; the interrupt limit keeps a warning that its figures are partial, not a copy."""
     result, document = _json("check", "--run", M3)
     assert result.returncode == 1
     memory, irq = _limit(document, "memory"), _limit(document, "interrupts")
     overflow = [f for f in memory["findings"] if f["rule"] == "stack.overflow-measured"]
-    assert overflow and overflow[0]["severity"] == "error" and "stack overflow" in overflow[0]["message"]
-    assert memory["status"] == "fail"
-    crashed = [f for f in irq["findings"] if f["rule"] == "irq.run-failed"]
-    assert crashed and crashed[0]["severity"] == "error" and "IRQ 6" in crashed[0]["message"]
+    assert len(overflow) == 1 and overflow[0]["severity"] == "error" and memory["status"] == "fail"
+    message, where = overflow[0]["message"], overflow[0]["location"]
+    assert "stack overflow" in message and "IRQ 6" in message
+    assert where["function"] == "main.producer$gowrapper" and where["file"] == "main.c" and where["line"]
+    assert "runtime._panic" in message and "internal/task.Pause" in message
+    assert not [f for f in irq["findings"] if f["rule"] == "irq.run-failed"]
+    partial = [f for f in irq["findings"] if f["rule"] == "irq.run-partial"]
+    assert partial and partial[0]["severity"] == "warning" and "memory limit" in partial[0]["message"]
 
 
 def test_irq_command_fails_on_the_crash() -> None:

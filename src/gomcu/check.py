@@ -19,7 +19,7 @@ from gomcu.image import Image
 from gomcu.limits.stack import StackReport
 from gomcu.limits import memory
 from gomcu.limits.gc_measure import DEFAULT_MAX_INSNS, DEFAULT_TIMEOUT
-from gomcu.limits.outcome import RunOutcome
+from gomcu.limits.outcome import RunOutcome, reported_under, stop_owners
 from gomcu.report.model import LimitResult, Plots, Report
 from gomcu.runtime.profile import RuntimeProfile, detect_profile, load_profile
 
@@ -94,19 +94,22 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     gc_analysis = gc.analyse(image, chip, profile, run=run, max_insns=options.max_insns, timeout=options.timeout)
     gc_result = gc.limit_result(gc_analysis, chip)
     campaign = irq_report.campaign
-    # A stack overflow fails the memory limit whichever run saw it.
-    others = [o for o in (gc_analysis.measurement.run.outcome if gc_analysis.measurement else None,
-                          campaign.outcome if campaign else None) if o is not None]
+    runs = {"memory": outcome, "gc": gc_analysis.measurement.run.outcome if gc_analysis.measurement else None,
+            "interrupts": campaign.outcome if campaign else None}
+    owner = stop_owners(list(runs.items()))
+    # A stop several runs hit is one finding, in the limit it belongs to (a stack overflow: memory).
+    others = [o for limit, o in runs.items() if limit != "memory" and o is not None and owner.get(limit) == "memory"]
     from gomcu.limits.ram import account
 
     if campaign is not None and len(campaign.deepest) > len(deepest):
         deepest = campaign.deepest
     limits.append(memory.evaluate(image, chip, stack, high_water, outcome, others, account(image, profile),
                                   nesting_seen=deepest if run else None))
-    limits.append(gc_result)
-
+    limits.append(_failure_reported_under(gc_result, owner.get("gc"), runs["gc"], "gc.run-failed", "gc.run-partial",
+                                          "GC"))
     irq = interrupts.limit_result(irq_report)
-    limits.append(irq)
+    limits.append(_failure_reported_under(irq, owner.get("interrupts"), runs["interrupts"], "irq.run-failed",
+                                          "irq.run-partial", "latency"))
 
     say("linker script")
     if options.ld_script:
@@ -153,6 +156,18 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
+def _failure_reported_under(result: LimitResult, owner: str | None, outcome: RunOutcome | None, failed: str,
+                            partial: str, figures: str) -> LimitResult:
+    """A limit whose run stopped on a failure another limit reports keeps a warning that its
+    figures are partial, not a second copy of the error."""
+    if owner is None or outcome is None or owner == result.limit:
+        return result
+    findings = tuple(reported_under(owner, outcome, partial, figures) if f.rule == failed else f
+                     for f in result.findings)
+    status = status_of(findings) if result.status is Status.FAIL else result.status
+    return replace(result, findings=findings, status=status)
+
+
 def _most_severe_first(result: LimitResult) -> LimitResult:
     """Findings in the user's code first, then errors, warnings, notes (stable within each), so the
     top ones matter most."""
@@ -179,12 +194,13 @@ def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile |
     starts = [n for n in tasks.get("start", ()) if image.symbol(n)]
     allocators = [n for n in (profile.allocators() if profile else ()) if image.symbol(n)]
     if starts and allocators:
-        # the start function's calls, timed, give each stack its goroutine's entry (first argument)
-        probes += [emu.StackProbe(starts[0], allocators[0]), emu.AllocProbe(starts[0])]
+        # the emulator names each stack by the start function it was created for
+        probes.append(emu.StackProbe(starts[0], allocators[0], "goroutine"))
     from gomcu.runtime.boundary import boundary_hooks
 
     result = emu.run(image, chip=chip.name if chip else None, probes=probes, max_insns=options.max_insns,
                      timeout=options.timeout, hooks=boundary_hooks(profile))
+    result = replace(result, stacks=name_stacks(stack, result.stacks))
     outcome = outcome_of(result, image, "the stack high-water run")
     if profile is not None and tasker_run.applies(image, profile):
         from gomcu.report.tasker import summary
@@ -196,16 +212,7 @@ def _stack_high_water(image: Image, chip: Chip | None, profile: RuntimeProfile |
                              f"{result.message}) without measuring anything; --run has nothing to report "
                              "(raise --max-insns/--timeout, or give --chip for its memory map)")
     deepest = result.nvic.deepest if result.nvic is not None else ()
-    return name_stacks(stack, result.stacks, _creations(image, result.allocations)), outcome, deepest
-
-
-def _creations(image: Image, calls: tuple[Any, ...]) -> list[tuple[int, int, str | None]]:
-    """(start, end, entry function) of each task-start call the AllocProbe recorded (r0 = entry)."""
-    out = []
-    for call in calls:
-        fn = image.function_at(call.size & ~1)
-        out.append((call.cycle, call.cycle + call.cycles, fn.name if fn and fn.address == call.size & ~1 else None))
-    return out
+    return result.stacks, outcome, deepest
 
 
 def _pause_samples_us(analysis: Any) -> tuple[float, ...]:

@@ -168,7 +168,7 @@ typedef struct {
 } fb_record;
 typedef struct {
     uint64_t bottom, top, skip, used, created;
-    uint32_t paint, kind, aux, closed;
+    uint32_t paint, kind, aux, closed, entry; /* entry: the create call's first argument */
 } fb_stack;
 typedef struct {
     fb_site *sites; size_t nsites, capsites;
@@ -178,6 +178,7 @@ typedef struct {
     uint32_t *hooked; size_t nhooked, caphooked;
     uint8_t *scratch; size_t capscratch;
     int64_t creating;
+    uint32_t create_arg; /* first argument (r0) of the innermost open create call */
     int error;
 } fb_probes;
 
@@ -330,6 +331,7 @@ static void entry_cb(uc_engine *uc, uint64_t address, uint32_t size, void *user)
         }
         case K_CREATE:
             pr->creating++;
+            pr->create_arg = reg32(uc, st, st->reg_r0);
             f = open_frame(uc, st, pr, &site, pc);
             if (f)
                 f->data = (uint32_t)pr->nstacks;
@@ -443,6 +445,7 @@ static void on_return(uc_engine *uc, fb_state *st, fb_probes *pr, const fb_frame
         s->paint = paint;
         s->kind = S_RUNTIME;
         s->aux = f->aux;
+        s->entry = pr->create_arg;
         break;
     }
     }
@@ -591,9 +594,10 @@ static PyObject *stacks(PyObject *self, PyObject *arg)
         return NULL;
     for (i = 0; i < pr->nstacks; i++) {
         fb_stack *s = &pr->stacks[i];
-        PyObject *t = Py_BuildValue("(KKKKKIIII)", (unsigned long long)s->bottom, (unsigned long long)s->top,
+        PyObject *t = Py_BuildValue("(KKKKKIIIII)", (unsigned long long)s->bottom, (unsigned long long)s->top,
                                     (unsigned long long)s->skip, (unsigned long long)s->used,
-                                    (unsigned long long)s->created, s->paint, s->kind, s->aux, s->closed);
+                                    (unsigned long long)s->created, s->paint, s->kind, s->aux, s->closed,
+                                    s->entry);
         if (!t) {
             Py_DECREF(list);
             return NULL;

@@ -40,7 +40,7 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_const import UC_MEM_READ_UNMAPPED, UC_MEM_WRITE, UC_MEM_WRITE_UNMAPPED
 
-from gomcu.emu import clock
+from gomcu.emu import clock, unwind
 from gomcu.emu.boards import Board
 from gomcu.emu.hooks import HOOK_BKPT, Hook, XorShift32
 from gomcu.emu.native import (
@@ -133,6 +133,7 @@ class _Stack:
     used: int = 0
     closed: bool = False
     paint: bytes = PAINT_BYTES
+    entry: int = 0  # the create call's first argument (a goroutine's start function)
 
 
 class Machine:
@@ -213,6 +214,7 @@ class Machine:
         self.stacks: list[_Stack] = []
         self._stack_probes = stack_probes
         self._creating = 0
+        self._create_arg = 0
         self._func_stats: dict[int, dict[str, Any]] = {}
         self._func_keys: list[int] = []
         self._caller_names: dict[int, str] = {}
@@ -821,13 +823,14 @@ class Machine:
         nat.measure_all()
         stacks: list[_Stack] = []
         n_runtime = 0
-        for bottom, top, skip, used, created, paint, kind, aux, closed in nat.stacks():
+        for bottom, top, skip, used, created, paint, kind, aux, closed, entry in nat.stacks():
             if kind == S_MSP:
                 name, k = "main (MSP)", "msp"
             else:
-                name, k = f"{self._stack_probes[aux].name}{n_runtime}", "runtime"
+                name, k = self._stack_probes[aux].name, "runtime"
                 n_runtime += 1
-            stacks.append(_Stack(name, k, bottom, top, created, skip, used, bool(closed), paint.to_bytes(4, "little")))
+            stacks.append(_Stack(name, k, bottom, top, created, skip, used, bool(closed), paint.to_bytes(4, "little"),
+                                 entry))
         self.stacks = stacks
         for st in self._func_stats.values():
             st["open"] = 0
@@ -914,6 +917,7 @@ class Machine:
 
     def _create_enter(self, probe: StackProbe) -> None:
         self._creating += 1
+        self._create_arg = int(self.uc.reg_read(A.UC_ARM_REG_R0))
         self._open_frame(lambda f: self._create_return(f), created_from=len(self.stacks))
 
     def _create_return(self, f: _Frame) -> None:
@@ -952,8 +956,8 @@ class Machine:
             paint = b"\0\0\0\0"
         else:
             self.uc.mem_write(result, paint * words)
-        self.stacks.append(_Stack(f"{probe.name}{sum(1 for s in self.stacks if s.kind == 'runtime')}",
-                                  "runtime", result, result + words * 4, self.cycles(), paint=paint))
+        self.stacks.append(_Stack(probe.name, "runtime", result, result + words * 4, self.cycles(), paint=paint,
+                                  entry=self._create_arg))
 
     def _measure(self, s: _Stack) -> None:
         """Raise `s.used` to the deepest word (from the bottom) that no longer holds the paint."""
@@ -1171,9 +1175,50 @@ class Machine:
         self.message = (f"instruction budget of {self.max_insns} reached at {self._where(pc)}"
                         + (" with interrupts disabled" if masked else ""))
 
+    def _named_stacks(self) -> tuple[StackUse, ...]:
+        """Each stack named by the function its create call was given (a goroutine's start
+        function, as the static analysis names its root), `name #k` from the second stack of the same
+        start on; `PROBE #n (start unknown)` when that argument is no function's start."""
+        out: list[StackUse] = []
+        seen: dict[str, int] = {}
+        n = 0
+        for s in self.stacks:
+            name, start = s.name, None
+            if s.kind == "runtime":
+                fn = self.image.function_at(s.entry & ~1) if s.entry else None
+                n += 1
+                if fn is not None and int(fn.address) & ~1 == s.entry & ~1:
+                    start = fn.name
+                    seen[start] = seen.get(start, 0) + 1
+                    name = start if seen[start] == 1 else f"{start} #{seen[start]}"
+                else:
+                    name = f"{s.name} #{n} (start unknown)"
+            out.append(StackUse(name, s.kind, s.bottom, s.top, s.top - s.bottom, s.used, s.created,
+                                s.used >= s.top - s.bottom - s.skip, start))
+        return tuple(out)
+
+    def _stop_frame(self, stacks: tuple[StackUse, ...]) -> dict[str, Any]:
+        """Where the run stopped and the calls that led there (RunResult.stop_pc and on)."""
+        regs = self.fault.registers if self.fault is not None else \
+            {"pc": self._pc(), "lr": int(self.uc.reg_read(A.UC_ARM_REG_LR)), "sp": int(self.uc.reg_read(A.UC_ARM_REG_SP))}
+        pc, lr, sp = regs["pc"], regs["lr"], regs["sp"]
+        top = next((s.top for s in stacks if s.bottom <= sp < s.top), sp + 4096)
+
+        def read(address: int) -> int | None:
+            try:
+                return self._word(address)
+            except UcError:
+                return None
+
+        def start_of(address: int) -> int | None:
+            fn = self.image.function_at(address)
+            return int(fn.address) & ~1 if fn is not None else None
+
+        return {"stop_pc": pc, "stop_sp": sp,
+                "return_addresses": unwind.backtrace(read, start_of, pc, lr, sp, top)}
+
     def _result(self, wall: float) -> RunResult:
-        stacks = tuple(StackUse(s.name, s.kind, s.bottom, s.top, s.top - s.bottom, s.used, s.created,
-                                s.used >= s.top - s.bottom - s.skip) for s in self.stacks)
+        stacks = self._named_stacks()
         funcs = []
         for addr, st in self._func_stats.items():
             funcs.append(FunctionTiming(st["name"], addr, st["calls"], st["total"], st["excl"],
@@ -1207,5 +1252,6 @@ class Machine:
                                             for p, caller, cycle, _ in self._open_spans.values()),
             mpu=self.mpu.state(),
             ram=tuple((sec.vma, self._read(sec.vma, sec.size)) for sec in self.image.sections
-                      if self.snapshot and sec.alloc and sec.write and sec.size))
+                      if self.snapshot and sec.alloc and sec.write and sec.size),
+            **self._stop_frame(stacks))
 

@@ -11,7 +11,8 @@ class StackUse:
     """High-water of one stack, by painting: `used` bytes of `size` were ever written.
 
     `kind`: "msp" (the main stack from the vector table) or "runtime" (created while running,
-    found through the stack probe). `overflow` means the whole painted area was used."""
+    found through the stack probe, and named by its `start`). `overflow` means the whole painted
+    area was used."""
 
     name: str
     kind: str
@@ -21,6 +22,8 @@ class StackUse:
     used: int
     created_cycle: int = 0
     overflow: bool = False
+    #: the function the runtime passed when it created the stack (a goroutine's start), when known
+    start: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,11 @@ class RunResult:
     spans: tuple[Span, ...] = ()
     #: the MPU as the firmware configured it (None: it never wrote the MPU's registers)
     mpu: MpuState | None = None
+    #: where the run stopped (the faulting pc for a fault) and SP there
+    stop_pc: int | None = None
+    stop_sp: int | None = None
+    #: return addresses of the calls that led to `stop_pc`, innermost first (read off the stack)
+    return_addresses: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:

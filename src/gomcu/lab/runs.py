@@ -149,7 +149,7 @@ def _stack_run(spec: RunSpec, image: Any, model: Any, profile: Any, chip: Any) -
     starts = [n for n in tasks.get("start", ()) if image.symbol(n)]
     allocators = [n for n in (profile.allocators() if profile else ()) if image.symbol(n)]
     if starts and allocators:
-        probes.append(emu.StackProbe(starts[0], allocators[0]))
+        probes.append(emu.StackProbe(starts[0], allocators[0], "goroutine"))
     result = emu.run(image, chip=spec.chip, probes=probes, max_insns=spec.param("max_insns", 200_000_000))
     stacks = tuple(fig.StackUseFigure(s.name, s.size, s.used, s.overflow) for s in result.stacks)
     return RunOutcome(spec.key, result.stop, result.message, fig.StackRunFigures(stacks))

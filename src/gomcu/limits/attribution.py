@@ -65,6 +65,15 @@ class CodeOwners:
             return bool(self.roots)
         return any(loc.file.startswith(root + "/") for root in self.roots)
 
+    def is_users(self, function: str) -> bool:
+        """Whether a frame is the user's code. Without toolchain roots in DWARF (a C build of the
+        runtime, as the reference firmware's), the runtime is what a standard Go package names
+        (`runtime.`, `internal/task.`, `machine.`) and TinyGo's assembly helpers (`tinygo_*`)."""
+        if self.roots:
+            return not self.is_runtime(function)
+        package = go_package(function)
+        return not function.startswith("tinygo_") and (package is None or not _standard(package))
+
 
 def _standard(package: str) -> bool:
     return "." not in package.split("/")[0] and package != "main"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from gomcu.findings import Figure, Finding, Origin, Severity, Status, status_of
 from gomcu.image import Image
 from gomcu.limits import footprint
-from gomcu.limits.outcome import RunOutcome
+from gomcu.limits.outcome import RunOutcome, same_stops
 from gomcu.limits.ram import RamAccount
 from gomcu.limits.result import LimitResult
 
@@ -69,9 +69,10 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
              nesting_seen: tuple[int, ...] | None = None) -> LimitResult:
     """Footprint against the chip, plus worst-case stacks against what each was given; with
     `high_water` (stacks painted in the emulator by a run that ended as `outcome`), the
-    measurement beside the bound. A stack overflow in any of `others` (the other limits' runs)
-    fails this limit too. `ram`: the RAM account (what `chips --fits` judges by too).
-    `nesting_seen`: the longest chain of nested exceptions the emulated runs saw (outermost first)."""
+    measurement beside the bound. `others`: the other limits' runs whose failure this limit
+    reports (a stack overflow, see outcome.stop_owners); one finding per distinct stop. `ram`: the
+    RAM account (what `chips --fits` judges by too). `nesting_seen`: the longest chain of nested
+    exceptions the emulated runs saw (outermost first)."""
     fp, findings, figures, suggestions = evaluate_footprint(image, chip, ram)
     if stack is not None:
         findings.extend(stack.findings)
@@ -104,11 +105,12 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
         if nesting_seen is not None and stack.system is not None:
             findings.extend(_nesting_seen(stack.system, nesting_seen, figures,
                                           outcome.partial_note() if outcome is not None else ""))
-    if outcome is not None and outcome.failed:
-        findings.append(outcome.failure("memory.run-failed"))
-    for other in others:
-        if other.overflow and other is not outcome:
-            findings.append(other.failure("stack.overflow-measured"))
+    # one finding per distinct stop: this limit's own run, and the other runs' failures it reports
+    stops = [o for o in (outcome, *others) if o is not None]
+    for same in same_stops(stops):
+        first = same[0]
+        rule = "stack.overflow-measured" if any(o.overflow for o in same) else "memory.run-failed"
+        findings.append(first.failure(rule, same[1:]))
     status = status_of(findings)
     return LimitResult("memory", status, tuple(figures), tuple(findings), tuple(suggestions),
                        analysis=MemoryAnalysis(fp, stack, high_water, outcome))
@@ -165,8 +167,9 @@ def _compare_with_measurement(stack: StackReport, high_water: tuple[StackUse, ..
         worst = max(runtime, key=lambda s: s.used / s.size if s.size else 0)
         figures.append(Figure(f"fullest goroutine stack ({worst.name}, {worst.size} B)", worst.used, "bytes",
                               Origin.EMULATED, partial=partial))
+        told = outcome.what + (outcome.stack or "") if outcome is not None and outcome.failed else ""
         for s in runtime:
-            if s.overflow:
+            if s.overflow and s.name not in told:  # else the run's own failure names it
                 findings.append(Finding("stack.overflow-measured", Severity.ERROR,
                                         f"{s.name} ({s.size} B at 0x{s.bottom:08x}) overflowed in the emulator"))
     return findings
@@ -191,26 +194,19 @@ def _nesting_seen(system: SystemStack, chain: tuple[int, ...], figures: list[Fig
     return []
 
 
-def name_stacks(stack: StackReport, high_water: tuple[StackUse, ...],
-                creations: Sequence[tuple[int, int, str | None]] = ()) -> tuple[StackUse, ...]:
-    """The emulator names the stacks it finds in creation order (stack0, stack1, ...); give each the
-    name the static analysis uses for it. `creations`: (start cycle, end cycle, entry function) of
-    each call of the task-start function (its first argument is the goroutine's entry): a stack
-    created during one is that entry's. Else the goroutine root whose allotted stack has that
-    size, when exactly one root has it (otherwise the emulator's name stays, with the candidates)."""
+def name_stacks(stack: StackReport, high_water: tuple[StackUse, ...]) -> tuple[StackUse, ...]:
+    """The emulator names a stack by the start function the runtime passed when it created it,
+    which is how the static analysis names the goroutine's root. A stack whose start is not known
+    is matched by its size to the goroutine root whose allotted stack has that size, when exactly
+    one root has it (otherwise the emulator's name stays, with the candidates)."""
     by_size: dict[int, list[str]] = {}
     for root in stack.roots:
         if root.stack != "system" and root.allotted_bytes is not None:
             by_size.setdefault(root.allotted_bytes, []).append(root.name)
-    roots = {r.name for r in stack.roots}
     out = []
     for s in high_water:
-        names = by_size.get(s.size, []) if s.kind != "msp" else []
-        entry = next((fn for lo, hi, fn in creations if lo <= s.created_cycle < hi), None) \
-            if s.kind != "msp" else None
-        if entry is not None and entry in roots:
-            s = replace(s, name=entry)
-        elif len(names) == 1:
+        names = by_size.get(s.size, []) if s.kind != "msp" and s.start is None else []
+        if len(names) == 1:
             s = replace(s, name=names[0])
         elif names:
             s = replace(s, name=f"{s.name} ({' or '.join(names)})")
