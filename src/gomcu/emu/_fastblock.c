@@ -169,6 +169,8 @@ typedef struct {
 typedef struct {
     uint64_t bottom, top, skip, used, created;
     uint32_t paint, kind, aux, closed, entry; /* entry: the create call's first argument */
+    uint32_t batch;     /* which create call made it (1, 2, ...) */
+    uint32_t frame[16]; /* the top 64 bytes when the create call returned (its initial frame) */
 } fb_stack;
 typedef struct {
     fb_site *sites; size_t nsites, capsites;
@@ -179,6 +181,7 @@ typedef struct {
     uint8_t *scratch; size_t capscratch;
     int64_t creating;
     uint32_t create_arg; /* first argument (r0) of the innermost open create call */
+    uint32_t creates;    /* create calls so far */
     int error;
 } fb_probes;
 
@@ -332,6 +335,7 @@ static void entry_cb(uc_engine *uc, uint64_t address, uint32_t size, void *user)
         case K_CREATE:
             pr->creating++;
             pr->create_arg = reg32(uc, st, st->reg_r0);
+            pr->creates++;
             f = open_frame(uc, st, pr, &site, pc);
             if (f)
                 f->data = (uint32_t)pr->nstacks;
@@ -376,7 +380,7 @@ static void add_record(fb_state *st, fb_probes *pr, const fb_frame *f, uint64_t 
 
 static void on_return(uc_engine *uc, fb_state *st, fb_probes *pr, const fb_frame *f, uint64_t end)
 {
-    size_t j;
+    size_t j, k;
     switch (f->kind) {
     case K_FUNC:
         add_record(st, pr, f, end, 0);
@@ -398,6 +402,8 @@ static void on_return(uc_engine *uc, fb_state *st, fb_probes *pr, const fb_frame
             while (skip + 4 <= len && le32(d + skip) != s->paint)
                 skip += 4;
             s->skip = skip;
+            for (k = 0; k < 16 && 4 * (k + 1) <= len; k++) /* the initial frame, lowest word first */
+                s->frame[k] = le32(d + len - (len < 64 ? len : 64) + 4 * k);
         }
         break;
     case K_SALLOC: {
@@ -446,6 +452,7 @@ static void on_return(uc_engine *uc, fb_state *st, fb_probes *pr, const fb_frame
         s->kind = S_RUNTIME;
         s->aux = f->aux;
         s->entry = pr->create_arg;
+        s->batch = pr->creates;
         break;
     }
     }
@@ -594,10 +601,10 @@ static PyObject *stacks(PyObject *self, PyObject *arg)
         return NULL;
     for (i = 0; i < pr->nstacks; i++) {
         fb_stack *s = &pr->stacks[i];
-        PyObject *t = Py_BuildValue("(KKKKKIIIII)", (unsigned long long)s->bottom, (unsigned long long)s->top,
+        PyObject *t = Py_BuildValue("(KKKKKIIIIIIy#)", (unsigned long long)s->bottom, (unsigned long long)s->top,
                                     (unsigned long long)s->skip, (unsigned long long)s->used,
                                     (unsigned long long)s->created, s->paint, s->kind, s->aux, s->closed,
-                                    s->entry);
+                                    s->entry, s->batch, (const char *)s->frame, (Py_ssize_t)sizeof(s->frame));
         if (!t) {
             Py_DECREF(list);
             return NULL;

@@ -134,6 +134,8 @@ class _Stack:
     closed: bool = False
     paint: bytes = PAINT_BYTES
     entry: int = 0  # the create call's first argument (a goroutine's start function)
+    batch: int = 0  # which create call made it
+    frame: tuple[int, ...] = ()  # the top 16 words when the create call returned (its initial frame)
 
 
 class Machine:
@@ -215,6 +217,7 @@ class Machine:
         self._stack_probes = stack_probes
         self._creating = 0
         self._create_arg = 0
+        self._creates = 0
         self._func_stats: dict[int, dict[str, Any]] = {}
         self._func_keys: list[int] = []
         self._caller_names: dict[int, str] = {}
@@ -823,14 +826,14 @@ class Machine:
         nat.measure_all()
         stacks: list[_Stack] = []
         n_runtime = 0
-        for bottom, top, skip, used, created, paint, kind, aux, closed, entry in nat.stacks():
+        for bottom, top, skip, used, created, paint, kind, aux, closed, entry, batch, frame in nat.stacks():
             if kind == S_MSP:
                 name, k = "main (MSP)", "msp"
             else:
                 name, k = self._stack_probes[aux].name, "runtime"
                 n_runtime += 1
             stacks.append(_Stack(name, k, bottom, top, created, skip, used, bool(closed), paint.to_bytes(4, "little"),
-                                 entry))
+                                 entry, batch, struct.unpack("<16I", frame)))
         self.stacks = stacks
         for st in self._func_stats.values():
             st["open"] = 0
@@ -918,6 +921,7 @@ class Machine:
     def _create_enter(self, probe: StackProbe) -> None:
         self._creating += 1
         self._create_arg = int(self.uc.reg_read(A.UC_ARM_REG_R0))
+        self._creates += 1
         self._open_frame(lambda f: self._create_return(f), created_from=len(self.stacks))
 
     def _create_return(self, f: _Frame) -> None:
@@ -929,6 +933,8 @@ class Machine:
                 while skip + 4 <= len(data) and data[skip:skip + 4] != s.paint:
                     skip += 4
                 s.skip = skip
+                top = data[-64:]
+                s.frame = struct.unpack(f"<{len(top) // 4}I", top[:len(top) // 4 * 4]) + (0,) * (16 - len(top) // 4)
 
     def _stack_alloc_enter(self, probe: StackProbe) -> None:
         for s in self.stacks:  # the allocator may reuse a dead stack: read it while it is intact
@@ -957,7 +963,7 @@ class Machine:
         else:
             self.uc.mem_write(result, paint * words)
         self.stacks.append(_Stack(probe.name, "runtime", result, result + words * 4, self.cycles(), paint=paint,
-                                  entry=self._create_arg))
+                                  entry=self._create_arg, batch=self._creates))
 
     def _measure(self, s: _Stack) -> None:
         """Raise `s.used` to the deepest word (from the bottom) that no longer holds the paint."""
@@ -1176,19 +1182,27 @@ class Machine:
                         + (" with interrupts disabled" if masked else ""))
 
     def _named_stacks(self) -> tuple[StackUse, ...]:
-        """Each stack named by the function its create call was given (a goroutine's start
-        function, as the static analysis names its root), `name #k` from the second stack of the same
-        start on; `PROBE #n (start unknown)` when that argument is no function's start."""
+        """Each stack named by its start function: the create call's first argument when that is a
+        function's address, else the first such address in the initial frame the create call left
+        at the stack's top (a runtime that passes the entry as a constant writes it there for the
+        first switch). A block a create call allocated with no such frame, beside one that has it,
+        is the task's bookkeeping, not a stack. `name #k` from the second stack of the same start
+        on; `PROBE #n (start unknown)` when nothing names it."""
+        starts: dict[int, str | None] = {}
+        for s in self.stacks:
+            if s.kind == "runtime":
+                starts[id(s)] = next((n for n in (self._start_name(w) for w in (s.entry, *s.frame)) if n), None)
+        framed = {s.batch for s in self.stacks if starts.get(id(s)) and s.frame}
         out: list[StackUse] = []
         seen: dict[str, int] = {}
         n = 0
         for s in self.stacks:
-            name, start = s.name, None
+            name, start = s.name, starts.get(id(s))
             if s.kind == "runtime":
-                fn = self.image.function_at(s.entry & ~1) if s.entry else None
+                if start is None and s.batch in framed:
+                    continue
                 n += 1
-                if fn is not None and int(fn.address) & ~1 == s.entry & ~1:
-                    start = fn.name
+                if start is not None:
                     seen[start] = seen.get(start, 0) + 1
                     name = start if seen[start] == 1 else f"{start} #{seen[start]}"
                 else:
@@ -1196,6 +1210,13 @@ class Machine:
             out.append(StackUse(name, s.kind, s.bottom, s.top, s.top - s.bottom, s.used, s.created,
                                 s.used >= s.top - s.bottom - s.skip, start))
         return tuple(out)
+
+    def _start_name(self, word: int) -> str | None:
+        """The function that starts at `word` (a Thumb code address), if one does."""
+        if not word & 1:
+            return None
+        fn = self.image.function_at(word & ~1)
+        return fn.name if fn is not None and int(fn.address) & ~1 == word & ~1 else None
 
     def _stop_frame(self, stacks: tuple[StackUse, ...]) -> dict[str, Any]:
         """Where the run stopped and the calls that led there (RunResult.stop_pc and on)."""

@@ -155,7 +155,7 @@ def outcome_of(result: RunResult, image: Image | None = None, run: str = "an emu
     state = FAILED if what else (COMPLETE if result.stop == "exit" else PARTIAL)
     calls = _calls(result, image)
     location = _stop_location(result, image)
-    if result.fault is None and image is not None and calls:
+    if state == FAILED and result.fault is None and image is not None and calls:
         location = _place(calls, owners(image))
     sp = result.stop_sp
     stack = next((s.name for s in result.stacks if sp is not None and s.bottom <= sp < s.top), None)
