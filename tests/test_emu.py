@@ -129,6 +129,21 @@ def test_small_stack_build_overflows_its_recursion_stack() -> None:
     assert any(s.overflow for s in r.stacks if s.kind == "runtime")
 
 
+def test_stop_chain_is_read_off_the_stack() -> None:
+    """The small-stack build panics in internal/task.Pause: the run records the stop's pc and the
+    calls that led there (return addresses found on the goroutine's stack), each at the line of
+    its call in the source we wrote."""
+    img = image.load(str(REFMW_BUILD / "refmw-m3-small-stack.elf"))
+    result = emu.run(img, probes=[STACKS])
+    frames = [img.function_at(a) for a in result.return_addresses]
+    assert [f.name for f in frames[:2] if f] == ["runtime._panic", "internal/task.Pause"]
+    assert img.function_at(result.stop_pc).name == "runtime.exit"
+    source = (REFMW / "task.c").read_text().splitlines()
+    line = img.line_for(result.return_addresses[1] - 2)
+    assert line is not None and 'runtime_panic("goroutine stack overflow")' in source[line.line - 1]
+    assert any(s.bottom <= result.stop_sp < s.top and s.name == "main.recurse$gowrapper" for s in result.stacks)
+
+
 def test_injection_records_latency_and_duration() -> None:
     img = image.load(EMU / "irqdemo-m3.elf")
     r = emu.run(img, injections=[emu.Injection(irq=7, period_cycles=1_000)])

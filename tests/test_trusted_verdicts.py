@@ -42,6 +42,34 @@ def test_fault_in_emulation_fails_the_memory_limit_with_where() -> None:
     assert not any(f["origin"] == "emulated" for f in memory["figures"])
 
 
+def _source_line(path: Path, text: str) -> int:
+    """The line of `text` in a source file we wrote (the place a finding must point at)."""
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_one_finding_per_distinct_stop_at_its_place() -> None:
+    """The small-stack build overflows in all three runs (stack, GC, latency): one error in the
+    memory limit names the three runs, the place (the function that called the panic routine,
+    at the line of that call, read off the emulated stack), the chain and the stack it ran on;
+    the GC and interrupt limits keep a warning that their figures are partial, not copies."""
+    result, document = _json("check", "--run", "--chip", "lm3s6965", SMALL)
+    assert result.returncode == 1
+    memory, gc, irq = (_limit(document, n) for n in ("memory", "gc", "interrupts"))
+    stops = [f for f in memory["findings"] if "goroutine stack overflow" in f["message"]]
+    assert [f["rule"] for f in stops] == ["stack.overflow-measured"] and stops[0]["severity"] == "error"
+    message, where = stops[0]["message"], stops[0]["location"]
+    for run in ("the stack high-water run", "the GC measurement run", "the latency campaign (IRQ 6 injected)"):
+        assert message.count(run) == 1, message
+    assert "on the stack of main.recurse$gowrapper" in message and "runtime._panic (runtime.c:" in message
+    panic_call = _source_line(REFMW_BUILD.parent / "task.c", 'runtime_panic("goroutine stack overflow")')
+    assert (where["function"], where["file"], where["line"]) == ("internal/task.Pause", "task.c", panic_call)
+    assert not any(f["rule"] == "memory.run-failed" for f in memory["findings"])
+    for limit, rule in ((gc, "gc.run"), (irq, "irq.run")):
+        assert not any(f["rule"] == f"{rule}-failed" for f in limit["findings"])
+        partial = [f for f in limit["findings"] if f["rule"] == f"{rule}-partial"]
+        assert len(partial) == 1 and partial[0]["severity"] == "warning" and "memory limit" in partial[0]["message"]
+
+
 @pytest.mark.parametrize("name", ["bad-forever", "bad-spin-masked", "bad-wfi-deadlock"])
 def test_runaway_firmware_is_bad_input(name: str) -> None:
     """A run that stops before the end without measuring anything: one line, exit 2 (DESIGN)."""
@@ -215,6 +243,17 @@ def test_units_read_as_english() -> None:
     for bad in (" count (", " sites (", " ratio (", " calls ("):
         assert bad not in text
     assert "allocation sites: 4 (static)" in text
+
+
+def test_run_names_stacks_as_the_static_analysis_does() -> None:
+    """`gomcu run` names each goroutine stack by the start function the runtime passed when it
+    created it: the names the static analysis gives the goroutine roots, in text and JSON."""
+    roots = json.loads(run_gomcu("stack", "--format", "json", M3).stdout)["roots"]
+    goroutines = {r["name"] for r in roots if r["kind"] == "goroutine"}
+    stacks = json.loads(run_gomcu("run", "--format", "json", M3).stdout)["stacks"]
+    assert {s["name"] for s in stacks if s["kind"] == "runtime"} == goroutines
+    text = run_gomcu("run", M3).stdout
+    assert all(name in text for name in goroutines) and "goroutine0" not in text
 
 
 def test_emulated_stack_has_the_static_name() -> None:
