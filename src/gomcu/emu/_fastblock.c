@@ -720,7 +720,16 @@ static struct PyModuleDef moduledef = {
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
+/* Bumped when what the module returns changes shape (native.py refuses another version, so a
+ * checkout with an old build falls back to the Python path instead of misreading it). */
+#define FASTBLOCK_ABI 2
+
 PyMODINIT_FUNC PyInit__fastblock(void)
 {
-    return PyModule_Create(&moduledef);
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m && PyModule_AddIntConstant(m, "ABI", FASTBLOCK_ABI) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

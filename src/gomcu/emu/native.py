@@ -41,6 +41,9 @@ try:
     if os.environ.get("GOMCU_EMU_PURE"):
         raise ImportError("pure Python time base requested")
     from gomcu.emu import _fastblock  # type: ignore[attr-defined]
+    if getattr(_fastblock, "ABI", 1) != 2:  # keep in step with FASTBLOCK_ABI in _fastblock.c
+        raise ImportError("the native hook was built from an older _fastblock.c: rebuild it "
+                          "(python setup.py build_ext --inplace)")
 except ImportError:
     _fastblock = None
 
