@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import FIXTURES, REFMW, REFMW_BUILD, run_gomcu
+from conftest import FIXTURES, REFMW, REFMW_BUILD, assert_rebuilds_identically, needs_tool, run_gomcu
 from gomcu import emu, image
 from gomcu.errors import EmulationError
 
@@ -142,6 +142,37 @@ def test_stop_chain_is_read_off_the_stack() -> None:
     line = img.line_for(result.return_addresses[1] - 2)
     assert line is not None and 'runtime_panic("goroutine stack overflow")' in source[line.line - 1]
     assert any(s.bottom <= result.stop_sp < s.top and s.name == "main.recurse$gowrapper" for s in result.stacks)
+
+
+GOROUTINES = FIXTURES / "goroutines"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_stack_named_by_the_start_in_its_initial_frame(native: bool) -> None:
+    """TinyGo 0.37's shape: the create call's argument is the stack size and the start function
+    is in the initial frame it writes at the stack's top; the task's bookkeeping block allocated
+    beside the stack is not a stack. Both probe paths agree."""
+    img = image.load(str(GOROUTINES / "goroutines.elf"))
+    size = int(re.search(r"start\((\d+)\)", (GOROUTINES / "goroutines.c").read_text()).group(1))  # type: ignore[union-attr]
+    result = emu.run(img, probes=[STACKS], native=native)
+    assert result.stop == "exit" and result.exit_code == 0
+    runtime = [s for s in result.stacks if s.kind == "runtime"]
+    assert [(s.name, s.start, s.size) for s in runtime] == [("main.worker$gowrapper", "main.worker$gowrapper", size)]
+
+
+def test_stack_with_no_known_start_says_so() -> None:
+    """Without an initial frame nothing names the stack: the emulator says the start is unknown
+    (and keeps every block the create call allocated, as it cannot tell them apart)."""
+    result = emu.run(image.load(str(GOROUTINES / "goroutines-noframe.elf")), probes=[STACKS])
+    runtime = [s for s in result.stacks if s.kind == "runtime"]
+    assert runtime and all(s.start is None and s.name.endswith("(start unknown)") for s in runtime)
+    assert [s.name.split(" (")[0] for s in runtime] == [f"task #{n}" for n in range(1, len(runtime) + 1)]
+
+
+@needs_tool("arm-none-eabi-gcc")
+def test_goroutine_fixtures_rebuild_identically(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert_rebuilds_identically(GOROUTINES, tmp_path, ("goroutines.c", "goroutines.ld", "Makefile"),
+                                ("goroutines.elf", "goroutines-noframe.elf"))
 
 
 def test_injection_records_latency_and_duration() -> None:

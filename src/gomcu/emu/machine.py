@@ -1189,17 +1189,21 @@ class Machine:
         is the task's bookkeeping, not a stack. `name #k` from the second stack of the same start
         on; `PROBE #n (start unknown)` when nothing names it."""
         starts: dict[int, str | None] = {}
+        framed: set[int] = set()  # create calls that left an initial frame in a block
         for s in self.stacks:
             if s.kind == "runtime":
-                starts[id(s)] = next((n for n in (self._start_name(w) for w in (s.entry, *s.frame)) if n), None)
-        framed = {s.batch for s in self.stacks if starts.get(id(s)) and s.frame}
+                in_frame = next((n for n in map(self._start_name, s.frame) if n), None)
+                starts[id(s)] = self._start_name(s.entry) or in_frame
+                if in_frame is None:
+                    continue
+                framed.add(s.batch)
         out: list[StackUse] = []
         seen: dict[str, int] = {}
         n = 0
         for s in self.stacks:
             name, start = s.name, starts.get(id(s))
             if s.kind == "runtime":
-                if start is None and s.batch in framed:
+                if s.batch in framed and not any(map(self._start_name, s.frame)):
                     continue
                 n += 1
                 if start is not None:

@@ -42,8 +42,7 @@ class RunOutcome:
     run: str = "an emulated run"  # which run, for messages
     calls: tuple[Location, ...] = ()
     stack: str | None = None
-    pc: int | None = None
-
+    pc: int | None = None  # where it stopped (the faulting instruction of a fault)
     reason: str = ""  # `what` without what a stack probe added (not every run paints stacks)
 
     @property
