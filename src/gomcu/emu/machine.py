@@ -551,7 +551,7 @@ class Machine:
 
     def _where(self, addr: int) -> str:
         f = self.image.function_at(addr)
-        name = f"{f.name}+0x{addr - f.address:x}" if f else "?"
+        name = f"{f.name}+0x{addr - f.address:x}" if f else "(in no function symbol)"
         line = self.image.line_for(addr) if f else None
         return f"0x{addr:08x} {name}" + (f" ({line})" if line else "")
 
