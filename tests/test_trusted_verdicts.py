@@ -252,6 +252,7 @@ def test_run_names_stacks_as_the_static_analysis_does() -> None:
     goroutines = {r["name"] for r in roots if r["kind"] == "goroutine"}
     stacks = json.loads(run_gomcu("run", "--format", "json", M3).stdout)["stacks"]
     assert {s["name"] for s in stacks if s["kind"] == "runtime"} == goroutines
+    assert all(s["start"] == s["name"] for s in stacks if s["kind"] == "runtime")
     text = run_gomcu("run", M3).stdout
     assert all(name in text for name in goroutines) and "goroutine0" not in text
 
