@@ -157,3 +157,15 @@ def test_file_of_a_code_range_is_where_most_of_it_comes_from() -> None:
         assert sym is not None and sym.size > 0
         assert image.file_of_range(sym.address, sym.end) == expected
     assert image.file_of_range(0xFFFF0000, 0xFFFF0010) is None
+
+
+@pytest.mark.parametrize(("cpu", "core"), [("cortex-m0plus", "ARMv6-M"), ("cortex-m4", "ARMv7E-M"),
+                                           ("cortex-m33", "ARMv8-M.main")])
+def test_core_from_the_cpu_name_alone(cpu: str, core: str) -> None:
+    """LLVM (so TinyGo) writes only Tag_CPU_name for the RP2040 (a public Pico build has exactly
+    {'TAG_CPU_NAME': 'cortex-m0plus'}): the core comes from the name, not the ARMv7-M default
+    that made `check --chip RP2040` refuse the chip the firmware was built for."""
+    from gomcu.image.arch import decode_arm
+
+    assert decode_arm({"TAG_CPU_NAME": cpu}, 0).core == core
+    assert decode_arm({}, 0).core == "ARMv7-M"  # nothing said: the common family, as before

@@ -29,6 +29,13 @@ _ARM_CPU_ARCH_NAMES = {
     1: "ARMv4", 2: "ARMv4T", 3: "ARMv5T", 4: "ARMv5TE", 5: "ARMv5TEJ", 6: "ARMv6",
     7: "ARMv6KZ", 8: "ARMv6T2", 9: "ARMv6K", 14: "ARMv8-A", 15: "ARMv8-R",
 }
+#: Tag_CPU_name of M-profile cores, for a file that names its core but not its architecture
+#: (LLVM, hence TinyGo, writes only Tag_CPU_name "cortex-m0plus" for the RP2040).
+_ARM_CPU_NAMES = {
+    "cortex-m0": "ARMv6-M", "cortex-m0plus": "ARMv6-M", "cortex-m1": "ARMv6-M", "cortex-m3": "ARMv7-M",
+    "cortex-m4": "ARMv7E-M", "cortex-m7": "ARMv7E-M", "cortex-m23": "ARMv8-M.base", "cortex-m33": "ARMv8-M.main",
+    "cortex-m35p": "ARMv8-M.main", "cortex-m55": "ARMv8.1-M.main", "cortex-m85": "ARMv8.1-M.main",
+}
 EF_ARM_ABI_FLOAT_HARD = 0x400
 EF_RISCV_RVC = 0x1
 EF_RISCV_FLOAT_ABI = 0x6
@@ -63,8 +70,11 @@ def decode_arm(attributes: dict[str, object], e_flags: int) -> CoreInfo:
     profile = attributes.get("TAG_CPU_ARCH_PROFILE")
     hard_float = bool(e_flags & EF_ARM_ABI_FLOAT_HARD) or attributes.get("TAG_ABI_VFP_ARGS") == 1
     if cpu_arch is None:
-        # No attributes (stripped or hand-assembled): assume the most common M core family.
-        return CoreInfo(Arch.ARM, "ARMv7-M", hard_float)
+        # No architecture tag: the core's name when the file gives it, else (stripped or
+        # hand-assembled) the most common M core family.
+        name = attributes.get("TAG_CPU_NAME")
+        return CoreInfo(Arch.ARM, _ARM_CPU_NAMES.get(name.lower() if isinstance(name, str) else "", "ARMv7-M"),
+                        hard_float)
     if isinstance(cpu_arch, int) and cpu_arch in _ARM_CPU_ARCH and profile in (None, ord("M"), 0):
         return CoreInfo(Arch.ARM, _ARM_CPU_ARCH[cpu_arch], hard_float)
     name = _ARM_CPU_ARCH_NAMES.get(cpu_arch if isinstance(cpu_arch, int) else -1, f"Tag_CPU_arch {cpu_arch}")
