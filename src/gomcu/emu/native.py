@@ -42,9 +42,11 @@ try:
         raise ImportError("pure Python time base requested")
     from gomcu.emu import _fastblock  # type: ignore[attr-defined]
     if getattr(_fastblock, "ABI", 1) != 2:  # keep in step with FASTBLOCK_ABI in _fastblock.c
-        raise ImportError("the native hook was built from an older _fastblock.c: rebuild it "
-                          "(python setup.py build_ext --inplace)")
-except ImportError:
+        raise ImportError("the extension module gomcu.emu._fastblock was built from an older _fastblock.c: "
+                          "rebuild it (python setup.py build_ext --inplace, or reinstall gomcu)")
+    _stale = ""
+except ImportError as error:
+    _stale = str(error) if "older _fastblock.c" in str(error) else ""
     _fastblock = None
 
 #: How to get the native hook when it is missing (said by `gomcu --version` and the run warning).
@@ -311,7 +313,7 @@ def unavailable_reason() -> str:
     if os.environ.get("GOMCU_EMU_PURE"):
         return "GOMCU_EMU_PURE is set"
     if _fastblock is None:
-        return "the extension module gomcu.emu._fastblock was not built when gomcu was installed"
+        return _stale or "the extension module gomcu.emu._fastblock was not built when gomcu was installed"
     if _uclib is None:
         return "this unicorn binding does not expose its C library"
     return ""
