@@ -156,6 +156,8 @@ def outcome_of(result: RunResult, image: Image | None = None, run: str = "an emu
     location = _stop_location(result, image)
     if state == FAILED and result.fault is None and image is not None and calls:
         location = _place(calls, owners(image))
+    elif location is None and calls and state != COMPLETE:
+        location = calls[0]  # a stop whose message names no address (a timeout): where the pc was
     sp = result.stop_sp
     stack = next((s.name for s in result.stacks if sp is not None and s.bottom <= sp < s.top), None)
     return RunOutcome(state, result.stop, result.message, result.instructions, what, location, run,
