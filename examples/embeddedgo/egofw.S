@@ -39,10 +39,34 @@ rt0_thumb_noos:                         @ runs on the ISR stack (MSP)
 	ldr r1, =ram_start
 	adds r1, #464                   @ stackguard0 = stack_lo + 464 (noosStackGuard)
 	str r1, [r0, #8]
-	bl main_main
-1:	b 1b
+	b rt0_go
 	.ltorg
 	.size rt0_thumb_noos, . - rt0_thumb_noos
+
+@ runtime.rt0_go: initialises on the ISR stack (schedinit), then leaves it: sets PSP to m0.g0's
+@ stack and CONTROL.SPSEL, and only then starts the main goroutine (newproc(mainPC), its
+@ argument in the stack slot above the return address, r0 reused) and the scheduler (mstart).
+	.global rt0_go
+	.type rt0_go, %function
+rt0_go:
+	bl rt_schedinit
+	ldr r0, =rt_g0stack_top
+	msr psp, r0
+	mrs r0, control
+	orr r0, r0, #2                  @ use PSP as stack pointer
+	msr control, r0
+	isb
+	sub sp, #8
+	ldr r0, =rt_mainpc
+	str r0, [sp, #4]
+	movs r0, #0
+	str r0, [sp, #0]
+	bl rt_newproc
+	add sp, #8
+	bl rt_mstart
+1:	b 1b
+	.ltorg
+	.size rt0_go, . - rt0_go
 
 	.global rt_hardfault
 	.type rt_hardfault, %function
@@ -114,6 +138,9 @@ rt_futexwakeup:
 	.global rt_newproc
 	.type rt_newproc, %function
 rt_newproc:
+	cbnz r0, 1f
+	ldr r0, [sp, #4]                @ rt0_go's call (ABI0): the funcval in the argument slot
+1:
 	push {r4, lr}
 	mov r4, r0
 	movs r0, #64
@@ -211,6 +238,8 @@ rt_morestack:
 	.size rt_morestack, . - rt_morestack
 
 @ main.work: a Go function's prologue: if sp <= g.stackguard0, call morestack_noctxt and retry.
+@ As Go lays it out, the bounds check's panicIndex call (which never returns) sits right before
+@ the morestack tail, so its pushed depth falls through into the tail's `b main_work`.
 	.global main_work
 	.type main_work, %function
 main_work:
@@ -219,17 +248,70 @@ main_work:
 	bls 2f
 	push {lr}
 	sub sp, #20                     @ 24 B frame
+	cmp r0, #8                      @ index check: work[r0] of an 8-entry table
+	bhs 3f
 	movs r0, #3
 	bl main_depth
 	add sp, #20
 	pop {pc}
+3:	bl rt_panicindex
+	nop
 2:	mov r3, lr
 	bl rt_morestack_noctxt
 	b main_work
 	.size main_work, . - main_work
 
+@ main.lineOf(n) returns lines[n]: an 8 B frame, a bounds check (panicIndex) and the morestack
+@ tail, as Go compiles a small function a handler calls.
+	.global main_lineof
+	.type main_lineof, %function
+main_lineof:
+	ldr r1, [r10, #8]
+	cmp sp, r1
+	bls 2f
+	str lr, [sp, #-8]!
+	cmp r0, #8
+	bhs 3f
+	movw r1, #:lower16:main_lines
+	movt r1, #:upper16:main_lines
+	ldr r0, [r1, r0, lsl #2]
+	ldr pc, [sp], #8
+3:	bl rt_panicindex
+	nop
+2:	mov r3, lr
+	bl rt_morestack_noctxt
+	b main_lineof
+	.size main_lineof, . - main_lineof
+
+@ main.table: Go's prologue for a frame too large for one immediate store (380 B):
+@ subw r7, sp, #380; str lr, [r7]; mov sp, r7 ... ldr lr, [sp]; add sp, #380; bx lr.
+	.global main_table
+	.type main_table, %function
+main_table:
+	ldr r1, [r10, #8]
+	subw r2, sp, #252               @ sp - (frame - guard) against stackguard0
+	cmp r2, r1
+	bls 2f
+	subw r7, sp, #380
+	str lr, [r7]
+	mov sp, r7
+	movs r0, #0
+	str r0, [sp, #376]
+	ldr lr, [sp]
+	add sp, #380
+	bx lr
+2:	mov r3, lr
+	bl rt_morestack_noctxt
+	b main_table
+	.size main_table, . - main_table
+
 	.section .rodata
 	.p2align 2
+	.global rt_mainpc
+	.type rt_mainpc, %object
+rt_mainpc:
+	.word rt_main + 1               @ runtime.mainPC: the funcval of runtime.main
+	.size rt_mainpc, . - rt_mainpc
 	.global rt_syscalls
 	.type rt_syscalls, %object
 rt_syscalls:
@@ -239,8 +321,33 @@ rt_syscalls:
 fault_msg:
 	.asciz "fault"
 
+@ go:buildinfo as Go's linker writes it (debug/buildinfo): magic, pointer size, flags (2: strings
+@ inline), then the version and the module info (16 sentinel bytes each side), each prefixed by
+@ its length as a varint. Its -tags picks the runtime's target constants (const_noos_stm32h7.go):
+@ not the F4 the memory map copies, on purpose, so that the tag and not the default decides.
+	.p2align 4
+	.global rt_buildinfo
+	.type rt_buildinfo, %object
+rt_buildinfo:
+	.ascii "\377 Go buildinf:"
+	.byte 4, 2
+	.space 16
+	.byte 2f - 1f
+1:	.ascii "go1.22-embedded"
+2:	.byte 4f - 3f
+3:	.ascii "0w\257\014\222t\010\002A\341\301\007\346\326\030\346"
+	.ascii "build\t-tags=stm32h7x3\nbuild\tGOARM=7,softfloat\n"
+	.ascii "\3312\0031\206\030 r\000\202B\020A\026\330\362"
+4:	.size rt_buildinfo, . - rt_buildinfo
+
+main_lines:
+	.word 10, 11, 12, 13, 14, 15, 16, 17
+
 	.bss
 	.p2align 3
 	.global rt_g0, rt_curthread
 rt_g0:	.space 16
+	.p2align 3
+rt_g0stack: .space 512                  @ m0.g0's stack (malg in rt0_go)
+rt_g0stack_top:
 rt_curthread: .space 4

@@ -14,6 +14,7 @@ extern int64_t rt_nanotime(void);            /* fast system call (SVC 0) */
 extern void rt_futexsleep(volatile uint32_t *addr, uint32_t val); /* slow system call (SVC 9) */
 extern void rt_futexwakeup(volatile uint32_t *addr, uint32_t cnt); /* slow system call (SVC 10) */
 extern void main_work(void);                 /* Go-shaped function with a morestack prologue */
+extern void main_table(void);                /* Go-shaped function with a 380 B frame */
 
 static uint8_t heap[4096];
 static uint32_t heap_used;
@@ -33,6 +34,19 @@ __attribute__((noinline, noreturn)) void rt_throw(const char *msg) {
 	for (;;) __asm__ volatile("bkpt #0");
 }
 
+/* runtime.goPanicIndex: boxes the error (an allocation) and prints it through an interface
+ * method (an indirect call) on the way down; runtime.panicIndex, the compiler's bounds-check
+ * entry, calls it. Neither returns. */
+static const uint32_t boundserr_type = 8;
+void (*volatile rt_printer)(void *);
+__attribute__((noinline)) void *rt_newobject(const void *type);
+__attribute__((noinline, noreturn)) void rt_gopanicindex(void) {
+	void *e = rt_newobject(&boundserr_type);
+	rt_printer(e);
+	rt_throw("index out of range");
+}
+__attribute__((noinline, noreturn)) void rt_panicindex(void) { rt_gopanicindex(); }
+
 /* The collector: gcStart stops the world, gcDrain marks, scanobject scans one object. */
 volatile uint32_t rt_marked;
 __attribute__((noinline)) void rt_scanobject(uint32_t *obj) { rt_marked += obj[0] != 0; }
@@ -47,7 +61,7 @@ __attribute__((noinline)) void rt_gcStart(void) {
 
 /* runtime.mallocgc: the allocator every allocation enters ("malloc during signal" in a handler). */
 __attribute__((noinline)) void *rt_mallocgc(uint32_t size, const void *type, int zero) {
-	volatile uint32_t scratch[6];                 /* 24 B of locals: the frame is 32 B */
+	volatile uint32_t scratch[6];                 /* 24 B of locals (its frame: egofw.su) */
 	if (ipsr() != 0)
 		rt_throw("malloc during signal");
 	uint32_t at = (heap_used + 7u) & ~7u;
@@ -119,9 +133,11 @@ __attribute__((noinline)) uint32_t main_depth(uint32_t n) {
 	return pad[0] + pad[1];
 }
 
-/* //go:interrupthandler bound to IRQ6_Handler (EXTI0): only wakes the note and reads the time. */
+/* //go:interrupthandler bound to IRQ6_Handler (EXTI0): only wakes the note and reads the time
+ * and a table entry (main.lineOf: a Go function, so a morestack prologue and a bounds check). */
+extern uint32_t main_lineof(uint32_t n);
 void irq_exti0(void) {
-	main_ticks = (uint32_t)rt_nanotime();
+	main_ticks = (uint32_t)rt_nanotime() + main_lineof(3);
 	rtos_note_wakeup(&main_note);
 }
 
@@ -150,8 +166,23 @@ void main_blinky(void) {
 	}
 }
 
-extern void rt_newproc(void (*fn)(void));
 extern void main_enable_irqs(void);          /* Go ABI0 calls of irqctl: see egofw.S */
+
+/* Go's newproc(fn *funcval): `go f()` passes a static closure whose first word is the function. */
+struct funcval { void (*fn)(void); };
+extern void rt_newproc(const struct funcval *fv);
+static const struct funcval blinky_fv = { main_blinky };
+
+/* A goroutine with a 1.5 KiB buffer on its stack: with the guard and the system area it no longer
+ * fits the 2048 B a goroutine starts with, so newstack grows it to 4096 B (egofw.su: its frame). */
+volatile uint32_t main_logged;
+void main_logger(void) {
+	volatile uint8_t line[1536];
+	for (uint32_t i = 0; i < sizeof line; i++)
+		line[i] = (uint8_t)i;
+	main_logged = line[main_logged & 1023];
+}
+static const struct funcval logger_fv = { main_logger };
 static struct panicrec root_panic;
 
 void main_main(void) {
@@ -160,9 +191,42 @@ void main_main(void) {
 	void *s = 0;
 	for (uint32_t i = 1; i <= 4; i++)
 		s = rt_growslice(s, i);
-	rt_newproc(main_blinky);
+	rt_newproc(&blinky_fv);
+	rt_newproc(&logger_fv);
+	main_table();
 	if (main_depth(3) == 0)
 		rt_printpanics(&root_panic);
 	for (;;)
 		rtos_note_sleep(&main_note);
 }
+
+/* sync.init: a package initialiser that allocates in a loop; runtime.doInit1 calls it through
+ * the inittasks table (an indirect call), once, before main.main. */
+volatile uint32_t sync_pools = 3;
+void sync_init(void) {
+	for (uint32_t i = 0; i < sync_pools; i++)
+		last = rt_newobject(&tim2_type);
+}
+void (*volatile rt_inittasks[1])(void) = { sync_init };
+__attribute__((noinline)) void rt_doinit1(void) {
+	for (uint32_t i = 0; i < sizeof rt_inittasks / sizeof rt_inittasks[0]; i++)
+		rt_inittasks[i]();
+}
+
+/* runtime.main: the main goroutine, started by rt0 through runtime.mainPC (a funcval). */
+void rt_main(void) {
+	rt_doinit1();
+	main_main();
+}
+
+/* runtime.schedinit: on the ISR stack, before rt0_go leaves it (a 16 B frame: egofw.su). */
+volatile uint32_t rt_procs;
+__attribute__((noinline)) void rt_schedinit(void) {
+	volatile uint32_t ncpu[2];
+	ncpu[0] = 1;
+	ncpu[1] = rt_procs;
+	rt_procs = ncpu[0] + ncpu[1];
+}
+
+/* runtime.mstart: the scheduler on m0.g0's stack; here it runs the main goroutine's body. */
+__attribute__((noinline)) void rt_mstart(void) { rt_main(); }

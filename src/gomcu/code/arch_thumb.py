@@ -209,6 +209,10 @@ class ThumbDecoder:
                 if iid in (A.ARM_INS_ADD, A.ARM_INS_ADDW) and len(ops) == 3 and src.type == _OP_REG \
                         and src.reg == SP and ops[2].type == _OP_IMM:
                     return Insn(addr, size, dst=dst, sp_from_reg=dst, sp_from_offset=ops[2].imm)
+                if iid in (A.ARM_INS_SUB, A.ARM_INS_SUBW) and len(ops) == 3 and src.type == _OP_REG \
+                        and src.reg == SP and dst != SP and ops[2].type == _OP_IMM and not cond:
+                    # Go's large-frame prologue: subw r7, sp, #N; str lr, [r7]; mov sp, r7
+                    return Insn(addr, size, dst=dst, sp_from_reg=dst, sp_from_offset=-ops[2].imm)
                 if iid in _ADD_SUB and not cond and src.type in (_OP_REG, _OP_IMM):
                     added = self._add_constant(ins, ops, dst)
                     if added is not None:

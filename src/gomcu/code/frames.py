@@ -60,7 +60,11 @@ def analyse_frame(insns: list[Insn], start: int, end: int, tables: dict[int, lis
             out = d - ins.sp_delta
         deepest = max(deepest, out)
         succ: list[tuple[int, int]] = []
-        if k is Kind.BRANCH and ins.target is not None and start <= ins.target < end and ins.target in index:
+        # A branch back to the entry finds sp where the caller left it (the entry is depth 0 by
+        # definition): Go's morestack tail (`bl morestack; b entry`) is reached by falling through
+        # from a call that never returns (panicIndex), whose pushed depth must not loop around.
+        if (k is Kind.BRANCH and ins.target is not None and start < ins.target < end
+                and ins.target in index):
             succ.append((index[ins.target], out))
         if k is Kind.JUMP_TABLE:
             succ.extend((index[t], out) for t in tables.get(ins.address, ()) if t in index)

@@ -509,6 +509,24 @@ class CodeModel:
         out._functions = functions
         return out
 
+    def without_calls_to(self, names: frozenset[str], edges: frozenset[tuple[str, str]] = frozenset()) -> CodeModel:
+        """A copy in which no function calls `names` (Embedded Go's morestack: a growth point
+        moves the goroutine to another stack, and in a handler it only throws), nor a caller the
+        callee of an `edges` pair (calls made on another stack). The cached model of the image is
+        left as it is."""
+        def cut(f: Function, c: CallSite) -> bool:
+            return c.callee in names or (f.name, c.callee or "") in edges
+
+        touched = {n for n, f in self._functions.items() if any(cut(f, c) for c in f.calls)}
+        if not touched:
+            return self
+        out = copy.copy(self)
+        out.__dict__.pop("_callers", None)
+        out.__dict__.pop("roots", None)
+        out._functions = {n: replace(f, calls=tuple(c for c in f.calls if not cut(f, c))) if n in touched else f
+                          for n, f in self._functions.items()}
+        return out
+
     # -- queries -----------------------------------------------------------------------------
 
     def registers_at(self, address: int) -> dict[int, Value]:

@@ -55,8 +55,21 @@ class TaskProfile:
     growth: tuple[str, ...] = ()
     #: the most a growable goroutine stack may reach (Embedded Go's maxstacksize); None: fixed stacks
     max_stack_size: int | None = None
+    max_stack_source: str = "the runtime profile"
+    #: the guard a growable stack keeps free below the frames (Go's stackGuard)
+    stack_guard: int = 0
     #: name patterns of the runtime's own code: a cycle wholly inside it is the runtime's recursion
     runtime_code: tuple[str, ...] = ()
+    #: the task start takes a funcval (Go's newproc(fn *funcval)): the entry is the word it points at
+    start_funcval: bool = False
+    #: the funcval the start-up code passes for the main goroutine (Embedded Go's runtime.mainPC)
+    main_funcval: str = ""
+    #: (caller, callee) calls of the reset path made after it left the system stack (rt0_go
+    #: switches to the PSP before newproc and mstart)
+    off_system_stack: tuple[tuple[str, str], ...] = ()
+    #: leave the dying paths out of stack bounds (Embedded Go's panic path recurses through most of
+    #: the runtime: with it no bound exists); the report says so
+    bounds_without_dying: bool = False
 
     def is_runtime_code(self, functions: Iterable[str]) -> bool:
         """Is every function of a cycle the runtime's own?"""
@@ -90,11 +103,22 @@ class TaskProfile:
             growth=tuple(tasks.get("growth", ())),
             runtime_code=tuple(tasks.get("runtime_cycles", ())),
             max_stack_size=int(profile.memory["max_stack_bytes"]) if "max_stack_bytes" in profile.memory else None,
+            start_funcval=bool(tasks.get("start_funcval", False)),
+            stack_guard=int(profile.memory.get("stack_guard_bytes", 0)),
+            main_funcval=str(tasks.get("main_funcval", "")),
+            off_system_stack=tuple(_edge(e) for e in tasks.get("off_system_stack", ())),
+            bounds_without_dying=bool(tasks.get("bounds_without_dying", False)),
         )
 
 
 #: The default: TinyGo's names, read from runtime/profiles/tinygo.toml.
 TINYGO = TaskProfile.from_runtime(load_profile("tinygo"))
+
+
+def _edge(text: str) -> tuple[str, str]:
+    """"caller -> callee" as a pair."""
+    caller, _, callee = str(text).partition("->")
+    return caller.strip(), callee.strip()
 
 
 def task_profile_of(symbol_names: Iterable[str]) -> TaskProfile:
@@ -187,7 +211,7 @@ def _tasks(model: CodeModel, profile: TaskProfile, taken: set[int]) -> list[Root
     starts = [n for n in profile.task_start if model.function(n) is not None]
     machinery = bool(starts) or any(model.function(n) is not None for n in (profile.start_trampoline, profile.swap))
     found: dict[int, Root] = {}
-    wrappers = [f for f in model.functions if f.name.endswith(profile.wrapper_suffix)]
+    wrappers = [f for f in model.functions if f.name.endswith(profile.wrapper_suffix)] if profile.wrapper_suffix else []
 
     def slot_at(address: int | None) -> int | None:
         if table_addr is None or address is None:
@@ -201,13 +225,16 @@ def _tasks(model: CodeModel, profile: TaskProfile, taken: set[int]) -> list[Root
         for call in model.calls_to(start_name):
             site = call.site
             values = tuple(a.value if a is not None else None for a in call.arguments)
-            entry_index = next((i for i, v in enumerate(values) if model.code_address(v) is not None), None)
-            entry = model.code_address(values[entry_index]) if entry_index is not None else None
             where = f"{site.caller} at 0x{site.address:x}"
             if call.via is not None:
                 where += f" with the registers of {call.via.caller} at 0x{call.via.address:x}"
-            how = f"constant argument of {start_name} in {where}"
-            if entry is None and len(inner) == 1:
+            if profile.start_funcval:
+                entry_index, entry, how = _funcval_entry(model, values, start_name, where)
+            else:
+                entry_index = next((i for i, v in enumerate(values) if model.code_address(v) is not None), None)
+                entry = model.code_address(values[entry_index]) if entry_index is not None else None
+                how = f"constant argument of {start_name} in {where}"
+            if entry is None and len(inner) == 1 and not profile.start_funcval:
                 entry = inner[0]
                 how = f"entry loaded inside {start_name}, started from {where}"
             f = model.function_at(entry) if entry is not None else None
@@ -223,10 +250,35 @@ def _tasks(model: CodeModel, profile: TaskProfile, taken: set[int]) -> list[Root
                                           or f.name == profile.main_goroutine) else RootKind.TASK
             size = sizes[slot] if slot is not None and slot < len(sizes) else None
             found[entry] = Root(f.name, kind, entry, stack_slot=slot, stack_size=size, evidence=how)
+    main = model.function(profile.main_goroutine) if profile.start_funcval and profile.main_funcval else None
+    pointer = model.image.symbol(profile.main_funcval) if main is not None else None
+    if main is not None and pointer is not None and main.address not in found \
+            and model.code_address(model.image.read_word(pointer.address)) == main.address:
+        # rt0_go stores the funcval in newproc's argument slot and reuses r0: named by the runtime
+        found[main.address] = Root(main.name, RootKind.GOROUTINE, main.address,
+                                   evidence=f"the main goroutine: {pointer.name}'s first word, passed to "
+                                            f"{starts[0] if starts else 'the task start'} at start-up")
     for w in wrappers if machinery else ():  # without task machinery a wrapper is an ordinary call
         if w.address not in found:
             found[w.address] = _inlined_start(model, profile, w, wrappers, sizes, slot_at)
     return [r for a, r in found.items() if a not in taken]
+
+
+def _funcval_entry(model: CodeModel, values: tuple[int | None, ...], start: str,
+                   where: str) -> tuple[int | None, int | None, str]:
+    """(argument index, entry, evidence) when an argument points at a funcval (Go's `go f(x)`
+    passes newproc a static closure whose first word is the function, `main.main.gowrap1`)."""
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        section = model.image.section_at(v)
+        if section is None or section.nobits or model.code_address(v) is not None:
+            continue
+        word = model.image.read_word(v)  # a static closure's initial value (its code word is never stored)
+        entry = model.code_address(word)
+        if entry is not None:
+            return i, entry, f"funcval at 0x{v:x} ({section.name}) passed to {start} in {where}"
+    return None, None, ""
 
 
 def _inlined_start(model: CodeModel, profile: TaskProfile, wrapper: Function, wrappers: list[Function],

@@ -11,7 +11,7 @@ the callee's cost): the depth at the site is what the caller has pushed when it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -56,11 +56,9 @@ class StackGraph:
     def __init__(self, model: CodeModel, growth: frozenset[str] = frozenset()) -> None:
         """`growth`: stack growth points (morestack); calls to them move to another stack, so they
         are left out of every bound and close no cycle."""
-        self.model = model
+        self.model = model.without_calls_to(growth)  # what a bound can reach, its reasons included
         self.growth = growth
-        self.functions = {f.name: replace(f, calls=tuple(c for c in f.calls if c.callee not in growth))
-                          if growth and any(c.callee in growth for c in f.calls) else f
-                          for f in model.functions}
+        self.functions = {f.name: f for f in self.model.functions}
         self.succ: dict[str, list[str]] = {
             name: list(dict.fromkeys(c.callee for c in f.calls if c.callee in self.functions))
             for name, f in self.functions.items()

@@ -20,6 +20,7 @@ from gomcu.image import Image
 from gomcu.limits import gc_measure
 from gomcu.limits.gc_budget import HeapBudget, heap_budget
 from gomcu.limits.gc_static import AllocationSite, SiteFinder
+from gomcu.runtime.targets import memory_limit, target_constants
 from gomcu.limits.result import LimitResult
 from gomcu.runtime.profile import RuntimeProfile, detect_family, load_profile
 
@@ -57,6 +58,10 @@ class GcAnalysis:
     suggestions: tuple[str, ...]
     notes: tuple[str, ...]
     unresolved_calls: int
+    #: what the runtime sets itself, read from the binary (Embedded Go: the build tag's GOGC, the
+    #: memory limit rt0_go computes): (value, where it comes from)
+    gogc: tuple[int, str] | None = None
+    memory_limit: tuple[int, str] | None = None
 
     @property
     def status(self) -> Status:
@@ -214,15 +219,24 @@ def _findings(analysis_sites: tuple[AllocationSite, ...], kind: str, budget: Hea
                     f"interrupt handler {r.root} allocates {size} at {s.where} (via {s.function}): "
                     f"{_interrupt_alloc_failure(profile)}, and a collection would run inside the handler",
                     _location(s), r.functions + (s.allocator,)))
+    def dying(site: AllocationSite) -> bool:  # allocates only on the program's way down (a panic)
+        return profile is not None and profile.is_dying(site.function)
+
     for s in analysis_sites:
-        if s.init_only or s.in_interrupt or not s.loop:
+        if s.init_only or s.in_interrupt or not s.loop or dying(s):
             continue
         own = s.loop == f"in {s.function}"
+        if not s.roots:  # reached only through indirect calls: when it runs is not known
+            findings.append(Finding(
+                "gc.alloc-in-loop", Severity.INFO,
+                f"allocation at {s.where} ({s.function}) repeats {s.loop}; no root is known to reach it "
+                "(indirect calls only), so whether it runs after start-up is unknown", _location(s),
+                (s.function, s.allocator)))
+            continue
         findings.append(Finding(
             "gc.alloc-in-loop", Severity.WARNING if own else Severity.INFO,
             f"allocation at {s.where} ({s.function}) repeats {s.loop} after start-up: every pass adds garbage "
-            "and can trigger a collection", _location(s),
-            (s.roots[0].functions + (s.allocator,)) if s.roots else (s.function, s.allocator)))
+            "and can trigger a collection", _location(s), s.roots[0].functions + (s.allocator,)))
     if kind == "leaking":
         leaking = next(v for v in verdicts if v.mode == "leaking")
         if leaking.feasible is False:
@@ -236,9 +250,9 @@ def _findings(analysis_sites: tuple[AllocationSite, ...], kind: str, budget: Hea
         elif budget.usable_bytes < LOW_HEAP_BYTES and kind in ("conservative", "precise", "leaking"):
             findings.append(Finding("gc.low-heap", Severity.WARNING,
                                     f"only {budget.usable_bytes} bytes of heap are left for the program's objects"))
-    if unresolved and any(not s.reached for s in analysis_sites):
+    if unresolved and any(not s.reached and not dying(s) for s in analysis_sites):
         findings.append(Finding("gc.unresolved-calls", Severity.INFO,
-                                f"{sum(1 for s in analysis_sites if not s.reached)} allocation site(s) are reached "
+                                f"{sum(1 for s in analysis_sites if not s.reached and not dying(s))} allocation site(s) are reached "
                                 f"only through indirect calls ({unresolved} unresolved in the image): their roots are unknown"))
     if measured is not None:
         run = measured.run
@@ -289,7 +303,8 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | st
     sites: tuple[AllocationSite, ...] = ()
     allocators: tuple[str, ...] = ()
     if prof is not None:
-        finder = SiteFinder(cm, prof)
+        # a growth point moves the goroutine's stack (its cost is the stack's, not an object's)
+        finder = SiteFinder(cm.without_calls_to(prof.growth), prof)
         allocators = tuple(finder.allocator_names())
         sites = finder.sites() if kind != "unknown" or allocators else ()
     budget = heap_budget(image, cm, prof, kind, chip)
@@ -317,8 +332,17 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | st
     unresolved = len(cm.unresolved_calls)
     findings, suggestions = _findings(sites, kind, budget, verdicts, measurement, unresolved, prof)
     notes.extend(budget.notes)
+    target = target_constants(image, prof)
+    gogc = (target.gogc, f"noosGOGC in {target.origin}") if target is not None and target.gogc is not None else None
+    limit = memory_limit(image, prof)
+    if gogc is not None:
+        notes.append(f"GOGC {gogc[0]} ({gogc[1]}): a collection starts when the heap grows {gogc[0]}% over "
+                     "what the last one left live")
+    if limit is not None:
+        notes.append(f"memory limit {limit[0]} B ({limit[1]}; the runtime sets it itself: readGOMEMLIMIT)")
     return GcAnalysis(prof.name if prof else None, kind, evidence, allocators, sites, verdicts, budget,
-                      measurement, clock, tuple(findings), tuple(suggestions), tuple(notes), unresolved)
+                      measurement, clock, tuple(findings), tuple(suggestions), tuple(notes), unresolved,
+                      gogc, (limit[0], limit[1]) if limit is not None else None)
 
 
 def figures(a: GcAnalysis, chip: Chip | None = None) -> tuple[Figure, ...]:
@@ -333,6 +357,10 @@ def figures(a: GcAnalysis, chip: Chip | None = None) -> tuple[Figure, ...]:
     out.append(Figure("goroutine stacks on the heap", b.goroutine_stack_bytes, "bytes", Origin.STATIC))
     if b.usable_bytes is not None:
         out.append(Figure("usable heap", b.usable_bytes, "bytes", Origin.STATIC, deciding=True))
+    if a.gogc is not None:
+        out.append(Figure("GOGC", a.gogc[0], "%", Origin.STATIC))
+    if a.memory_limit is not None:
+        out.append(Figure("memory limit", a.memory_limit[0], "bytes", Origin.STATIC))
     m = a.measurement
     if m is not None:
         r = m.run

@@ -202,8 +202,19 @@ class SiteFinder:
         calls = [c for a in sorted(allocators) for c in self.model.callers_of(a) if c.caller not in allocators]
         holders = {c.caller for c in calls}
         reach: dict[str, list[RootReach]] = {h: [] for h in holders}
+        def other_unsafe(n: str) -> bool:  # blocking, scheduler entry...: the interrupt analysis reports it
+            return self.profile.unsafe_category(n) not in (None, "alloc")
+
         for root in self.model.roots:
-            for chain in chains_to(self.model, root.name, lambda n: n in holders, stop_at_targets=False):
+            # a panic path allocates on the program's way down, and what an allocator calls (the
+            # collector's own allocations) is the allocator's: neither is an allocation of the root's;
+            # nor, for a handler, what it would allocate past a call it must not make at all
+            handler = root.kind in INTERRUPT_KINDS
+
+            def avoid(n: str, handler: bool = handler) -> bool:
+                return n in allocators or self.profile.is_dying(n) or (handler and other_unsafe(n))
+
+            for chain in chains_to(self.model, root.name, lambda n: n in holders, stop_at_targets=False, avoid=avoid):
                 reach[chain.target].append(RootReach(
                     root.name, root.kind.value, chain.functions, tuple(s.address for s in chain.sites),
                     self._phase(root, chain.functions)))
@@ -226,7 +237,8 @@ class SiteFinder:
                 purpose="goroutine stack" if self.profile.is_task_start(call.caller) else "object",
                 roots=roots,
                 loop=loop,
-                init_only=bool(roots) and call.caller not in self.run_reachable,
+                # a package initialiser runs once, even where only the init table's indirect calls reach it
+                init_only=self.profile.is_init(call.caller) or (bool(roots) and call.caller not in self.run_reachable),
                 executions=executions,
             ))
         return tuple(out)

@@ -73,8 +73,11 @@ def analyse(image: Image, chip: Chip | None = None, profile: RuntimeProfile | No
     if profile is None:
         profile = detect_profile(s.name for s in image.symbols)
     stacks = _stacks(stack_report or stack.analyse(image, model=model))
-    counter = irq_static.InsnCounter(model)
-    handlers = tuple(irq_static.analyse_handler(image, model, r, profile, stacks, counter)
+    # A growth point (Embedded Go's morestack) in a handler does not grow anything: on the ISR
+    # stack it throws ("morestack on gsignal"), a stack overflow the stack bound is about.
+    in_handler = model.without_calls_to(profile.growth if profile else frozenset())
+    counter = irq_static.InsnCounter(in_handler)
+    handlers = tuple(irq_static.analyse_handler(image, in_handler, r, profile, stacks, counter)
                      for r in irq_static.handler_roots(model))
     problems = irq_static.vector_problems(image, model)
     notes: list[str] = []

@@ -41,8 +41,9 @@ SEVERITY = {
     "runtime_check": Severity.INFO,
 }
 FAULT_EXCEPTIONS = frozenset({2, 3, 4, 5, 6})  # NMI, HardFault, MemManage, BusFault, UsageFault
-#: Source paths of the runtime's own packages (TinyGo install tree), to tell user code from runtime.
-RUNTIME_PATH_MARKS = ("/src/runtime/", "/src/machine/", "/src/device/", "/src/internal/", "/src/sync/",
+#: Source paths of the runtime's own packages (TinyGo's or Embedded Go's GOROOT), to tell user
+#: code from runtime.
+RUNTIME_PATH_MARKS = ("/src/runtime/", "/src/machine/", "/src/device/", "/src/internal/", "/src/sync/", "/src/embedded/",
                       "/src/runtime/interrupt/", "/lib/", "/src/os/", "/src/time/")
 
 
@@ -175,7 +176,8 @@ def analyse_handler(image: Image, model: CodeModel, root: Root, profile: Runtime
                 if category(c.target) != kind)
             violations.append(Violation(kind, chain.target, chain.functions, loc, severity, consequences))
     violations.sort(key=lambda v: (_rank(v.severity), v.kind, len(v.chain), v.target))
-    unresolved = tuple(location(image, c.address, c.caller) for c in unresolved_reachable(model, root.name))
+    stop = None if profile is None else (lambda n: profile.is_interrupt_safe(n) or profile.unsafe_category(n) is not None)
+    unresolved = tuple(location(image, c.address, c.caller) for c in unresolved_reachable(model, root.name, stop))
     reachable = len(model.reachable_from(root.name))
     stack_bytes, stack_bounded = stacks.get(root.name, (None, False))
     insns, note = counter.count(root.name)

@@ -33,12 +33,13 @@ class Chain:
 
 
 def chains_to(model: CodeModel, root: str, is_target: Callable[[str], bool], stop_at_targets: bool = True,
-              stop: Callable[[str], bool] | None = None) -> list[Chain]:
+              stop: Callable[[str], bool] | None = None, avoid: Callable[[str], bool] | None = None) -> list[Chain]:
     """The shortest chain from `root` to every reachable function for which `is_target` holds.
 
     With `stop_at_targets`, the search does not continue through a target (what the allocator
     calls internally is the allocator's business, not the caller's); nor through a function for
-    which `stop` holds (one the runtime allows whatever it calls on other paths)."""
+    which `stop` holds (one the runtime allows whatever it calls on other paths). Functions for
+    which `avoid` holds are not entered at all (a panic path: the program is dying there)."""
     if model.function(root) is None:
         return []
     parent: dict[str, tuple[str, CallSite] | None] = {root: None}
@@ -59,6 +60,8 @@ def chains_to(model: CodeModel, root: str, is_target: Callable[[str], bool], sto
             callee = site.callee
             if callee is None or callee in parent or model.function(callee) is None:
                 continue
+            if avoid is not None and avoid(callee):
+                continue
             parent[callee] = (name, site)
             queue.append(callee)
     return [_chain(parent, target) for target in found]
@@ -76,11 +79,30 @@ def _chain(parent: dict[str, tuple[str, CallSite] | None], target: str) -> Chain
     return Chain(tuple(reversed(functions)), tuple(reversed(sites)))
 
 
-def unresolved_reachable(model: CodeModel, root: str) -> list[CallSite]:
-    """Indirect calls gomcu could not resolve anywhere below `root`: what it cannot see past."""
+def unresolved_reachable(model: CodeModel, root: str, stop: Callable[[str], bool] | None = None) -> list[CallSite]:
+    """Indirect calls gomcu could not resolve anywhere below `root`: what it cannot see past.
+    With `stop`, the search does not go below a function for which it holds (a target already
+    reported, like `chains_to`'s: what a panic path calls on its way down is the panic's)."""
+    reached = model.reachable_from(root) if stop is None else _below(model, root, stop)
     out: list[CallSite] = []
-    for name in sorted(model.reachable_from(root)):
+    for name in sorted(reached):
         fn = model.function(name)
         if fn is not None:
             out.extend(fn.unresolved)
     return out
+
+
+def _below(model: CodeModel, root: str, stop: Callable[[str], bool]) -> frozenset[str]:
+    """What `root` reaches without going below a function for which `stop` holds."""
+    seen = {root} if model.function(root) is not None else set()
+    work = list(seen)
+    while work:
+        name = work.pop()
+        if name != root and stop(name):
+            continue
+        fn = model.function(name)
+        for c in fn.calls if fn is not None else ():
+            if c.callee is not None and c.callee not in seen and model.function(c.callee) is not None:
+                seen.add(c.callee)
+                work.append(c.callee)
+    return frozenset(seen)

@@ -11,7 +11,7 @@ every handler whose level is not known assumed to nest.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gomcu.code import CodeModel, model as code_model
 from gomcu.code.cfi_check import cross_check_frames
@@ -21,9 +21,11 @@ from gomcu.code.worstcase import StackBound, StackGraph
 from gomcu.errors import GomcuError
 from gomcu.findings import Finding, Location, Severity, Status, Verdict
 from gomcu.image import Arch, Image
+from gomcu.image.gobuild import read_go_build
 from gomcu.limits.nesting import SystemStack, by_level, every_handler, static_levels
 from gomcu.code.vectors import vector_name
 from gomcu.runtime.profile import RuntimeProfile, detect_profile
+from gomcu.runtime.targets import target_constants
 
 EXCEPTION_FRAME = 32
 EXCEPTION_FRAME_FP = 104
@@ -150,9 +152,27 @@ def _task_costs(model: CodeModel, profile: TaskProfile, exc: int) -> list[Cost]:
     return out
 
 
+def _growth(need: int, bounded: bool, profile: TaskProfile) -> str:
+    """What a goroutine's static need costs on the heap: stack.go's newstack doubles the stack
+    from its start until the need, the guard below it and the system area above it fit."""
+    size = profile.default_stack_size
+    room = need + profile.stack_guard + profile.swap_push_bytes
+    while size < room:
+        size *= 2
+    over = profile.max_stack_size is not None and size > profile.max_stack_size
+    parts = f"{need} B + {profile.stack_guard} B guard + {profile.swap_push_bytes} B system area"
+    if not bounded:
+        return f"the need is unbounded (at least {parts}: {size} B or more): how far the stack grows is unknown"
+    fits = f"fit in its first {size} B" if size == profile.default_stack_size else f"grow it to {size} B on the heap"
+    return f"{parts} {fits}" + (" (over maxstacksize: newstack throws 'stack overflow')" if over else "")
+
+
 def _exception_frame(image: Image, model: CodeModel) -> int:
     if image.arch is not Arch.ARM:
         return 0  # RISC-V traps push nothing in hardware; handlers save registers in their frames
+    build = read_go_build(image)
+    if build is not None and build.soft_float:
+        return EXCEPTION_FRAME  # GOARM=...,softfloat: Embedded Go's rt0_go never enables the FPU
     fpu = image.hard_float or any(f.uses_fpu for f in model.functions)
     return EXCEPTION_FRAME_FP if fpu else EXCEPTION_FRAME
 
@@ -176,7 +196,17 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
     runtime = runtime or detect_profile(s.name for s in image.symbols)
     if profile is None:
         profile = TaskProfile.from_runtime(runtime) if runtime is not None else TINYGO
-    graph = StackGraph(model, frozenset(profile.growth))
+        target = target_constants(image, runtime)
+        if target is not None and target.max_stack_bytes is not None:
+            profile = replace(profile, max_stack_size=target.max_stack_bytes, max_stack_source=target.origin,
+                              stack_guard=target.stack_guard_bytes or profile.stack_guard)
+    dying_cut = frozenset(f.name for f in model.functions if fnmatch_any(f.name, profile.dying)) \
+        if profile.bounds_without_dying else frozenset()
+    cut = frozenset(profile.growth) | dying_cut
+    graph = StackGraph(model, cut)
+    # the reset path's share of the system stack ends where it switches stacks (profile data)
+    reset_graph = StackGraph(model.without_calls_to(frozenset(), frozenset(profile.off_system_stack)),
+                             cut) if profile.off_system_stack else graph
     exc = _exception_frame(image, model)
     roots = list(model.roots)
     if root is not None:
@@ -195,7 +225,7 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
     results: list[RootStack] = []
     findings: list[Finding] = []
     for r in roots:
-        bound = graph.bound(r.name)
+        bound = (reset_graph if r.kind is RootKind.RESET else graph).bound(r.name)
         added: list[Cost] = []
         base = bound.bytes
         reasons = list(bound.reasons)
@@ -221,8 +251,8 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
                 allotted, source = None, f"unknown: not tied to a slot of {profile.stack_sizes_symbol}"
             elif tasks_present and profile.max_stack_size is not None and profile.growth:
                 allotted, source = profile.max_stack_size, (
-                    f"maxstacksize: starts at {profile.default_stack_size} B, grows through "
-                    f"{profile.growth[0]} (copied to a larger stack on the heap)")
+                    f"maxstacksize ({profile.max_stack_source}): starts at {profile.default_stack_size} B, "
+                    f"grows through {profile.growth[0]} (copied to a larger stack on the heap)")
             elif tasks_present and profile.default_stack_size:
                 allotted, source = profile.default_stack_size, "default stack size"
             else:
@@ -238,6 +268,8 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             if aligned != total:
                 added.append(Cost("alignment to 8 bytes", aligned - total))
                 total = aligned
+        if stack == "goroutine" and source.startswith("maxstacksize"):
+            source += "; " + _growth(total, not reasons, profile)
         bounded = not reasons
         status = _status(total, bounded, allotted)
         results.append(RootStack(r, bound, tuple(added), total, bounded, stack, allotted, source, status))
@@ -291,7 +323,8 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
             ("inside the runtime (its own, not the program's): " if runtime_own else "")
             + f"recursion {' -> '.join(rec.cycle.functions + rec.cycle.functions[:1])}: "
             f"{rec.cycle.bytes_per_iteration} B per iteration; {depth}"
-            + ("; closed through a call TinyGo's analysis sees as indirect" if rec.tinygo_misses else ""),
+            + (("; closed through a call TinyGo's analysis sees as indirect" if image.toolchain.name == "tinygo"
+                else "; closed through an indirect call gomcu resolved") if rec.tinygo_misses else ""),
             Location(function=rec.cycle.functions[0]), rec.cycle.functions))
     for rs in results:
         if not rs.bounded and not rs.bound.cycles:
@@ -317,6 +350,13 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
         Status.WARN if any(not r.bounded for r in results) or frames.disagreements else Status.PASS)
     verdict = Verdict("stack", status, findings=tuple(findings))
     notes = list(model.notes) + frame_notes + priority_notes
+    if dying_cut:
+        notes.append(f"bounds leave out the {len(dying_cut)} functions that run only once the program is dying "
+                     f"(panics, failed run-time checks: {', '.join(sorted(dying_cut)[:3])}, ...): a panic uses the "
+                     "stack it happens on, through paths that recurse in the runtime, and is not bounded")
+    if profile.off_system_stack and any(model.function(a) for a, _ in profile.off_system_stack):
+        notes.append("reset path on the system stack without the calls it makes after switching to the PSP: "
+                     + ", ".join(f"{a} -> {b}" for a, b in profile.off_system_stack))
     if exc:
         notes.append(f"exception frame {exc} B ({'FP context: FPU in use' if exc == EXCEPTION_FRAME_FP else 'no FPU use seen'})")
     return StackReport(image.path, image.arch.value, image.core, exc, tuple(results), system, recursion,

@@ -68,6 +68,16 @@ class RuntimeProfile:
         """A routine that jumps back to a context saved earlier on the same stack (longjmp)."""
         return _match(name, self.tasks.get("context_restore", ()))
 
+    def is_dying(self, name: str) -> bool:
+        """Runs only once the program is dying (a panic, a failed run-time check): what it reaches
+        on the way down is not what the program does."""
+        return _match(name, self.tasks.get("dying", ()))
+
+    @property
+    def growth(self) -> frozenset[str]:
+        """Stack growth points (Embedded Go's morestack): they move to another stack."""
+        return frozenset(self.tasks.get("growth", ()))
+
     def is_init(self, name: str) -> bool:
         """A function that runs package initialisers (what it reaches runs once, at start-up)."""
         return _match(name, self.gc.get("init", ()))
