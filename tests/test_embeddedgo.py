@@ -188,17 +188,18 @@ def test_isr_stack_holds_reset_until_the_psp_switch_and_the_handlers(image) -> N
     """rt0_go (egofw.S) runs schedinit on the ISR stack, then sets CONTROL.SPSEL and starts
     newproc(mainPC) and mstart on the PSP: the reset path's share is rt0_go's `sub sp, #8` (schedinit's
     8 B frame runs before it, at depth 0). Handlers: hardfault, svcall, pendsv 32 B each (their
-    frames 0: throw is dying), EXTI0 8 + lineOf 8 + 32, EXTI9_5 8 + 32, TIM2 0 + mallocgc 48 +
+    frames 0: throw is dying) but SVCall's Go-shaped slow path pushes g and lr and 16 B of
+    arguments (24 B: egofw.S), EXTI0 8 + lineOf 8 + 32, EXTI9_5 8 + 32, TIM2 0 + mallocgc 48 +
     gcStart 8 + gcDrain 16 + 32 (egofw.su); each at its own level, so all nest:
-    8 + 3 * 32 + 48 + 40 + 104 = 296 of 2048 B."""
+    8 + 32 + 56 + 32 + 48 + 40 + 104 = 320 of 2048 B."""
     report = stack.analyse(image)
     reset = next(r for r in report.roots if r.root.kind is RootKind.RESET)
     assert (reset.bound_bytes, [s.function for s in reset.bound.path]) == (8, ["_rt0_thumb_noos", "runtime.rt0_go"])
     handlers = {r.name: r.bound_bytes for r in report.roots if r.root.kind in (RootKind.IRQ, RootKind.EXCEPTION)}
-    assert handlers == {"runtime.hardfaultHandler": 32, "runtime.svcallHandler": 32, "runtime.pendsvHandler": 32,
+    assert handlers == {"runtime.hardfaultHandler": 32, "runtime.svcallHandler": 24 + 32, "runtime.pendsvHandler": 32,
                         "IRQ6_Handler": 8 + 8 + 32, "IRQ23_Handler": 8 + 32, "IRQ28_Handler": 48 + 8 + 16 + 32}
     assert report.system is not None and report.system.bounded
-    assert (report.system.bound_bytes, report.system.allotted_bytes) == (296, 2048)
+    assert (report.system.bound_bytes, report.system.allotted_bytes) == (320, 2048)
 
 
 def test_build_information_picks_the_target(image) -> None:  # type: ignore[no-untyped-def]
@@ -240,3 +241,16 @@ def test_package_initialiser_is_init_and_panic_paths_are_not_the_program(image) 
     assert [f.location.function for f in loops] == ["main.main"]
     hidden = next(f for f in analysis.findings if f.rule == "gc.unresolved-calls")
     assert hidden.message.startswith("2 allocation site(s)")  # sync.init and runtime.copystack
+
+
+def test_svcall_dispatch_and_duffcopy_resolved(image) -> None:  # type: ignore[no-untyped-def]
+    """svcallHandler (egofw.S) jumps through runtime.syscalls for fast calls (ldr pc), calls the
+    handler it read from the table on the slow path (ldr r0, [r0, r1, lsl #2]; blx r0), and copies
+    arguments through a computed entry into runtime.duffcopy: none is left unresolved."""
+    f = CodeModel(image).function("runtime.svcallHandler")
+    assert f is not None and not f.unresolved
+    table = {"runtime.sysnanotime", "runtime.sysfutexsleep", "runtime.sysirqctl"}
+    by_site: dict[str, set[str]] = {}
+    for c in f.calls:
+        by_site.setdefault(c.kind, set()).add(str(c.callee))
+    assert by_site == {"tail-call": table, "call": table | {"runtime.duffcopy"}}

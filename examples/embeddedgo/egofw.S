@@ -76,8 +76,10 @@ rt_hardfault:
 	.ltorg
 	.size rt_hardfault, . - rt_hardfault
 
-@ SVCall: the system call number is the svc immediate; fast calls (<= 4) run at once,
-@ the others from threads only. Dispatched through the syscalls table (an indirect jump).
+@ SVCall: the system call number is the svc immediate; fast calls (<= 4) jump to their handler
+@ through the syscalls table (an indirect jump). The others run as tasker_noos_thumb.s does it:
+@ push g and lr, copy the arguments with a computed entry into duffcopy (duffcopy + 8 - n*2),
+@ then call the handler read from the table (ldr r0, [r0, r1, lsl #2]; blx r0): a 24 B frame.
 	.global rt_svcall
 	.type rt_svcall, %function
 	.p2align 2
@@ -88,8 +90,21 @@ rt_svcall:
 	mrsne r12, psp
 	ldr r1, [r12, #24]              @ stacked pc
 	ldrb r1, [r1, #-2]              @ svc immediate
+	cmp r1, #4
+	bhi 1f
 	ldr r2, =rt_syscalls
 	ldr pc, [r2, r1, lsl #2]
+1:	push {r10, lr}
+	sub sp, #16                     @ the arguments' copy
+	ldr r0, =rt_duffcopy + 8
+	sub r0, r0, r5, lsl #1
+	mov r5, lr
+	blx r0
+	ldr r0, =rt_syscalls
+	ldr.w r0, [r0, r1, lsl #2]
+	blx r0
+	add sp, #16
+	pop {r10, pc}
 	.ltorg
 	.size rt_svcall, . - rt_svcall
 
@@ -198,6 +213,17 @@ sys_irqctl:
 	bx lr
 	.ltorg
 	.size sys_irqctl, . - sys_irqctl
+
+@ runtime.duffcopy: word copies from r1 to r2, entered at a computed offset for n words.
+	.global rt_duffcopy
+	.type rt_duffcopy, %function
+rt_duffcopy:
+	.rept 4
+	ldr r3, [r1], #4
+	str r3, [r2], #4
+	.endr
+	bx lr
+	.size rt_duffcopy, . - rt_duffcopy
 
 	.type sys_nanotime, %function
 sys_nanotime:

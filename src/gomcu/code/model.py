@@ -354,11 +354,35 @@ class CodeModel:
         if not targets:
             return
         how = f"{table.name}, the runtime's system call table ({profile.name} profile)"
+        computed = [f for n in profile.tasks.get("computed_entries", ()) if (f := self._functions.get(str(n)))]
+        insns = self.instructions(entry.name)
+        index = {ins.address: i for i, ins in enumerate(insns)}
+
+        def setter(address: int) -> Insn | None:  # the instruction that last set the call's register
+            i = index.get(address)
+            reg = insns[i].reg if i is not None else None
+            for back in range(i - 1, max(-1, i - 9), -1) if i is not None and reg is not None else ():
+                if insns[back].dst == reg:
+                    return insns[back]
+            return None
+
         calls: list[CallSite] = []
         for c in entry.calls:
-            if c.callee is None and c.kind == "indirect-jump":
-                calls.extend(replace(c, callee=n, callee_address=a, kind="tail-call", resolved_by=how)
+            prev = setter(c.address) if c.callee is None else None
+            # the register was just read from the table (ldr r0, [r0, r4, lsl #2]; blx r0) or
+            # computed from an address inside a function made to be entered anywhere (Go's
+            # duffcopy: `duffcopy+1024 - n*2`); a jump through the table (ldr pc, ...) is the former
+            regs = self.registers_at(prev.address) if prev is not None else {}
+            read = {v.value for r in ((prev.reads or ()) if prev is not None else ())
+                    if (v := regs.get(r)) is not None and v.value is not None}
+            into = next((f for f in computed if any(f.address <= v <= f.address + f.size for v in read)), None)
+            kind = "call" if c.kind == "indirect-call" else "tail-call"
+            if c.callee is None and (c.kind == "indirect-jump" or table.address in read):
+                calls.extend(replace(c, callee=n, callee_address=a, kind=kind, resolved_by=how)
                              for n, a in sorted(targets.items()))
+            elif c.callee is None and into is not None:
+                calls.append(replace(c, callee=into.name, callee_address=into.address, kind=kind,
+                                     resolved_by=f"computed entry into {into.name} ({profile.name} profile)"))
             else:
                 calls.append(c)
         self._functions[entry.name] = replace(entry, calls=tuple(calls))
