@@ -213,8 +213,16 @@ __attribute__((noinline)) void rt_doinit1(void) {
 		rt_inittasks[i]();
 }
 
+/* runtime.gcenable: the runtime's own allocations in a loop (its background workers' state). */
+volatile uint32_t rt_workers = 2;
+__attribute__((noinline)) void rt_gcenable(void) {
+	for (uint32_t i = 0; i < rt_workers; i++)
+		last = rt_newobject(&tim2_type);
+}
+
 /* runtime.main: the main goroutine, started by rt0 through runtime.mainPC (a funcval). */
 void rt_main(void) {
+	rt_gcenable();
 	rt_doinit1();
 	main_main();
 }

@@ -233,9 +233,11 @@ def _findings(analysis_sites: tuple[AllocationSite, ...], kind: str, budget: Hea
                 "(indirect calls only), so whether it runs after start-up is unknown", _location(s),
                 (s.function, s.allocator)))
             continue
+        runtime_own = profile is not None and profile.is_runtime_code(s.function)
         findings.append(Finding(
-            "gc.alloc-in-loop", Severity.WARNING if own else Severity.INFO,
-            f"allocation at {s.where} ({s.function}) repeats {s.loop} after start-up: every pass adds garbage "
+            "gc.alloc-in-loop", Severity.WARNING if own and not runtime_own else Severity.INFO,
+            ("inside the runtime (its own, not the program's): " if runtime_own else "")
+            + f"allocation at {s.where} ({s.function}) repeats {s.loop} after start-up: every pass adds garbage "
             "and can trigger a collection", _location(s), s.roots[0].functions + (s.allocator,)))
     if kind == "leaking":
         leaking = next(v for v in verdicts if v.mode == "leaking")

@@ -196,10 +196,11 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
     runtime = runtime or detect_profile(s.name for s in image.symbols)
     if profile is None:
         profile = TaskProfile.from_runtime(runtime) if runtime is not None else TINYGO
-        target = target_constants(image, runtime)
-        if target is not None and target.max_stack_bytes is not None:
-            profile = replace(profile, max_stack_size=target.max_stack_bytes, max_stack_source=target.origin,
-                              stack_guard=target.stack_guard_bytes or profile.stack_guard)
+    # growable stacks: the target the binary was built for sets maxstacksize and the guard
+    target = target_constants(image, runtime) if profile.growth else None
+    if target is not None and target.max_stack_bytes is not None:
+        profile = replace(profile, max_stack_size=target.max_stack_bytes, max_stack_source=target.origin,
+                          stack_guard=target.stack_guard_bytes or profile.stack_guard)
     dying_cut = frozenset(f.name for f in model.functions if fnmatch_any(f.name, profile.dying)) \
         if profile.bounds_without_dying else frozenset()
     cut = frozenset(profile.growth) | dying_cut

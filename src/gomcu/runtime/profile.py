@@ -68,6 +68,10 @@ class RuntimeProfile:
         """A routine that jumps back to a context saved earlier on the same stack (longjmp)."""
         return _match(name, self.tasks.get("context_restore", ()))
 
+    def is_runtime_code(self, name: str) -> bool:
+        """The runtime's own code (`[tasks] runtime_cycles`): what it does is not the program's to change."""
+        return _match(name, self.tasks.get("runtime_cycles", ()))
+
     def is_dying(self, name: str) -> bool:
         """Runs only once the program is dying (a panic, a failed run-time check): what it reaches
         on the way down is not what the program does."""
