@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from gomcu.code.types import RootKind
+from gomcu.findings import Status
 
 if TYPE_CHECKING:
     from gomcu.code.priorities import StaticPriorities
@@ -61,6 +62,13 @@ class SystemStack:
     @property
     def margin(self) -> int | None:
         return None if self.allotted_bytes is None else self.allotted_bytes - self.bound_bytes
+
+    @property
+    def status(self) -> Status:
+        """Judged as a root's stack is (gomcu.limits.stack): short fails, an unproved bound warns."""
+        from gomcu.limits.stack import _status
+
+        return _status(self.bound_bytes, self.bounded, self.allotted_bytes)
 
     @property
     def saved_by_levels(self) -> int:

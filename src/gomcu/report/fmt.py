@@ -79,6 +79,34 @@ def location(loc: Location | None) -> str:
     return f"0x{loc.address:08x}" if loc.address is not None else ""
 
 
+def round_number(v: float) -> str:
+    """A round value (an axis tick, a bin edge) with no more decimals than it has: `0.25`, `1500`."""
+    for digits in range(7):
+        if abs(round(v, digits) - v) <= 1e-9 * max(1.0, abs(v)):
+            return f"{v:.{digits}f}"
+    return f"{v:.3g}"
+
+
+def tick(v: float, unit: str) -> str:
+    """An axis label in its unit: `0.2 µs`, `1.5 ms`, `1200 cyc`, `32 KiB`, `40%`. Ticks are round
+    values, so they are written exactly (no rounding to three digits as `value` does)."""
+    if unit in ("µs", "us"):
+        for scale, name in ((1e6, "s"), (1e3, "ms")):
+            if abs(v) >= scale:
+                return f"{round_number(v / scale)} {name}"
+        return f"{round_number(v)} µs"
+    if unit == "bytes":
+        for scale, name in ((MIB, "MiB"), (KIB, "KiB")):
+            if abs(v) >= scale and v % (scale // 4) == 0:
+                return f"{round_number(v / scale)} {name}"
+        return f"{round_number(v)} B"
+    if unit == "%":
+        return f"{round_number(v)}%"
+    if unit == "cycles":
+        return f"{round_number(v)} cyc"
+    return round_number(v) if not unit or unit == "count" else f"{round_number(v)} {unit}"
+
+
 def percent(part: int, whole: int | None) -> str:
     if not whole:
         return ""

@@ -11,6 +11,7 @@ from rich.table import Table
 from gomcu.limits.gc import GcAnalysis, NoGcVerdict
 from gomcu.limits.gc_measure import Distribution, GcRun
 from gomcu.limits.gc_static import AllocationSite
+from gomcu.report import fmt
 from gomcu.report.console import human_bytes, stdout_console
 
 
@@ -111,6 +112,16 @@ def to_json(a: GcAnalysis) -> dict[str, Any]:
     }
 
 
+def site_cells(s: AllocationSite) -> dict[str, str]:
+    """One allocation site's row as the text table and the HTML page both show it."""
+    return {
+        "location": s.where, "function": s.function, "size": "-" if s.size is None else fmt.size(s.size),
+        "roots": ", ".join(f"{r.root} ({r.kind})" for r in s.roots) or "? (indirect calls only)",
+        "loop": s.loop or "-",
+        "when": "interrupt" if s.in_interrupt else ("init only" if s.init_only else "running"),
+    }
+
+
 def _short(where: str) -> str:
     """The last two parts of a source path, for the terminal (JSON keeps the whole path)."""
     parts = where.split("/")
@@ -142,10 +153,9 @@ def render_text(a: GcAnalysis, path: str) -> None:
         for col in ("location", "function", "size", "roots", "loop", "when"):
             t.add_column(col)
         for s in a.sites:
-            roots = ", ".join(f"{r.root} ({r.kind})" for r in s.roots) or "? (indirect calls only)"
-            when = "interrupt" if s.in_interrupt else ("init only" if s.init_only else "running")
-            t.add_row(escape(_short(s.where)), escape(s.function), "-" if s.size is None else str(s.size),
-                      escape(roots), escape(s.loop or "-"), when)
+            cells = site_cells(s)
+            cells["location"] = _short(s.where)
+            t.add_row(*(escape(v) for v in cells.values()))
         c.print(t)
         _, pkgs = _groups(a.sites)
         c.print("by package: " + ", ".join(f"{escape(p['package'])} {p['sites']}" for p in pkgs))

@@ -161,6 +161,38 @@ def interesting_priorities(report: IrqReport) -> list[Any]:
     return [p for p in pr.priorities if (p.enabled and p.exception in own) or p.written]
 
 
+_INSNS_WHY = (("loop", "loops"), ("recursion", "recursion"), ("unresolved", "unresolved call"),
+              ("jump table", "jump table"), ("computed jump", "computed jump"))
+
+
+def insns_text(h: Handler) -> str:
+    """The worst-case instruction count, or in a word why there is none ('loops', 'recursion')."""
+    if h.max_insns is not None:
+        return str(h.max_insns)
+    return next((word for key, word in _INSNS_WHY if key in h.insns_note), "?")
+
+
+def handler_cells(report: IrqReport, h: Handler) -> dict[str, str]:
+    """One handler's row as the text table and the HTML page both show it."""
+    vec = ", ".join(h.vector_names)
+    if len(vec) > 40:
+        vec = f"{len(h.vectors)} vectors (shared)"
+    prio = _priority(report, h)
+    reaches = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
+    if h.status == "clean":
+        noted = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
+        reaches = f"proved clean ({h.reachable} functions)" + (f"; info: {noted}" if noted else "")
+    elif h.unresolved:
+        reaches += (", " if reaches else "") + f"{len(h.unresolved)} unresolved"
+    return {
+        "handler": h.name, "vectors": vec,
+        "priority": "" if prio is None else f"0x{prio['written']:02X}/0x{prio['implemented']:02X}",
+        "status": h.status, "reaches": reaches,
+        "stack": "?" if h.stack_bytes is None else f"{'' if h.stack_bounded else '≥ '}{h.stack_bytes} B",
+        "max insns": insns_text(h),
+    }
+
+
 def render_text(report: IrqReport) -> None:
     console = stdout_console()
     console.print(f"[bold]{escape(report.path)}[/]: {report.arch} {report.core}, runtime "
@@ -170,20 +202,11 @@ def render_text(report: IrqReport) -> None:
         table.add_column(col, justify="right" if col in ("stack", "max insns") else "left")
     colour = {"clean": "green", "violation": "red", "unknown": "yellow"}
     for h in report.handlers:
-        vec = ", ".join(h.vector_names)
-        if len(vec) > 40:
-            vec = f"{len(h.vectors)} vectors (shared)"
-        prio = _priority(report, h)
-        reaches = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
-        if h.status == "clean":
-            noted = ", ".join(sorted({v.kind.replace("_", " ") for v in h.violations}))
-            reaches = f"proved clean ({h.reachable} functions)" + (f"; info: {noted}" if noted else "")
-        elif h.unresolved:
-            reaches += (", " if reaches else "") + f"{len(h.unresolved)} unresolved"
-        table.add_row(escape(h.name), vec, "" if prio is None else f"0x{prio['written']:02X}/0x{prio['implemented']:02X}",
-                      f"[{colour[h.status]}]{h.status}[/]", reaches,
-                      "?" if h.stack_bytes is None else f"{'' if h.stack_bounded else '>= '}{h.stack_bytes} B",
-                      str(h.max_insns) if h.max_insns is not None else "[dim]loops[/]" if "loop" in h.insns_note else "?")
+        cells = handler_cells(report, h)
+        cells["status"] = f"[{colour[h.status]}]{h.status}[/]"
+        if h.max_insns is None:
+            cells["max insns"] = f"[dim]{cells['max insns']}[/]"
+        table.add_row(*(cells[k] if k in ("status", "max insns") else escape(cells[k]) for k in cells))
     console.print(table)
     for h in report.handlers:
         for v in h.violations:
