@@ -32,7 +32,7 @@ class StackRow:
     measured: str
 
 
-LONG_TOKEN = 18  # characters: a longer word gets break opportunities
+LONG_TOKEN = 12  # characters: a longer word gets break opportunities
 _AFTER = re.compile(r"([/.$(),:_\]])")
 _RUN = re.compile(r"[^/.$(),:_\]\s\x00]{%d}" % LONG_TOKEN)
 
