@@ -161,7 +161,7 @@ def interesting_priorities(report: IrqReport) -> list[Any]:
     return [p for p in pr.priorities if (p.enabled and p.exception in own) or p.written]
 
 
-_INSNS_WHY = (("loop", "loops"), ("recursion", "recursion"), ("unresolved", "unresolved call"),
+_INSNS_WHY = (("loop", "loops"), ("recursion", "recursion"), ("unresolved", "unresolved"),
               ("jump table", "jump table"), ("computed jump", "computed jump"))
 
 
