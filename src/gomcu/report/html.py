@@ -177,6 +177,7 @@ def _linker(check: Any) -> dict[str, Any] | None:
     """The layout `gomcu ld` prints and `check --format json` carries: regions, sections, what ld
     would say."""
     from gomcu.limits.linking import LinkerCheck
+    from gomcu.report.linker import kept_sections, section_region
 
     if not isinstance(check, LinkerCheck):
         return None
@@ -184,15 +185,8 @@ def _linker(check: Any) -> dict[str, Any] | None:
     regions = [{"name": r.name, "origin": f"0x{r.origin:08x}", "size": fmt.size(r.length), "used": fmt.size(r.used),
                 "free": fmt.size(r.free), "share": fmt.percent(r.used, r.length), "attributes": r.attrs}
                for r in layout.regions]
-    sections = []
-    for s in layout.sections:
-        if s.discarded or s.name == "/DISCARD/":
-            continue
-        where = s.region or "-"
-        if s.lma_region and s.lma_region != s.region:
-            where += f" AT> {s.lma_region}"
-        sections.append({"name": s.name, "vma": f"0x{s.vma:08x}", "lma": f"0x{s.lma:08x}", "size": fmt.size(s.size),
-                         "region": where, "load": "load" if s.load else "no load"})
+    sections = [{"name": s.name, "vma": f"0x{s.vma:08x}", "lma": f"0x{s.lma:08x}", "size": fmt.size(s.size),
+                 "region": section_region(s), "load": "load" if s.load else "no load"} for s in kept_sections(layout)]
     said = ([f"ASSERT failed ({a.pos}): {a.message}" for a in layout.asserts if not a.passed]
             + [f"ld warns{f' ({w.pos})' if w.pos is not None else ''}: {w.message}" for w in layout.warnings]
             + [f"ld would fail: {p.message}" for p in layout.problems

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gomcu.findings import Finding
-from gomcu.linker.layout import Layout
+from gomcu.linker.layout import Layout, OutputSectionLayout
 from gomcu.report.console import stdout_console
 
 
@@ -22,7 +22,7 @@ def layout_json(layout: Layout) -> dict[str, Any]:
         "sections": [
             {"name": s.name, "vma": s.vma, "lma": s.lma, "size": s.size, "region": s.region,
              "lma_region": s.lma_region, "load": s.load, "alloc": s.alloc}
-            for s in layout.sections if not s.discarded and s.name != "/DISCARD/"
+            for s in kept_sections(layout)
         ],
         "symbols": {name: v.value for name, v in sorted(layout.symbols.items(),
                                                        key=lambda kv: kv[1].value)},
@@ -34,6 +34,19 @@ def layout_json(layout: Layout) -> dict[str, Any]:
                      "output_section": layout.output_of(o)}
                     for o in layout.orphans],
     }
+
+
+def kept_sections(layout: Layout) -> list[OutputSectionLayout]:
+    """The output sections a layout shows: not discarded."""
+    return [s for s in layout.sections if not s.discarded and s.name != "/DISCARD/"]
+
+
+def section_region(s: OutputSectionLayout) -> str:
+    """`RAM`, `RAM AT> FLASH` (loaded from another region), or `-` (not in any region)."""
+    where = s.region or "-"
+    if s.lma_region and s.lma_region != s.region:
+        where += f" AT> {s.lma_region}"
+    return where
 
 
 def print_layout(layout: Layout) -> None:
@@ -49,13 +62,8 @@ def print_layout(layout: Layout) -> None:
     sections = Table(title="Output sections", title_justify="left")
     for col in ("section", "VMA", "LMA", "size", "region"):
         sections.add_column(col, justify="left" if col in ("section", "region") else "right")
-    for s in layout.sections:
-        if s.discarded or s.name == "/DISCARD/":
-            continue
-        where = s.region or "-"
-        if s.lma_region and s.lma_region != s.region:
-            where += f" AT> {s.lma_region}"
-        sections.add_row(escape(s.name), f"{s.vma:#010x}", f"{s.lma:#010x}", str(s.size), escape(where))
+    for s in kept_sections(layout):
+        sections.add_row(escape(s.name), f"{s.vma:#010x}", f"{s.lma:#010x}", str(s.size), escape(section_region(s)))
     console.print(sections)
     symbols = Table(title="Symbols", title_justify="left")
     symbols.add_column("symbol")
