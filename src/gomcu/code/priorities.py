@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+import weakref
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +39,7 @@ IPR_BASE, IPR_END = 0xE000E400, 0xE000E5F0  # 496 IRQs (ARMv7-M)
 SHPR_BASE, SHPR_END = 0xE000ED18, 0xE000ED24  # exceptions 4..15
 AIRCR = 0xE000ED0C
 _NVIC_SCB = (0xE000E000, 0xE000ED40)  # the System Control Space up to the end of the SCB: bases code adds to
+_BLOCK_BASES = (0xE000E000, 0xE000E100, 0xE000ED00)  # SCS, NVIC, SCB
 _STORES = {A.ARM_INS_STR: 4, A.ARM_INS_STRB: 1, A.ARM_INS_STRH: 2}
 _LOADS = {A.ARM_INS_LDR: 4, A.ARM_INS_LDRB: 1, A.ARM_INS_LDRH: 2}
 _BACK = 24  # instructions looked back for a read-modify-write's constant bits
@@ -62,17 +64,25 @@ class StaticPriorities:
     prigroup: int  # 0: never written (the reset value) or not known (see prigroup_known)
     prigroup_known: bool
     computed: tuple[str, ...]  # stores into NVIC/SCB at addresses not constant, and why they count
+    #: setter calls whose IRQ is not constant but whose priority is: any IRQ may have that value
+    anywhere: tuple[PrioritySet, ...] = ()
 
     def of(self, exception: int) -> tuple[str, frozenset[int]]:
-        """("reset", {0}) when nothing can change it, ("set", values written) or ("unknown", {})."""
+        """("reset", {0}) when nothing can change it, ("set", values written) or ("unknown", {}).
+        An IRQ (16 and up) may also hold any value a setter wrote to an IRQ not known."""
         if self.computed:
             return "unknown", frozenset()
         mine = [s for s in self.sets if s.exception == exception]
+        if exception >= 16:
+            mine += self.anywhere
         if not mine:
             return "reset", frozenset({0})
         if any(s.value is None for s in mine):
             return "unknown", frozenset()
-        return "set", frozenset(s.value for s in mine if s.value is not None)
+        values = frozenset(s.value for s in mine if s.value is not None)
+        if not any(s.exception == exception for s in mine):
+            values |= {0}  # the IRQ not set is one of them: it may keep its reset value
+        return "set", values
 
     def group(self, value: int, bits: int) -> int:
         """The preemption (group) part of a priority byte on a chip with `bits` implemented bits."""
@@ -92,6 +102,38 @@ def _decode(model: CodeModel, ins: Insn) -> Any:
     if not raw:
         return None
     return next(_capstone().disasm(raw, ins.address, 1), None)
+
+
+class _Body:
+    """One function's instructions with the registers before each, and capstone's detailed
+    decoding made only for the instructions looked at (a store, or the few before it): a
+    quick pass without operands names the stores."""
+
+    def __init__(self, model: CodeModel, name: str) -> None:
+        self.model = model
+        self.states = model.register_states(name)
+        self._cs: dict[int, Any] = {}
+        self.stores: list[int] = []
+        if not self.states:
+            return
+        start, end = self.states[0][0].address, self.states[-1][0].end
+        raw = model.image.read(start, end - start) or b""
+        mnemonics = {a: (size, m) for a, size, m, _ in _capstone().disasm_lite(raw, start)}
+        for i, (ins, _) in enumerate(self.states):
+            size, m = mnemonics.get(ins.address, (0, ""))
+            if m.startswith("str") and size == ins.size:
+                self.stores.append(i)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def cs(self, i: int) -> Any:
+        if i not in self._cs:
+            self._cs[i] = _decode(self.model, self.states[i][0])
+        return self._cs[i]
+
+    def regs(self, i: int) -> dict[int, Value]:
+        return self.states[i][1]
 
 
 def _in_scs(v: int | None) -> bool:
@@ -115,23 +157,36 @@ def _candidates(model: CodeModel) -> list[str]:
     return out
 
 
+_FOUND: weakref.WeakKeyDictionary[CodeModel, dict[tuple[str, int], StaticPriorities]] = weakref.WeakKeyDictionary()
+
+
 def find(model: CodeModel, profile: object | None = None, bits: int = 8) -> StaticPriorities | None:
     """The priorities the code of `model` sets; None on a core without an NVIC (RISC-V).
     `profile`: the runtime profile (its priority setters); `bits`: the chip's implemented
-    priority bits (8 when not known: every bit counts, distinct values stay distinct)."""
+    priority bits (8 when not known: every bit counts, distinct values stay distinct).
+    Kept per model: the stack and the interrupt analyses of one check ask alike."""
     if model.image.arch is not Arch.ARM:
         return None
+    key = (str(getattr(profile, "name", "")), bits)
+    memo = _FOUND.setdefault(model, {})
+    if key not in memo:
+        memo[key] = _find(model, profile, bits)
+    return memo[key]
+
+
+def _find(model: CodeModel, profile: object | None, bits: int) -> StaticPriorities:
     implemented = (0xFF << (8 - bits)) & 0xFF
     setters = {str(s["function"]): s for s in _setters(profile) if model.function(str(s["function"])) is not None}
     # functions whose computed stores write what the setters' callers passed (a system call's handler)
     covered = set(setters) | set(getattr(profile, "interrupts", {}).get("priority_store_functions", ()))
     sets: list[PrioritySet] = []
     computed: list[str] = []
+    anywhere: list[PrioritySet] = []
     prigroups: set[int | None] = set()
     for name in _candidates(model):
-        states = model.register_states(name)
-        decoded = [(ins, regs, _decode(model, ins)) for ins, regs in states]
-        for i, (ins, regs, cs) in enumerate(decoded):
+        decoded = _Body(model, name)
+        for i in decoded.stores:
+            (ins, regs), cs = decoded.states[i], decoded.cs(i)
             if cs is None or cs.id not in _STORES or len(cs.operands) < 2 or cs.operands[1].type != A.ARM_OP_MEM:
                 continue
             mem = cs.operands[1].mem
@@ -165,20 +220,24 @@ def find(model: CodeModel, profile: object | None = None, bits: int = 8) -> Stat
             irq = _argument(model, call.site.address, call.arguments, str(spec["irq"]))
             prio = _argument(model, call.site.address, call.arguments, str(spec["priority"]))
             where = f"{call.site.caller} at 0x{call.site.address:x}"
-            if irq is None:
-                computed.append(f"{where} calls {fname} with an IRQ number that is not constant")
-                continue
             signed = prio - (1 << 32) if prio is not None and prio & 0x80000000 else prio
             if signed is not None and signed < 0:
                 continue  # Embedded Go's irqctl: a negative ctl enables, disables or reads, sets nothing
             byte = None if signed is None else _encode(signed, str(spec.get("encode", "raw")))
+            if irq is None:
+                if byte is None:
+                    computed.append(f"{where} calls {fname} with an IRQ number and a priority that are not constant")
+                else:
+                    anywhere.append(PrioritySet(-1, byte & implemented, call.site.caller, call.site.address,
+                                                f"call of {fname} with an IRQ number that is not constant"))
+                continue
             sets.append(PrioritySet(int(irq) + int(spec.get("exception_offset", 16)),
                                     None if byte is None else byte & implemented, call.site.caller,
                                     call.site.address, f"call of {fname}"))
     groups = {p for p in prigroups if p is not None}
     prigroup_known = None not in prigroups and len(groups) <= 1
     return StaticPriorities(tuple(sets), max(groups) if prigroup_known and groups else 0, prigroup_known,
-                            tuple(computed))
+                            tuple(computed), tuple(anywhere))
 
 
 def _setters(profile: object | None) -> tuple[Mapping[str, Any], ...]:
@@ -226,45 +285,55 @@ def _address(regs: Mapping[int, Value], mem: Any, post_indexed: bool) -> int | N
     return (base.value + offset) & 0xFFFFFFFF
 
 
-def _derived(model: CodeModel, decoded: list[tuple[Insn, dict[int, Value], Any]], at: int, reg: int,
-             depth: int = 3) -> bool:
-    """Whether `reg` at instruction `at` was computed from an NVIC/SCB address (a base plus an
-    index, a pointer stepped through the IPR words in a loop): the last write to it before, in
-    address order, put an NVIC/SCB value there or combined registers that were."""
+def _derived(model: CodeModel, decoded: _Body, at: int, reg: int, depth: int = 3) -> bool:
+    """Whether `reg` at instruction `at` was computed from an address that can reach a priority
+    register (a base plus an index, a pointer stepped in a loop): the last write to it before, in
+    address order, put such a base there (the NVIC or SCB block base, an IPR/SHPR/AIRCR address,
+    or an add of a Private Peripheral Bus offset) or combined registers that held one. A pointer
+    stepped from another register block (ICER, ICPR: Embedded Go's sysreset) does not count."""
     for j in range(at - 1, max(-1, at - 1 - _BACK), -1):
-        ins, _, cs = decoded[j]
+        ins = decoded.states[j][0]
         if ins.kind in (Kind.CALL, Kind.INDIRECT_CALL) and reg in model.decoder.clobbered:
             return False
+        cs = decoded.cs(j)
         if cs is None:
             return False
         read, written = cs.regs_access()
         if reg not in written:
             continue
-        after = decoded[j + 1][1].get(reg) if j + 1 < len(decoded) else None
+        after = decoded.regs(j + 1).get(reg) if j + 1 < len(decoded) else None
         if after is not None and after.value is not None:
-            return _in_scs(after.value)
+            return _reaches_priorities(after.value)
         if cs.id in _LOADS and not cs.writeback or depth == 0:
             return False
         if cs.id in (A.ARM_INS_ADD, A.ARM_INS_ADDW) and any(o.type == A.ARM_OP_IMM and _in_ppb(o.imm)
                                                                for o in cs.operands):
             return True
-        return any(_in_scs(v.value) if (v := decoded[j][1].get(r)) is not None and v.value is not None
+        return any(_reaches_priorities(v.value) if (v := decoded.regs(j).get(r)) is not None and v.value is not None
                    else _derived(model, decoded, j, r, depth - 1)
                    for r in read if r not in (A.ARM_REG_PC, A.ARM_REG_SP))
     return False
 
 
-def _stored_bits(decoded: list[tuple[Insn, dict[int, Value], Any]], at: int, reg: int, address: int,
-                 width: int) -> tuple[int, int, bool]:
+def _reaches_priorities(base: int | None) -> bool:
+    """A base an index added to can make a priority register's address: the SCS, NVIC or SCB
+    block base (CMSIS `NVIC->IP[n]`, `SCB->SHP[n]`) or an address inside IPR, SHPR or AIRCR."""
+    if base is None:
+        return False
+    return base in _BLOCK_BASES or IPR_BASE <= base < IPR_END or SHPR_BASE <= base < SHPR_END or base == AIRCR
+
+
+def _stored_bits(decoded: _Body, at: int, reg: int, address: int, width: int) -> tuple[int, int, bool]:
     """(known-bit mask, value, preserved) of register `reg` stored at instruction `at`:
     preserved when the unknown bits are those of the same word loaded before (a read-modify-write)."""
     full = (1 << 8 * width) - 1
-    v = decoded[at][1].get(reg)
+    v = decoded.regs(at).get(reg)
     if v is not None and v.value is not None:
         return full, v.value & full, False
     ops: list[tuple[str, int, int]] = []  # applied in reverse order of discovery
     origin = "unknown"
-    for _ins, regs, cs in reversed(decoded[max(0, at - _BACK):at]):
+    for j in range(at - 1, max(-1, at - 1 - _BACK), -1):
+        regs, cs = decoded.regs(j), decoded.cs(j)
         if cs is None:
             break
         _, written = cs.regs_access()

@@ -10,7 +10,8 @@ Each IRQ handler's priority comes from the emulator when it was read back, else 
 (`gomcu.code.priorities`: `irq.Enable(prio, ctx)` compiles to an `irqctl` call with constant
 stack arguments); an IRQ nothing sets keeps 0, the most urgent. A function makes a system call
 when it holds an SVC instruction; the search does not enter the functions the runtime allows in
-handlers (`rtos.Note.Wakeup` makes none in handler mode).
+handlers (`rtos.Note.Wakeup` makes none in handler mode), the stack growth point (`morestack`
+from a handler ends in `badmorestackg0`) or the panic functions: those paths are already dying.
 """
 
 from __future__ import annotations
@@ -63,8 +64,14 @@ def check(model: CodeModel, profile: RuntimeProfile, handlers: tuple[Handler, ..
     calls = svc_functions(model)
     allowed = tuple(profile.interrupts.get("allowed", ()))
 
+    # the search ends at what the runtime allows in handlers, at the stack growth point (a
+    # handler that reaches morestack is already dying: badmorestackg0), at panics and at what
+    # runs only once the program is dying (profile [tasks] dying)
+    ends = (allowed + tuple(profile.tasks.get("growth", ())) + tuple(profile.unsafe_in_interrupt.get("panic", ()))
+            + tuple(profile.tasks.get("dying", ())))
+
     def is_allowed(name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in allowed)
+        return any(fnmatch.fnmatchcase(name, p) for p in ends)
 
     findings: list[Finding] = []
     checked: list[str] = []
@@ -82,8 +89,7 @@ def check(model: CodeModel, profile: RuntimeProfile, handlers: tuple[Handler, ..
             state, written = static.of(v)
             if state == "unknown":
                 break
-            values += [(v, w, "set in the code" if state == "set" else "never set: the reset value")
-                       for w in sorted(written)]
+            values += [(v, w, _where(static, v, w)) for w in sorted(written)]
         else:
             checked.append(h.name)
             above = [(v, w, how) for v, w, how in values if group(w) <= limit]
@@ -92,10 +98,11 @@ def check(model: CodeModel, profile: RuntimeProfile, handlers: tuple[Handler, ..
             chain = next(iter(chains_to(model, h.name, lambda n: n in calls, stop=is_allowed)), None)
             if chain is None:
                 continue
-            v, w, how = above[0]
+            v = above[0][0]
+            shown = " or ".join(f"0x{w:02X} ({how})" for _, w, how in above)
             findings.append(Finding(
                 "irq.syscall-above-syscall-priority", Severity.ERROR,
-                f"{h.name} ({vector_name(v)}, priority 0x{w:02X}, {how}) is at or above rtos.IntPrioSysCall "
+                f"{h.name} ({vector_name(v)}, priority {shown}) is at or above rtos.IntPrioSysCall "
                 f"(0x{int(level):02X}, SVCall's priority) and makes a system call: {' -> '.join(chain.functions)}; "
                 "its SVC cannot be taken there and escalates to HardFault",
                 Location(function=h.name, address=h.address), chain.functions))
@@ -104,3 +111,12 @@ def check(model: CodeModel, profile: RuntimeProfile, handlers: tuple[Handler, ..
     notes = [f"rtos.IntPrioSysCall = 0x{int(level):02X}: {len(checked)} handler(s) checked against it"
              + (f"; priority not known for {', '.join(unknown)}" if unknown else "")]
     return findings, notes
+
+
+def _where(static: StaticPriorities, vector: int, value: int) -> str:
+    """Where a priority the code may give `vector` comes from, in words."""
+    if any(p.exception == vector and p.value == value for p in static.sets):
+        return "set in the code"
+    if any(p.value == value for p in static.anywhere):
+        return "set in the code for an IRQ not constant"
+    return "the reset value"
