@@ -36,7 +36,7 @@ def _stack(variant: str):
 
 def test_every_shape_of_setting_a_priority_is_read() -> None:
     found = find(model(image.load(PRIO / "prio-known.elf")), load_profile("tinygo"))
-    assert found is not None and not found.computed
+    assert found is not None and not found.computed  # the pointer stepped over ICER reaches no priority
     by = {s.exception: s for s in found.sets}
     assert (by[IRQ0].value, by[IRQ0].how) == (0x40, "store")  # CMSIS strb
     assert (by[IRQ1].value, by[IRQ1].how) == (0x50, "read-modify-write")  # TinyGo's ldr; bfi; str
@@ -84,6 +84,19 @@ def test_a_value_not_constant_leaves_that_handler_nesting() -> None:
     assert "levels known for 5 of 6 handlers" in system.assumption and "1 unknown assumed to nest" in system.assumption
 
 
+def test_a_setter_call_with_an_irq_not_known_widens_every_irq() -> None:
+    """device/arm.SetPriority(configured_irq, 0xA0): any IRQ may be at 0xA0 as well as its own
+    level, so level 0xA0 counts the deepest IRQ handler (IRQ0) a second time."""
+    su = _su("anyirq")
+    system = _stack("anyirq").system
+    assert system is not None and not system.unplaced
+    assert [(x.level, x.handler) for x in system.levels] == [
+        (-2, "Fault_Handler"), (-1, "Fault_Handler"), (0x40, "IRQ0_Handler"), (0x80, "IRQ2_Handler"),
+        (0xA0, "IRQ0_Handler"), (0xC0, "SysTick_Handler"), (0xE0, "PendSV_Handler")]
+    reset = su["Reset_Handler"] + su["set_priorities"]
+    assert system.bound_bytes == reset + sum(su[x.handler] + FRAME for x in system.levels)
+
+
 def test_a_computed_priority_address_means_every_handler_nests() -> None:
     su = _su("computed")
     system = _stack("computed").system
@@ -126,7 +139,7 @@ def test_stack_text_shows_levels_and_the_every_handler_figure() -> None:
 @needs_tool("arm-none-eabi-gcc")
 def test_fixture_rebuilds_identically(tmp_path: Path) -> None:
     assert_rebuilds_identically(PRIO, tmp_path, ("prio.c", "prio.ld", "Makefile"),
-                                ("prio-known.elf", "prio-unknown.elf", "prio-computed.elf"))
+                                ("prio-known.elf", "prio-unknown.elf", "prio-computed.elf", "prio-anyirq.elf"))
 
 
 @pytest.mark.parametrize("variant", ["m3", "m4f"])
