@@ -6,7 +6,9 @@ Every figure is read off egorun.c / egorun.S (examples/README.md adds them up):
 - 3 rounds x 40 objects of 32 B in a 1 KiB heap: the heap fills at objects 32, 64 and 96, so
   3 GC cycles, each with two stop-the-world pauses of 110 (sweep termination) and 412 (mark
   termination) instructions;
-- two threads yielding 3 times each: 6 PendSV handlers, all switching threads;
+- two threads yielding 3 times each: 6 PendSV handlers switching threads; before the second
+  thread exists, main.main waits for a device nothing models, yielding (svc 2, a PendSV that
+  does not switch) until the poll solver answers it through the profile's `yield` hook;
 - the MPU as Embedded Go's taskerinit sets it: 4 regions, region 1 = 64 B of no access at 0.
 """
 
@@ -20,7 +22,9 @@ import pytest
 
 from conftest import assert_rebuilds_identically, run_gomcu
 from gomcu import emu, image as image_mod
+from gomcu.emu.peripherals import POLL_READS
 from gomcu.limits import tasker_run
+from gomcu.runtime.boundary import boundary_hooks
 from gomcu.limits.outcome import outcome_of
 from gomcu.runtime.profile import load_profile
 
@@ -33,6 +37,7 @@ PROFILE = load_profile("embeddedgo")
 
 def _run(elf: str, **kw: object) -> tuple[object, emu.RunResult]:
     img = image_mod.load(str(EGO / elf))
+    kw.setdefault("hooks", boundary_hooks(PROFILE))
     result = emu.run(img, chip=CHIPS.get(elf, "STM32F407"), probes=tasker_run.probes(img, PROFILE),
                      max_insns=2_000_000, **kw)  # type: ignore[arg-type]
     return img, result
@@ -55,9 +60,19 @@ def test_stop_the_world_pauses_and_switches(elf: str) -> None:
         (c, phase, n) for c in (1, 2, 3) for phase, n in (("sweep termination", 110), ("mark termination", 412))]
     assert [p.stopped_by for p in t.pauses[:2]] == ["runtime.gcStart", "runtime.gcMarkDone"]
     assert all(p.cycles == p.instructions for p in t.pauses)  # nothing interrupted them
-    assert (t.switches, t.pendsv) == (6, 6)
+    assert (t.switches, t.pendsv) == (6, 6 + POLL_READS)  # one yield per read until the solver answers
     svc = [s for s in r.interrupts if s.name == "SVCall"]
-    assert len(svc) == 16 and not any(s.switched for s in svc)  # 9 writes, newosproc, 6 yields (exit never returns)
+    # 9 writes, newosproc, 6 yields, the poll's yields (exit never returns)
+    assert len(svc) == 16 + POLL_READS and not any(s.switched for s in svc)
+
+
+def test_a_poll_that_yields_is_answered_through_the_yield_hook() -> None:
+    _, r = _run("egorun-f407.elf")
+    [poll] = [p for p in r.polls if p.address == 0x40001010]
+    assert (poll.function, poll.value, poll.mask) == ("main.main", 1, 1)
+    assert any(h.function == "runtime.osyield" and h.action == "yield" and h.applied for h in r.hooks)
+    _, r = _run("egorun-f407.elf", hooks=())  # without it one iteration runs into the SVC: no answer
+    assert r.stop == "budget" and not r.polls and r.output == OUTPUT.split("ego: A")[0]
 
 
 def test_mpu_configuration_reported() -> None:
@@ -108,7 +123,7 @@ def test_run_json_and_check_run_show_the_figures() -> None:
     p = run_gomcu("check", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run", "--format", "json")
     assert "Traceback" not in p.stderr
     notes = " ".join(json.loads(p.stdout)["notes"])
-    assert "6 in 3 GC cycle(s)" in notes and "6 PendSV context switch(es) of 6" in notes and "port 2 printed 119" in notes
+    assert "6 in 3 GC cycle(s)" in notes and f"6 PendSV context switch(es) of {6 + POLL_READS}" in notes and "port 2 printed 119" in notes
 
 
 def test_gc_run_counts_cycles_not_pauses() -> None:
@@ -120,7 +135,8 @@ def test_gc_run_counts_cycles_not_pauses() -> None:
 
 def test_partial_when_the_run_stops_early() -> None:
     img = image_mod.load(str(EGO / "egorun-f407.elf"))
-    r = emu.run(img, chip="STM32F407", probes=tasker_run.probes(img, PROFILE), max_insns=15_000)
+    r = emu.run(img, chip="STM32F407", probes=tasker_run.probes(img, PROFILE), max_insns=18_000,
+                hooks=boundary_hooks(PROFILE))
     t = tasker_run.from_run(img, PROFILE, r)
     assert r.stop == "budget" and not t.outcome.complete and "partial" in t.outcome.partial_note()
     assert 0 < len(t.pauses) < 6

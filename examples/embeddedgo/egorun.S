@@ -92,7 +92,7 @@ rt_svcall:
 
 @ PendSV: the tasker's context switch. The hardware pushed r0-r3, r12, lr, pc, xPSR (32 B) on
 @ the thread's PSP; this saves r4-r11 there and loads the next thread's. While the world is
-@ stopped (runtime.sched.stopped) no thread switch happens.
+@ stopped (runtime.sched.stopped), or with one thread, no thread switch happens.
 	.global rt_pendsv
 	.type rt_pendsv, %function
 	.p2align 2
@@ -100,14 +100,15 @@ rt_pendsv:
 	ldr r1, =rt_stopped
 	ldr r1, [r1]
 	cbnz r1, 1f
-	mrs r0, psp
-	stmdb r0!, {r4-r11}
 	ldr r1, =rt_curthread
 	ldr r2, [r1]
+	ldr r3, [r2, #4]                @ next thread
+	cbz r3, 1f                      @ only one thread yet: no switch
+	mrs r0, psp
+	stmdb r0!, {r4-r11}
 	str r0, [r2]                    @ current thread's sp
-	ldr r2, [r2, #4]                @ next thread
-	str r2, [r1]
-	ldr r0, [r2]
+	str r3, [r1]
+	ldr r0, [r3]
 	ldmia r0!, {r4-r11}
 	msr psp, r0
 1:	bx lr                           @ EXC_RETURN 0xFFFFFFFD: thread mode, PSP

@@ -23,6 +23,7 @@
 #define ITM_TER REG(0xE0000E00u)
 #define ITM_TCR REG(0xE0000E80u)
 #define ITM_LAR REG(0xE0000FB0u)
+#define DEVICE_STATUS REG(0x40001010u) /* a device nothing models (STM32F4 TIM6, nRF52 RADIO) */
 
 #define PORT 2                  /* Go's print writes to fd 2: ITM stimulus port 2 */
 #define HEAP_BYTES 1024u
@@ -203,6 +204,8 @@ void main_main(void) {
 #ifdef PPB_FROM_THREAD
 	ICSR = 1u << 28;                            /* unprivileged access to the SCS: BusFault */
 #endif
+	while (!(DEVICE_STATUS & 1))                /* wait for the device, yielding the CPU: a poll */
+		rt_osyield();                           /* the solver answers through the yield */
 	ITM_STIM(1) = 0x21212121u;                  /* port 1 is not enabled: nothing is sent */
 	rt_newosproc(main_worker);
 	for (uint32_t r = 0; r < ROUNDS; r++) {

@@ -13,6 +13,10 @@ costs one instruction and no per-instruction work. Actions:
   asleep.
 * `wait`: sleep until the next event (as `wfe`); with none, the run stops as a deadlock.
 * `random`: r0 = the next value of a fixed-seed xorshift32, r1..r(results-1) = 0 (a nil error).
+* `yield`: a function a poll loop calls to give the CPU away (Embedded Go's `runtime.mcall`, which
+  `runtime.Gosched` is, and `osyield`): the run executes it, but the poll solver's trials return
+  from it at once, so `for reg&READY == 0 { runtime.Gosched() }` is answered like a tight loop
+  (one iteration would otherwise run the scheduler and its system calls).
 
 A `fallback` hook (TinyGo's ticks and sleepTicks) applies only where the run model has no timer
 the firmware can use: with one, the firmware's own code reads it and sleeps on its interrupt.
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ACTIONS = ("putchar", "ticks", "sleep", "wait", "random")
+ACTIONS = ("putchar", "ticks", "sleep", "wait", "random", "yield")
 HOOK_BKPT = 0xBE5A  # bkpt 0x5a (semihosting is 0xab)
 
 

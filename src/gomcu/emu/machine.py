@@ -659,6 +659,10 @@ class Machine:
             sym = self.image.symbol(h.function)
             addr = int(sym.address) & ~1 if sym is not None else None
             self._hook_uses.append((h, addr))
+            if h.action == "yield":
+                if addr is not None and self.unknown.solver is not None:
+                    self.unknown.solver.skip |= {addr}
+                continue
             if addr is None or not self.board.rehosted or addr in self._hooks or (
                     h.fallback and self.board.run is not None and self.board.run.timers):
                 continue
@@ -1268,7 +1272,8 @@ class Machine:
             fault=self.fault, wall_seconds=wall, native_timebase=self.tb.native, notes=tuple(self.notes),
             nvic=NvicState(dict(self.nvic.prio), tuple(sorted(self.nvic.enabled)), self.nvic.prigroup,
                            self.nvic.priority_bits, self.nvic.deepest),
-            hooks=tuple(HookUse(h.function, h.action, addr, addr is not None and self._hooks.get(addr) is h,
+            hooks=tuple(HookUse(h.function, h.action, addr,
+                                addr is not None and (self._hooks.get(addr) is h or h.action == "yield"),
                                 self._hook_calls.get(addr, 0) if addr is not None else 0)
                         for h, addr in self._hook_uses),
             reached=dict(self.reached), polls=tuple(self.unknown.decisions),

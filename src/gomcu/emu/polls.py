@@ -124,6 +124,8 @@ class PollSolver:
         self.count = count
         self.names = names
         self._engine: TrialEngine | None = None
+        #: entries of the functions a poll loop yields through: trials return from them at once
+        self.skip: frozenset[int] = frozenset()
         self._cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self._cs.detail = True
         self._insns: dict[int, Any] = {}
@@ -184,6 +186,7 @@ class PollSolver:
             self._engine = TrialEngine(self.cpu_model, self.regions, lambda a, n: bytes(self.uc.mem_read(a, n)),
                                        mmio_value, self.mmio)
         self._engine.mmio_value = mmio_value
+        self._engine.skip = self.skip
         return self._engine
 
     def _reg_name(self, address: int) -> str:

@@ -96,6 +96,7 @@ class TrialEngine:
         self._trace: list[tuple[int, tuple[int, ...]]] = []
         self._marks: list[int] = []
         self._readers: set[int] = set()
+        self.skip: frozenset[int] = frozenset()  # functions to return from at once (a yield)
         # One code hook for the engine's life: hooks added later miss code already translated.
         self.uc.hook_add(UC_HOOK_CODE, self._code)
 
@@ -149,6 +150,9 @@ class TrialEngine:
         return False
 
     def _code(self, uc: Uc, address: int, size: int, _ud: object) -> None:
+        if address in self.skip:
+            uc.reg_write(A.UC_ARM_REG_PC, int(uc.reg_read(A.UC_ARM_REG_LR)) | 1)
+            return
         self._pc = address
         if self._tracing:
             self._trace.append((address, tuple(int(uc.reg_read(r)) for r in TRACE_REGS) if self._registers else ()))

@@ -182,6 +182,8 @@ def _hook_text(h: Any) -> str:
         return f"{escape(h.function)} absent (inlined or not linked)"
     if not h.applied:
         return f"{escape(h.function)} runs as code (the board models what it uses)"
+    if h.action == "yield":
+        return f"{escape(h.function)} yield (runs; the poll solver's trials return from it)"
     return f"{escape(h.function)} {h.action} ({h.calls:,} calls)"
 
 
