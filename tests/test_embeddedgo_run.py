@@ -108,6 +108,7 @@ def test_interrupts_injected_into_unprivileged_threads(elf: str) -> None:
     img, r = _run(elf, injections=[emu.Injection(irq=6, period_cycles=1000)])
     assert (r.stop, r.exit_code, r.output) == ("exit", 0, OUTPUT), r.message
     t = tasker_run.from_run(img, PROFILE, r)
+    assert all(s.latency_cycles >= 0 for s in r.interrupts)  # none pended during a return comes out negative
     nested = [s for s in r.interrupts if s.name == "IRQ6" and s.active_at_pend in (11, 14)]
     assert nested and t.latency and t.latency[0][0] == "IRQ6" and t.latency[0][1].count == r.exception_counts["IRQ6"]
     assert t.switches == 6 and [p.phase for p in t.pauses].count("mark termination") == 3

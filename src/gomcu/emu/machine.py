@@ -605,7 +605,10 @@ class Machine:
             if exc is None:
                 return
             rec = self.nvic.pending[exc]
-            tail = self._just_returned
+            # Tail-chaining saves the return's cost only for an exception pending when the return
+            # began: one pended during it (its cycles are already counted) is a full entry, else
+            # its latency would come out below zero.
+            tail = self._just_returned and rec.cycle <= self.cycles() - self.timing.exit
             overhead = self.timing.entry if not tail else self.timing.tailchain - self.timing.exit
             try:
                 handler, fp = self.nvic.enter(exc)
