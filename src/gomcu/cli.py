@@ -20,13 +20,19 @@ from gomcu.commands.base import EXIT_BAD_INPUT, Command
 from gomcu.errors import GomcuError
 
 
-def discover_commands() -> list[Command]:
-    """Every `COMMAND` defined by a module of `gomcu.commands`, sorted by name."""
+def discover_commands(only: str | None = None) -> list[Command]:
+    """Every `COMMAND` defined by a module of `gomcu.commands`, sorted by name; with `only`, just
+    that command when its module has its name (importing every command's analyses and emulator
+    is a noticeable part of a short command's time), else all of them."""
+    names = [info.name for info in pkgutil.iter_modules(gomcu.commands.__path__)
+             if info.name != "base" and not info.name.startswith("_")]
+    if only in names:
+        command = getattr(importlib.import_module(f"gomcu.commands.{only}"), "COMMAND", None)
+        if isinstance(command, Command) and command.name == only:
+            return [command]
     found: list[Command] = []
-    for info in pkgutil.iter_modules(gomcu.commands.__path__):
-        if info.name == "base" or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"gomcu.commands.{info.name}")
+    for name in names:
+        module = importlib.import_module(f"gomcu.commands.{name}")
         command = getattr(module, "COMMAND", None)
         if isinstance(command, Command):
             found.append(command)
@@ -85,7 +91,8 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    commands = discover_commands()
+    args_given = sys.argv[1:] if argv is None else list(argv)
+    commands = discover_commands(next((a for a in args_given if not a.startswith("-")), None))
     parser = build_parser(commands)
     args = parser.parse_args(argv)
     command: Command | None = getattr(args, "_command", None)

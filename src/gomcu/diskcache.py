@@ -15,14 +15,15 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import gomcu
 
 ENV_OFF = "GOMCU_NO_CACHE"
+T = TypeVar("T")
 _disabled = False
 
 
@@ -97,3 +98,19 @@ def store(kind: str, entry: str, value: Any) -> None:
             raise
     except OSError:
         return
+
+
+def remembered(kind: str, fmt: int, content_digest: str | None, packages: Iterable[str], compute: Callable[[], T],
+               valid: Callable[[Any], bool], extra: Iterable[str] = ()) -> T:
+    """`compute()`, read from the cache when an entry for the same input and code exists and
+    `valid` accepts it (a check of its shape), else computed and stored. Without a digest (an
+    input that is not a file's bytes) nothing is cached. An exception from `compute` stores nothing."""
+    if content_digest is None:
+        return compute()
+    entry = key(kind, fmt, content_digest, packages, extra)
+    found = load(kind, entry)
+    if found is not None and valid(found):
+        return found
+    value = compute()
+    store(kind, entry, value)
+    return value

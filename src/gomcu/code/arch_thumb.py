@@ -54,6 +54,23 @@ def _reg_bytes(reg: int) -> int:
     return 4
 
 
+class _Detail:
+    """What `_summarise` reads of an instruction, taken from capstone's detail structure as it is:
+    `CsInsn`'s own attributes copy every operand into new objects on first use, which cost more
+    than the decoding itself."""
+
+    __slots__ = ("id", "address", "size", "cc", "writeback", "groups", "operands")
+
+    def __init__(self, ins: capstone.CsInsn) -> None:
+        raw = ins._raw
+        detail = raw.detail.contents
+        arm = detail.arch.arm
+        self.id, self.address, self.size = raw.id, raw.address, raw.size
+        self.cc, self.writeback = arm.cc, arm.writeback
+        self.groups = detail.groups[: detail.groups_count]
+        self.operands = arm.operands[: arm.op_count]
+
+
 class ThumbDecoder:
     name = "thumb"
     call_push = 0
@@ -106,13 +123,13 @@ class ThumbDecoder:
         """The summary of one instruction, and whether it depends on where the instruction is
         (pc-relative operands, branch targets): only those that do not are reused by encoding."""
         try:
-            ops = ins.operands
-            moves = ins.id in _PC_RELATIVE or not _PLACE_FREE_GROUPS.issuperset(ins.groups) or any(
+            view = _Detail(ins)
+            moves = view.id in _PC_RELATIVE or not _PLACE_FREE_GROUPS.issuperset(view.groups) or any(
                 (o.type == _OP_REG and o.reg == PC) or (o.type == _OP_MEM and (o.mem.base == PC or o.mem.index == PC))
-                for o in ops)
-            summary = self._summarise(ins, read_word)
+                for o in view.operands)
+            summary = self._summarise(view, read_word)
             read, written = ins.regs_access()
-            literal = self._literal(ins, summary)
+            literal = self._literal(view, summary)
         except (IndexError, AttributeError):  # operands no real code has (data read as code)
             return Insn(ins.address, ins.size, Kind.INVALID), True
         _complete(summary, reads=tuple(r for r in read if r in _CORE_REGS),

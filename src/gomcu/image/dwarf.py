@@ -35,8 +35,8 @@ def _unit_name(top: Any) -> str:
     return _text(top.attributes["DW_AT_name"].value) if "DW_AT_name" in top.attributes else "?"
 
 
-#: Bump when what a stored line table holds changes meaning (the code's own hash is in the key too).
-_STORED_LINES_FORMAT = 1
+#: Bump when what a stored line table or unit list holds changes meaning (the code's hash is in the key too).
+_STORED_FORMAT = 1
 
 
 class DwarfView:
@@ -49,7 +49,12 @@ class DwarfView:
 
     @cached_property
     def _units(self) -> tuple[tuple[CompileUnit, ...], list[tuple[int, int, int, str]]]:
-        """The compile units, and every (begin, end, unit offset, unit name) range, sorted."""
+        """The compile units, and every (begin, end, unit offset, unit name) range, sorted (a walk
+        over every unit's first DIE, so kept in the disk cache)."""
+        return diskcache.remembered("dwarf-units", _STORED_FORMAT, self._digest, ("image",), self._read_units,
+                                    lambda v: isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], list))
+
+    def _read_units(self) -> tuple[tuple[CompileUnit, ...], list[tuple[int, int, int, str]]]:
         units: list[CompileUnit] = []
         ranges: list[tuple[int, int, int, str]] = []
         with self._guard("DWARF compile units"):
@@ -246,18 +251,15 @@ class DwarfView:
 
     def _stored_rows(self, offset: int) -> tuple[list[int], list[SourceLine | None]]:
         """The line table of the unit at `offset`, from the disk cache when it has it."""
-        entry = None
-        if self._digest is not None:
-            entry = diskcache.key("dwarf-lines", _STORED_LINES_FORMAT, self._digest, ("image",), (str(offset),))
-            found = diskcache.load("dwarf-lines", entry)
-            if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], list):
-                return found
-        with self._guard("DWARF compile unit"):
-            cu = self._info.get_CU_at(offset)
-        rows = self._rows([cu])
-        if entry is not None:
-            diskcache.store("dwarf-lines", entry, rows)
-        return rows
+
+        def decode() -> tuple[list[int], list[SourceLine | None]]:
+            with self._guard("DWARF compile unit"):
+                cu = self._info.get_CU_at(offset)
+            return self._rows([cu])
+
+        return diskcache.remembered("dwarf-lines", _STORED_FORMAT, self._digest, ("image",), decode,
+                                    lambda v: isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], list),
+                                    (str(offset),))
 
     def file_of_range(self, start: int, end: int) -> str | None:
         """The source file that most bytes of [start, end) come from (inlined code at a

@@ -19,6 +19,7 @@ from typing import IO, Any
 from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 from elftools.elf.elffile import ELFFile
 
+from gomcu import diskcache
 from gomcu.errors import ImageError
 from gomcu.image import arch as archmod
 from gomcu.image.cfi import CfiFrame
@@ -455,7 +456,9 @@ class Image:
         from gomcu.image.cfi import read_cfi
 
         try:
-            return read_cfi(self._elf, self.arch.value, self._guard)
+            return diskcache.remembered("cfi", 1, self.digest, ("image",),
+                                        lambda: read_cfi(self._elf, self.arch.value, self._guard),
+                                        lambda v: isinstance(v, dict))
         except ImageError as error:
             self.warnings.append(f"call-frame information unreadable: {error}")
             return {}
