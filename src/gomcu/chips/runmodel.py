@@ -20,7 +20,7 @@ from gomcu.errors import ChipError
 RUNMODEL_DIR = Path(__file__).with_name("runmodels")
 TIMER_KINDS = ("rp2040-timer", "sam-rtc-mode0", "samd21-rtc-mode0", "nrf-rtc", "stm32-tim", "systick")
 #: other modelled blocks ([[device]] tables; same keys as a timer, `hz` unused)
-DEVICE_KINDS = ("rp2040-spinlocks", "rp2040-core1-fifo")
+DEVICE_KINDS = ("rp2040-spinlocks", "rp2040-core1-fifo", "nrf-clock")
 
 
 @dataclass(frozen=True)

@@ -539,6 +539,87 @@ class Rp2040Core1Fifo(TimerModel):
         return []
 
 
+class NrfClock(TimerModel):
+    """nRF52 CLOCK (PS v1.7 6.4): the start tasks complete at once, as if each oscillator were
+    ready the moment it is asked for (the crystal's start-up time is not modelled).
+
+    TASKS_HFCLKSTART 0x000 / HFCLKSTOP 0x004 / LFCLKSTART 0x008 / LFCLKSTOP 0x00C; EVENTS_
+    HFCLKSTARTED 0x100 and LFCLKSTARTED 0x104 read 1 once generated (written 0 by firmware);
+    INTENSET 0x304 / INTENCLR 0x308 (bits 0, 1) pend POWER_CLOCK's IRQ 0; HFCLKRUN 0x408,
+    HFCLKSTAT 0x40C (SRC bit 0: 1 = crystal; STATE bit 16: the CPU always keeps HFCLK running),
+    LFCLKRUN 0x414, LFCLKSTAT 0x418 (SRC 1:0, STATE bit 16), LFCLKSRCCOPY 0x41C (LFCLKSRC when
+    LFCLKSTART was triggered), LFCLKSRC 0x518. Other registers read back what was written."""
+
+    def __init__(self, spec: TimerSpec, now: Now, clock_hz: int) -> None:
+        super().__init__(spec, now, clock_hz)
+        self.now = now
+        self.hf_xtal = self.lf_running = False
+        self.hf_run = self.lf_run = 0
+        self.lf_src = self.lf_src_copy = 0
+        self.events = self.inten = 0
+        self.due: int | None = None  # the cycle an enabled event asks for the interrupt
+        self.other: dict[int, int] = {}
+
+    def _event(self, bit: int) -> None:
+        self.events |= bit
+        if self.inten & bit:
+            self.due = self.now()
+
+    def read32(self, offset: int) -> int:
+        if offset in (0x100, 0x104):
+            return 1 if self.events & (1 << ((offset - 0x100) // 4)) else 0
+        if offset in (0x304, 0x308):
+            return self.inten
+        if offset == 0x408:
+            return self.hf_run
+        if offset == 0x40C:
+            return (1 << 16) | int(self.hf_xtal)
+        if offset == 0x414:
+            return self.lf_run
+        if offset == 0x418:
+            return ((1 << 16) | self.lf_src_copy) if self.lf_running else 0
+        if offset == 0x41C:
+            return self.lf_src_copy
+        if offset == 0x518:
+            return self.lf_src
+        return self.other.get(offset, 0)
+
+    def write32(self, offset: int, value: int, mask: int) -> None:
+        trig = bool(value & 1)
+        if offset == 0x000 and trig:
+            self.hf_xtal, self.hf_run = True, 1
+            self._event(1)
+        elif offset == 0x004 and trig:
+            self.hf_xtal, self.hf_run = False, 0
+        elif offset == 0x008 and trig:
+            self.lf_running, self.lf_run, self.lf_src_copy = True, 1, self.lf_src
+            self._event(2)
+        elif offset == 0x00C and trig:
+            self.lf_running, self.lf_run = False, 0
+        elif offset in (0x100, 0x104):
+            bit = 1 << ((offset - 0x100) // 4)
+            self.events = (self.events | bit) if trig else (self.events & ~bit)
+        elif offset == 0x304:
+            self.inten |= value & 3
+            if self.inten & self.events:
+                self.due = self.now()
+        elif offset == 0x308:
+            self.inten &= ~value
+        elif offset == 0x518:
+            self.lf_src = value & 3
+        else:
+            self.other[offset] = (self.other.get(offset, 0) & ~mask) | (value & mask)
+
+    def next_event(self, wake: bool = False) -> int | None:
+        return self.due
+
+    def fire(self, now: int) -> list[Pend]:
+        if self.due is None or now < self.due:
+            return []
+        self.due = None
+        return [(irq, now) for irq in self.spec.irqs] if self.inten & self.events else []
+
+
 _MODELS: dict[str, type[TimerModel]] = {
     "rp2040-core1-fifo": Rp2040Core1Fifo,
     "rp2040-spinlocks": Rp2040Spinlocks,
@@ -546,6 +627,7 @@ _MODELS: dict[str, type[TimerModel]] = {
     "sam-rtc-mode0": SamRtcMode0,
     "samd21-rtc-mode0": Samd21RtcMode0,
     "nrf-rtc": NrfRtc,
+    "nrf-clock": NrfClock,
     "stm32-tim": Stm32Tim,
 }
 
