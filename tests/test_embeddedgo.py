@@ -263,3 +263,10 @@ def test_svcall_dispatch_and_duffcopy_resolved(image) -> None:  # type: ignore[n
     for c in f.calls:
         by_site.setdefault(c.kind, set()).add(str(c.callee))
     assert by_site == {"tail-call": table, "call": table | {"runtime.duffcopy"}}
+
+
+def test_morestack_retry_is_no_loop(image) -> None:  # type: ignore[no-untyped-def]
+    """main.table allocates once; its prologue's tail (`bl morestack_noctxt; b main.table`,
+    egofw.S) branches back to the entry, which is a retry on a grown stack, not a loop."""
+    table = next(s for s in gc.analyse(image).sites if s.function == "main.table")
+    assert table.loop is None

@@ -323,6 +323,7 @@ main_table:
 	mov sp, r7
 	movs r0, #0
 	str r0, [sp, #376]
+	bl rt_newobject                 @ one allocation, in no loop (the tail's `b main_table` is none)
 	ldr lr, [sp]
 	add sp, #380
 	bx lr

@@ -90,9 +90,16 @@ class SiteFinder:
         if fn is None:
             return []
         spans = []
+        growth = {f.address for n in self.profile.growth if (f := self.model.function(n)) is not None}
+        prev = None
         for ins in self.model.instructions(function):
-            if ins.kind is Kind.BRANCH and ins.target is not None and fn.address <= ins.target <= ins.address:
+            # Go's prologue tail (`bl morestack_noctxt; b entry`) retries the function on a grown
+            # stack: a branch back after a growth point's call is no loop
+            retry = prev is not None and prev.kind is Kind.CALL and prev.target in growth
+            if ins.kind is Kind.BRANCH and ins.target is not None and fn.address <= ins.target <= ins.address \
+                    and not retry:
                 spans.append((ins.target, ins.end))
+            prev = ins
         return spans
 
     def in_loop(self, site: CallSite) -> bool:
