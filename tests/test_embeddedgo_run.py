@@ -153,3 +153,17 @@ def test_rebuild_bit_identical(tmp_path: Path) -> None:
                                 ("egorun-f407.elf", "egorun-nrf52840.elf", "egorun-null.elf", "egorun-ppb.elf"),
                                 targets=("egorun-f407.elf", "egorun-nrf52840.elf", "egorun-null.elf",
                                          "egorun-ppb.elf"))
+
+
+def test_allocation_sizes_not_read_where_the_abi_puts_them_on_the_stack() -> None:
+    """Go ABI0 passes mallocgc's size and result on the stack: a high-water read from r0 was a
+    flash address on a real build (128 MiB on a 128 KiB chip), so the run must not report one."""
+    p = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run", "--format", "json",
+                  timeout=600)
+    assert p.returncode in (0, 1), p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["measured"]["allocations"] > 0
+    assert doc["measured"]["heap_high_water_bytes"] is None
+    assert any("Go ABI0" in n for n in doc["notes"])
+    assert PROFILE.allocator_args_in_registers() is False
+    assert load_profile("tinygo").allocator_args_in_registers() is True

@@ -233,7 +233,11 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     start, end = _heap_bounds(image, profile)
     allocs = [a for a in first.allocations]
     high = None
-    if start is not None:
+    sizes_read = profile.allocator_args_in_registers()
+    if not sizes_read:
+        extra_notes.append(f"allocation sizes and the heap high-water are not measured: {allocator} takes its "
+                           "size and returns its address on the stack (Go ABI0), not in registers")
+    if start is not None and sizes_read:
         ends = [a.result + a.size - start for a in allocs
                 if a.result is not None and end is not None and start <= a.result < end]
         high = max(ends) if ends else 0
@@ -243,7 +247,7 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         instructions=first.instructions, cycles=first.cycles, clock_hz=first.clock_hz, board=first.board,
         pause_function=pause_fn, pauses_insns=pauses_i, pauses_cycles=pauses_c,
         allocations=len(allocs), alloc_insns=tuple(a.insns for a in allocs),
-        alloc_sizes=tuple(a.size for a in allocs), alloc_cycles=tuple(a.cycles for a in allocs),
+        alloc_sizes=tuple(a.size for a in allocs) if sizes_read else (), alloc_cycles=tuple(a.cycles for a in allocs),
         alloc_in_interrupt=sum(1 for a in allocs if a.in_exception), gc_cycles=gc_cycles if stw else None,
         heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:], notes=tuple(extra_notes),
         outcome=worst(outcomes),

@@ -52,6 +52,11 @@ class RuntimeProfile:
     def allocators(self) -> tuple[str, ...]:
         return self.gc.get("allocator", ())
 
+    def allocator_args_in_registers(self) -> bool:
+        """Whether the allocator takes its size in r0 and returns the address there (TinyGo, C);
+        Go ABI0 passes both on the stack, where the emulator's allocation probe does not look."""
+        return self.gc.get("allocator_abi", "registers") != "stack"
+
     def is_allocator(self, name: str) -> bool:
         return _match(name, self.allocators())
 
