@@ -463,7 +463,7 @@ class ExceptionModel:
             st.write_cvr(now)
             self.changed = True
         elif 0xE000E100 <= a < 0xE000E140:
-            self._bits(0xE000E100, a, v, lambda n: self.enabled.add(n))
+            self._bits(0xE000E100, a, v, lambda n: self._enable(n, now))
         elif 0xE000E180 <= a < 0xE000E1C0:
             self._bits(0xE000E180, a, v, lambda n: self.enabled.discard(n))
         elif 0xE000E200 <= a < 0xE000E240:
@@ -531,6 +531,15 @@ class ExceptionModel:
             self.cyccnt_frozen = v
         elif self.unknown_access is not None:
             self.unknown_access(a, 4, True, v)
+
+    def _enable(self, exc: int, now: int) -> None:
+        """Enable an IRQ. One already pending becomes takeable only now: its latency counts from
+        here, since the time it waited disabled is the firmware's choice, not interrupt latency."""
+        rec = self.pending.get(exc)
+        if exc not in self.enabled and rec is not None and rec.cycle < now:
+            rec.cycle, rec.pc = now, self.pc_now()
+            rec.active = self.active[-1] if self.active else 0
+        self.enabled.add(exc)
 
     def _bits(self, base: int, a: int, v: int, fn: Callable[[int], object]) -> None:
         first = 16 + (a - base) * 8
