@@ -89,8 +89,10 @@ def test_early_stop_makes_emulated_figures_partial() -> None:
     for figure in emulated:
         assert figure["partial"] and "stopped after 400," in figure["partial"] and "budget" in figure["partial"]
         assert figure["value"], f"{figure['name']}: a zero up to an early stop is not a measurement"
-    gc = _limit(document, "gc")
-    assert any(f["rule"] == "gc.run-partial" and f["severity"] == "warning" for f in gc["findings"])
+    for limit, rule in (("gc", "gc.run-partial"), ("memory", "memory.run-partial")):
+        partial = [f for f in _limit(document, limit)["findings"] if f["rule"] == rule]
+        assert len(partial) == 1 and partial[0]["severity"] == "warning", limit
+        assert "stopped after 400," in partial[0]["message"] and partial[0]["location"], limit
 
 
 def test_check_flags_reject_nonsense() -> None:

@@ -105,6 +105,10 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
         if nesting_seen is not None and stack.system is not None:
             findings.extend(_nesting_seen(stack.system, nesting_seen, figures,
                                           outcome.partial_note() if outcome is not None else ""))
+    if outcome is not None and not outcome.complete and not outcome.failed and high_water:
+        findings.append(Finding("memory.run-partial", Severity.WARNING,
+                                f"the emulated run did not reach the program's end: stack high-water figures are "
+                                f"{outcome.partial_note()}", outcome.location))
     # one finding per distinct stop: this limit's own run, and the other runs' failures it reports
     stops = [o for o in (outcome, *others) if o is not None]
     for same in same_stops(stops):

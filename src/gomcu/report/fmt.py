@@ -34,6 +34,13 @@ def number(v: float | int | None) -> str:
     return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
+def grouped(v: float | int | None, digits: int = 0) -> str:
+    """A large count with thousands separators (`59,619` cycles, `1,234.5` µs); '-' when not measured."""
+    if v is None:
+        return "-"
+    return f"{v:,.{digits}f}"
+
+
 def micros(us: float | None) -> str:
     """A time in µs written in the unit that reads best: `14 µs`, `1.99 ms`, `1.2 s`."""
     if us is None:

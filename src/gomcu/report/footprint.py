@@ -10,7 +10,8 @@ from rich.table import Table
 from gomcu.findings import Finding
 from gomcu.image import Image
 from gomcu.limits.footprint import Footprint, GroupUse, RegionUse
-from gomcu.report.console import human_bytes, percent, stdout_console
+from gomcu.report import fmt
+from gomcu.report.console import stdout_console
 
 
 def _region_json(r: RegionUse) -> dict[str, Any]:
@@ -83,9 +84,9 @@ def render_text(
         f"{' ' + image.toolchain.version if image.toolchain.version else ''}"
     )
     console.print(
-        f"flash {fp.flash_bytes} B ({human_bytes(fp.flash_bytes)}) = text {fp.text} + data {fp.data};  "
-        f"RAM {fp.ram_bytes} B ({human_bytes(fp.ram_bytes)}) = data {fp.data} + bss {fp.bss}"
-        + (f";  heap {fp.heap_bytes} B ({human_bytes(fp.heap_bytes)})" if fp.heap_bytes is not None else "")
+        f"flash {fp.flash_bytes} B ({fmt.size(fp.flash_bytes)}) = text {fp.text} + data {fp.data};  "
+        f"RAM {fp.ram_bytes} B ({fmt.size(fp.ram_bytes)}) = data {fp.data} + bss {fp.bss}"
+        + (f";  heap {fp.heap_bytes} B ({fmt.size(fp.heap_bytes)})" if fp.heap_bytes is not None else "")
         + "   [dim](static)[/]"
     )
     if fp.stripped:
@@ -97,8 +98,8 @@ def render_text(
         regions.add_column(col, justify="left" if col == "region" else "right")
     for r in fp.regions:
         regions.add_row(
-            r.name, f"0x{r.origin:08x}", human_bytes(r.length), human_bytes(r.used), human_bytes(r.free),
-            percent(r.used, r.length),
+            r.name, f"0x{r.origin:08x}", fmt.size(r.length), fmt.size(r.used), fmt.size(r.free),
+            fmt.percent(r.used, r.length),
         )
     console.print(regions)
 

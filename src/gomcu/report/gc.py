@@ -12,7 +12,7 @@ from gomcu.limits.gc import GcAnalysis, NoGcVerdict
 from gomcu.limits.gc_measure import Distribution, GcRun
 from gomcu.limits.gc_static import AllocationSite
 from gomcu.report import fmt
-from gomcu.report.console import human_bytes, stdout_console
+from gomcu.report.console import stdout_console
 
 
 def _dist(d: Distribution) -> dict[str, Any]:
@@ -136,12 +136,6 @@ def _stop(run: GcRun) -> str:
     return o.what if o.failed else o.partial_note()
 
 
-def _fmt(v: float | None, digits: int = 0) -> str:
-    if v is None:
-        return "-"
-    return f"{v:,.{digits}f}"
-
-
 def render_text(a: GcAnalysis, path: str) -> None:
     c = stdout_console()
     c.print(f"[bold]{escape(path)}[/]: runtime {a.runtime or 'unknown'}, GC kind [bold]{a.gc_kind}[/] "
@@ -199,13 +193,13 @@ def render_text(a: GcAnalysis, path: str) -> None:
         c.print(f"\n[bold]Measured[/] [dim](emulated on {r.board}, {hz / 1e6:g} MHz; {escape(_stop(r))})[/]")
         p, us = r.pauses(), r.pauses_us(hz)
         c.print(f"  collections: {r.collections}   allocations: {r.allocations}"
-                f" ({r.alloc_in_interrupt} in interrupts)   heap high-water: {human_bytes(r.heap_high_water)}")
+                f" ({r.alloc_in_interrupt} in interrupts)   heap high-water: {fmt.size(r.heap_high_water)}")
         if p.count:
-            c.print(f"  pause ({escape(r.pause_function or '')}): min {_fmt(p.min)} / median {_fmt(p.median)} / "
-                    f"p99 {_fmt(p.p99)} / max {_fmt(p.max)} instructions = "
-                    f"{_fmt(us.min, 1)} / {_fmt(us.median, 1)} / {_fmt(us.p99, 1)} / {_fmt(us.max, 1)} µs")
+            c.print(f"  pause ({escape(r.pause_function or '')}): min {fmt.grouped(p.min)} / median {fmt.grouped(p.median)} / "
+                    f"p99 {fmt.grouped(p.p99)} / max {fmt.grouped(p.max)} instructions = "
+                    f"{fmt.grouped(us.min, 1)} / {fmt.grouped(us.median, 1)} / {fmt.grouped(us.p99, 1)} / {fmt.grouped(us.max, 1)} µs")
         al = r.alloc_latency()
-        c.print(f"  allocation latency: median {_fmt(al.median)} / p99 {_fmt(al.p99)} / max {_fmt(al.max)} instructions")
+        c.print(f"  allocation latency: median {fmt.grouped(al.median)} / p99 {fmt.grouped(al.p99)} / max {fmt.grouped(al.max)} instructions")
         if m.sweep:
             t = Table(title="heap-size sweep", show_edge=False, pad_edge=False)
             for col in ("heap", "stop", "collections", "pause median", "pause max", "max µs", "high-water"):
@@ -213,12 +207,12 @@ def render_text(a: GcAnalysis, path: str) -> None:
             for run in m.sweep:
                 sp, su = run.pauses(), run.pauses_us(hz)
                 t.add_row(f"{run.heap_bytes:,} B", _stop(run),
-                          str(run.collections), _fmt(sp.median), _fmt(sp.max), _fmt(su.max, 1),
-                          human_bytes(run.heap_high_water))
+                          str(run.collections), fmt.grouped(sp.median), fmt.grouped(sp.max), fmt.grouped(su.max, 1),
+                          fmt.size(run.heap_high_water))
             c.print(t)
             fit = m.scaling
             if fit is not None:
-                c.print(f"  median pause = {_fmt(fit.intercept_insns)} + {_fmt(fit.slope_insns_per_kib, 1)} x heap KiB "
+                c.print(f"  median pause = {fmt.grouped(fit.intercept_insns)} + {fmt.grouped(fit.slope_insns_per_kib, 1)} x heap KiB "
                         f"instructions (R² {fit.r2:.3f}, {fit.runs} runs that completed)")
 
     if a.findings:

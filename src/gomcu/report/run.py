@@ -9,7 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from gomcu.emu.result import RunResult
-from gomcu.report.console import human_bytes, stdout_console
+from gomcu.report import fmt
+from gomcu.report.console import stdout_console
 
 
 def _interrupt_summary(result: RunResult) -> list[dict[str, Any]]:
@@ -127,7 +128,7 @@ def render_text(result: RunResult, firmware: str) -> None:
         for col in ("stack", "kind", "range", "size", "used", "%"):
             t.add_column(col, justify="right" if col in ("size", "used", "%") else "left")
         for s in result.stacks:
-            t.add_row(escape(s.name), s.kind, f"0x{s.bottom:08x}-0x{s.top:08x}", human_bytes(s.size), human_bytes(s.used),
+            t.add_row(escape(s.name), s.kind, f"0x{s.bottom:08x}-0x{s.top:08x}", fmt.size(s.size), fmt.size(s.used),
                       f"{100 * s.used / s.size:.0f}%" + (" [red]overflow[/]" if s.overflow else ""))
         con.print(t)
     if result.functions:

@@ -10,6 +10,7 @@ from rich.table import Table
 from gomcu.limits.nesting import SystemStack, level_name
 from gomcu.limits.stack import RootStack, StackReport
 from gomcu.limits.stack_tinygo import TinygoCheck, TinygoFigure
+from gomcu.report import fmt
 from gomcu.report.console import stdout_console
 
 
@@ -95,7 +96,7 @@ def system_sum(system: SystemStack) -> str:
 def _bytes(n: int | None, bounded: bool = True) -> str:
     if n is None:
         return "?"
-    return f"{n} B" if bounded else f">= {n} B"
+    return fmt.size(n) if bounded else f"≥ {fmt.size(n)}"
 
 
 def render_text(report: StackReport) -> None:
@@ -107,7 +108,7 @@ def render_text(report: StackReport) -> None:
     colour = {"pass": "green", "warn": "yellow", "fail": "red", "unknown": "dim"}
     for r in report.roots:
         table.add_row(escape(r.name), r.root.kind.value, _bytes(r.bound_bytes, r.bounded), r.stack,
-                      _bytes(r.allotted_bytes), "" if r.margin is None else f"{'' if r.bounded else '<= '}{r.margin} B",
+                      _bytes(r.allotted_bytes), "" if r.margin is None else f"{'' if r.bounded else '≤ '}{fmt.size(r.margin)}",
                       f"[{colour[r.status.value]}]{r.status.value}[/]")
     console.print(table)
     system = report.system
