@@ -5,6 +5,7 @@ the cache makes a re-run do only what is missing; plan files are validated with 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,15 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -
     done = run_gomcu("lab", *args, "--no-cache")
     assert done.returncode == 2, done.stdout
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_html_plots_have_ticks_in_units(tmp_path: Path) -> None:
+    """The pause-against-heap plot's axes are labelled in their units (KiB, cycles), not bare numbers."""
+    page = tmp_path / "lab.html"
+    done = run_gomcu("lab", "gc-pause", M3, "--chip", "lm3s6965", "--heap", "8K,16K", "--no-cache",
+                     "--html", str(page), timeout=600)
+    assert done.returncode == 0, done.stderr
+    ticks = re.findall(r'class="tick"[^>]*>([^<]+)<', page.read_text())
+    assert any(t.endswith(" KiB") for t in ticks), ticks
+    assert any(t.endswith(" cyc") for t in ticks), ticks
+    assert not [t for t in ticks if re.fullmatch(r"[\d.,]+(e[+-]?\d+)?", t)], ticks

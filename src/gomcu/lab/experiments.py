@@ -259,7 +259,7 @@ class GcPause(Experiment):
                 notes.append(f"{fw} on {chip}: median pause = {a:,.0f} + {b:,.1f} cycles per KiB of heap "
                              f"(R² {r2:.3f}, {len(points)} heap sizes)")
                 series.append(Series(f"median pause against heap size: {fw} on {chip}", "scatter", "heap (KiB)",
-                                     "median pause (cycles)", tuple(points), (a, b)))
+                                     "median pause (cycles)", tuple(points), (a, b), x_unit="KiB", y_unit="cycles"))
         table = Table("stop-the-world pauses (emulated)", "emulated",
                       (Column("firmware"), Column("chip"), Column("clock", "MHz"), Column("heap", "B"),
                        Column("collections"), Column("p50", "cycles"), Column("p99", "cycles"),
@@ -327,7 +327,8 @@ class Jitter(Experiment):
                 pts = tuple((s.heap_percent, float(s.latency_cycles)) for s in samples
                             if s.heap_percent is not None and s.cause != "not-enabled")
                 series.append(Series(f"latency against heap use: {fw} on {chip}", "scatter", "heap in use (%)",
-                                     "latency (cycles)", pts, (model.intercept, model.heap or 0.0)))
+                                     "latency (cycles)", pts, (model.intercept, model.heap or 0.0), x_unit="%",
+                                     y_unit="cycles"))
         tables = [
             Table(f"interrupt latency under injection of {', '.join(sorted(handlers))} (emulated)", "emulated",
                   (Column("firmware"), Column("chip"), Column("heap", "B"),

@@ -42,6 +42,8 @@ class Series:
     y_label: str
     points: tuple[tuple[float | str, float], ...]
     line: tuple[float, float] | None = None  # (intercept, slope)
+    x_unit: str = ""  # the ticks' units (gomcu.report.fmt.tick): "KiB", "%", "cycles"
+    y_unit: str = ""
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,7 @@ def render_html(results: list[ExperimentResult], stats: CampaignStats) -> str:
                 parts.append(svg.bars(s.title, [(str(x), y) for x, y in s.points], s.y_label))
             else:
                 points = [(float(x), y) for x, y in s.points]
-                parts.append(svg.scatter(s.title, points, s.x_label, s.y_label, s.line))
+                parts.append(svg.scatter(s.title, points, s.x_label, s.y_label, s.line, s.x_unit, s.y_unit))
         parts += [f'<p class="note">{escape(n)}</p>' for n in r.notes]
         parts += [f'<p class="failed">run failed: {escape(run)}: {escape(stop)}: {escape(msg)}</p>'
                   for run, stop, msg in r.failed_runs]
