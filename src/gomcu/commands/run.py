@@ -69,14 +69,15 @@ class RunCommand(Command):
             probes.append(emu.StackProbe(create, alloc, "stack"))
         elif img.symbol("internal/task.start") and img.symbol("runtime.alloc"):
             probes.append(emu.StackProbe("internal/task.start", "runtime.alloc", "goroutine"))
-        alloc_fn = args.alloc_fn or ("runtime.alloc" if img.symbol("runtime.alloc") else None)
-        if alloc_fn:
-            probes.append(emu.AllocProbe(alloc_fn))
         from gomcu.limits import tasker_run
+        from gomcu.limits.gc_measure import allocator_probe
         from gomcu.runtime.boundary import boundary_hooks
         from gomcu.runtime.profile import detect_family, load_profile
 
         profile = load_profile(args.runtime) if args.runtime else detect_family(s.name for s in img.symbols)
+        alloc_fn = args.alloc_fn or ("runtime.alloc" if img.symbol("runtime.alloc") else None)
+        if alloc_fn:  # read where the runtime's calling convention puts the size (Go ABI0: the stack)
+            probes.append(allocator_probe(profile, alloc_fn) if profile else emu.AllocProbe(alloc_fn))
         tasker = tasker_run.applies(img, profile)
         if tasker:
             probes += tasker_run.probes(img, profile)

@@ -154,12 +154,19 @@ static void block_cb(uc_engine *uc, uint64_t address, uint32_t size, void *user)
  * of the call.  Semantics are those of machine.py's Python probes, step by step; keep them in
  * step (tests/test_emu.py compares the two on the reference firmware).
  * ------------------------------------------------------------------------------------- */
-enum { K_FUNC = 1, K_ALLOC = 2, K_CREATE = 3, K_SALLOC = 4 };
+enum { K_FUNC = 1, K_ALLOC = 2, K_CREATE = 3, K_SALLOC = 4, K_RESTART = 5 };
+/* Where an allocation site reads its size (at entry) and result (at the return): a unicorn
+ * register id, or with LOC_STACK the word at the call's entry SP plus the low 16 bits (Go's
+ * ABI0 passes mallocgc's arguments and result on the stack). native.py loc_code() encodes it. */
+#define LOC_STACK 0x80000000u
 enum { S_MSP = 0, S_RUNTIME = 1 };
 
-typedef struct { uint32_t addr, kind, aux, flags; } fb_site;
+/* aux: K_FUNC/K_CREATE/K_SALLOC the probe's index; K_RESTART the register (a loc) holding the
+ * abandoned call's return address. size_loc/result_loc: K_ALLOC only. */
+typedef struct { uint32_t addr, kind, aux, flags, size_loc, result_loc; } fb_site;
 typedef struct {
-    uint32_t ret, sp, kind, aux, flags, r0, ipsr, data; /* data: creating (SALLOC), first stack (CREATE) */
+    uint32_t ret, sp, kind, aux, flags, r0, ipsr, data; /* r0: the size (ALLOC, SALLOC); data: creating
+                                                         * (SALLOC), first stack (CREATE), result_loc (ALLOC) */
     uint64_t insns, cycles, exc_insns;
 } fb_frame;
 typedef struct {
@@ -227,6 +234,17 @@ static uint8_t *read_mem(uc_engine *uc, fb_state *st, fb_probes *pr, uint64_t ad
     if (len && ((fn_mem_read_t)st->fn_mem_read)(uc, addr, pr->scratch, len) != 0)
         return NULL;
     return pr->scratch;
+}
+
+/* machine.py _at: the word a location names (0 when unreadable). */
+static uint32_t at_loc(uc_engine *uc, fb_state *st, uint32_t loc, uint32_t sp)
+{
+    uint8_t b[4];
+    if (!(loc & LOC_STACK))
+        return reg32(uc, st, loc);
+    if (((fn_mem_read_t)st->fn_mem_read)(uc, (uint64_t)sp + (loc & 0xFFFFu), b, 4) != 0)
+        return 0;
+    return le32(b);
 }
 
 /* machine.py _insns_at: instructions executed before `pc` in the running block. */
@@ -324,12 +342,23 @@ static void entry_cb(uc_engine *uc, uint64_t address, uint32_t size, void *user)
             open_frame(uc, st, pr, &site, pc);
             break;
         case K_ALLOC: {
-            uint32_t r0 = reg32(uc, st, st->reg_r0), ipsr = reg32(uc, st, st->reg_ipsr) & 0x1FF;
+            uint32_t size = at_loc(uc, st, site.size_loc, reg32(uc, st, st->reg_sp));
+            uint32_t ipsr = reg32(uc, st, st->reg_ipsr) & 0x1FF;
             f = open_frame(uc, st, pr, &site, pc);
             if (f) {
-                f->r0 = r0;
+                f->r0 = size;
                 f->ipsr = ipsr;
+                f->data = site.result_loc;
             }
+            break;
+        }
+        case K_RESTART: { /* machine.py _alloc_restart: the call will be entered again from the top */
+            uint32_t ret = at_loc(uc, st, site.aux, 0) & ~1u, sp = reg32(uc, st, st->reg_sp);
+            size_t k = 0;
+            for (j = 0; j < pr->nframes; j++)
+                if (!(pr->frames[j].kind == K_ALLOC && pr->frames[j].ret == ret && pr->frames[j].sp == sp))
+                    pr->frames[k++] = pr->frames[j];
+            pr->nframes = k;
             break;
         }
         case K_CREATE:
@@ -386,7 +415,7 @@ static void on_return(uc_engine *uc, fb_state *st, fb_probes *pr, const fb_frame
         add_record(st, pr, f, end, 0);
         break;
     case K_ALLOC:
-        add_record(st, pr, f, end, reg32(uc, st, st->reg_r0));
+        add_record(st, pr, f, end, at_loc(uc, st, f->data, f->sp));
         break;
     case K_CREATE:
         pr->creating--;
@@ -530,11 +559,12 @@ static PyObject *release(PyObject *self, PyObject *arg)
 static PyObject *add_site(PyObject *self, PyObject *args)
 {
     PyObject *sa;
-    unsigned int addr, kind, aux, flags;
+    unsigned int addr, kind, aux, flags, size_loc, result_loc;
     fb_state *st;
     fb_probes *pr;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OIIII", &sa, &addr, &kind, &aux, &flags) || !(st = state_arg(sa)))
+    if (!PyArg_ParseTuple(args, "OIIIIII", &sa, &addr, &kind, &aux, &flags, &size_loc, &result_loc) ||
+        !(st = state_arg(sa)))
         return NULL;
     pr = (fb_probes *)st->probes;
     if (!grow((void **)&pr->sites, &pr->capsites, pr->nsites + 1, sizeof(fb_site)))
@@ -543,6 +573,8 @@ static PyObject *add_site(PyObject *self, PyObject *args)
     pr->sites[pr->nsites].kind = kind;
     pr->sites[pr->nsites].aux = aux;
     pr->sites[pr->nsites].flags = flags;
+    pr->sites[pr->nsites].size_loc = size_loc;
+    pr->sites[pr->nsites].result_loc = result_loc;
     pr->nsites++;
     Py_RETURN_NONE;
 }
@@ -706,7 +738,8 @@ static PyMethodDef methods[] = {
     {"entry_callback_address", entry_callback_address, METH_NOARGS, "Address of the native probe entry UC_HOOK_CODE callback."},
     {"init_probes", init_probes, METH_O, "Allocate the probe tables of a state."},
     {"release", release, METH_O, "Free the probe tables of a state."},
-    {"add_site", add_site, METH_VARARGS, "add_site(state, addr, kind, aux, flags): a probed entry address."},
+    {"add_site", add_site, METH_VARARGS,
+     "add_site(state, addr, kind, aux, flags, size_loc, result_loc): a probed entry address."},
     {"add_stack", add_stack, METH_VARARGS, "add_stack(state, bottom, top, created, paint, kind, aux)."},
     {"measure_all", measure_all, METH_O, "Measure the high-water of every stack now."},
     {"stacks", stacks, METH_O, "[(bottom, top, skip, used, created, paint, kind, aux, closed)]"},
@@ -722,7 +755,7 @@ static struct PyModuleDef moduledef = {
 
 /* Bumped when what the module returns changes shape (native.py refuses another version, so a
  * checkout with an old build falls back to the Python path instead of misreading it). */
-#define FASTBLOCK_ABI 2
+#define FASTBLOCK_ABI 3
 
 PyMODINIT_FUNC PyInit__fastblock(void)
 {

@@ -47,10 +47,12 @@ from gomcu.emu.native import (
     K_ALLOC,
     K_CREATE,
     K_FUNC,
+    K_RESTART,
     K_SALLOC,
     S_MSP,
     STOP_TRAP,
     TRAP_LOW,
+    loc_code,
     make_timebase,
     thumb_insn_count,
 )
@@ -62,7 +64,7 @@ from gomcu.emu.polls import PollSolver
 from gomcu.emu.profiler import BlockProfiler
 from gomcu.emu.pl022 import Pl022
 from gomcu.emu.stellaris_sysctl import StellarisSysctl
-from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, SpanProbe, StackProbe
+from gomcu.emu.probes import PAINT, AllocProbe, FunctionProbe, Injection, SpanProbe, StackProbe, location
 from gomcu.emu.result import (
     Allocation,
     Fault,
@@ -766,7 +768,9 @@ class Machine:
             self._on_entry(addr, self._func_entry_handler(stats))
         for a in allocs:
             addr = self._resolve(a.function)
-            self._on_entry(addr, lambda pc: self._alloc_enter())
+            self._on_entry(addr, self._alloc_entry_handler(a))
+            for r in a.restart:
+                self._on_entry(self._resolve(r), self._restart_entry_handler(a))
         for sp in stacks:
             create_addr, alloc_addr = self._resolve(sp.create), self._resolve(sp.alloc)
             self._on_entry(create_addr, self._create_entry_handler(sp))
@@ -783,17 +787,19 @@ class Machine:
         registered above stay unused)."""
         nat = self._native
         assert nat is not None
-        sites: list[tuple[int, int, int, int]] = []
+        sites: list[tuple[int, int, int, int, int, int]] = []
         for p in funcs:
             addr = self._resolve(p.function)
             self._func_keys.append(addr)
-            sites.append((addr, K_FUNC, len(self._func_keys) - 1, 0))
+            sites.append((addr, K_FUNC, len(self._func_keys) - 1, 0, 0, 0))
         for a in allocs:
-            sites.append((self._resolve(a.function), K_ALLOC, 0, 0))
+            sites.append((self._resolve(a.function), K_ALLOC, 0, 0, loc_code(a.size_at), loc_code(a.result_at)))
+            for r in a.restart:
+                sites.append((self._resolve(r), K_RESTART, loc_code(a.restart_return), 0, 0, 0))
         for i, sp in enumerate(stacks):
             flags = 1 if sp.zero_paint else 0
-            sites.append((self._resolve(sp.create), K_CREATE, i, flags))
-            sites.append((self._resolve(sp.alloc), K_SALLOC, i, flags))
+            sites.append((self._resolve(sp.create), K_CREATE, i, flags, 0, 0))
+            sites.append((self._resolve(sp.alloc), K_SALLOC, i, flags, 0, 0))
         for site in sites:
             nat.add_site(*site)
         for addr in self._entry_handlers:  # hooks in the order the Python path adds them
@@ -910,19 +916,44 @@ class Machine:
         stats["max"] = max(stats["max"], total)
         stats["max_cycles"] = max(stats["max_cycles"], end + self.extra - f.cycles)
 
-    def _alloc_enter(self) -> None:
+    def _alloc_entry_handler(self, probe: AllocProbe) -> Callable[[int], None]:
+        return lambda pc: self._alloc_enter(probe)
+
+    def _restart_entry_handler(self, probe: AllocProbe) -> Callable[[int], None]:
+        return lambda pc: self._alloc_restart(probe)
+
+    def _at(self, spec: str, sp: int) -> int:
+        """The word a probe's location names: a register, or the stack at `sp` + offset (0 when
+        unreadable, as the native probes)."""
+        kind, n = location(spec)
+        if kind == "reg":
+            return int(self.uc.reg_read(A.UC_ARM_REG_R0 + n))
+        try:
+            return self._word(sp + n)
+        except UcError:
+            return 0
+
+    def _alloc_enter(self, probe: AllocProbe) -> None:
         uc = self.uc
-        self._open_frame(self._alloc_return, size=int(uc.reg_read(A.UC_ARM_REG_R0)),
+        size = self._at(probe.size_at, int(uc.reg_read(A.UC_ARM_REG_SP)))
+        self._open_frame(lambda f: self._alloc_return(probe, f), size=size, alloc=True,
                          ipsr=int(uc.reg_read(A.UC_ARM_REG_IPSR)) & 0x1FF, cycle=self.cycles())
 
-    def _alloc_return(self, f: _Frame) -> None:
+    def _alloc_restart(self, probe: AllocProbe) -> None:
+        """The open allocator call entered at this SP and returning to `restart_return` will be
+        entered again from the top: forget this entry (the next one is recorded)."""
+        ret = self._at(probe.restart_return, 0) & ~1
+        sp = int(self.uc.reg_read(A.UC_ARM_REG_SP))
+        self._frames = [f for f in self._frames if not (f.data.get("alloc") and f.ret == ret and f.sp == sp)]
+
+    def _alloc_return(self, probe: AllocProbe, f: _Frame) -> None:
         if len(self.allocations) >= self.record_limit:
             return
         end = f.data["end_insns"]
         caller = f.ret
         self.allocations.append(Allocation(
             cycle=f.cycles, size=f.data["size"], caller=caller, caller_name=self._name(caller),
-            result=int(self.uc.reg_read(A.UC_ARM_REG_R0)), insns=end - f.insns,
+            result=self._at(probe.result_at, f.sp), insns=end - f.insns,
             cycles=end + self.extra - f.cycles, in_exception=f.data["ipsr"]))
 
     def _create_enter(self, probe: StackProbe) -> None:

@@ -31,6 +31,8 @@ from unicorn.arm_const import (
 )
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE
 
+from gomcu.emu.probes import location
+
 _uclib: ctypes.CDLL | None
 try:
     from unicorn.unicorn_py3.unicorn import uclib as _uclib
@@ -41,7 +43,7 @@ try:
     if os.environ.get("GOMCU_EMU_PURE"):
         raise ImportError("pure Python time base requested")
     from gomcu.emu import _fastblock  # type: ignore[attr-defined]
-    if getattr(_fastblock, "ABI", 1) != 2:  # keep in step with FASTBLOCK_ABI in _fastblock.c
+    if getattr(_fastblock, "ABI", 1) != 3:  # keep in step with FASTBLOCK_ABI in _fastblock.c
         raise ImportError("the extension module gomcu.emu._fastblock was built from an older _fastblock.c: "
                           "rebuild it (python setup.py build_ext --inplace, or reinstall gomcu)")
     _stale = ""
@@ -58,7 +60,9 @@ _fell_back: str | None = None
 TRAP_LOW = 0xFFFFFF00
 STOP_DEADLINE, STOP_UNMASKED, STOP_TRAP = 1, 2, 4
 # native probes (keep in step with _fastblock.c): site kinds and stack kinds
-K_FUNC, K_ALLOC, K_CREATE, K_SALLOC = 1, 2, 3, 4
+K_FUNC, K_ALLOC, K_CREATE, K_SALLOC, K_RESTART = 1, 2, 3, 4, 5
+#: a probe location as the native probes read it: a stack offset with this bit, else a register id
+LOC_STACK = 1 << 31
 S_MSP, S_RUNTIME = 0, 1
 
 
@@ -77,6 +81,12 @@ class _State(ctypes.Structure):
         ("reg_lr", ctypes.c_uint32), ("reg_ipsr", ctypes.c_uint32), ("pad0", ctypes.c_uint32),
         ("probes", ctypes.c_void_p),
     ]
+
+
+def loc_code(spec: str) -> int:
+    """A probe location ("r0", "sp+16") as the native probes take it."""
+    kind, n = location(spec)
+    return LOC_STACK | n if kind == "stack" else UC_ARM_REG_R0 + n
 
 
 def thumb_insn_count(code: bytes, limit: int | None = None) -> int:
@@ -174,9 +184,12 @@ class NativeProbes:
         self.addr = ctypes.addressof(tb.st)
         self._hooked: set[int] = set()
 
-    def add_site(self, addr: int, kind: int, aux: int = 0, flags: int = 0) -> None:
-        """A probed function entry; sites at one address run in the order they were added."""
-        _fastblock.add_site(self.addr, addr, kind, aux, flags)
+    def add_site(self, addr: int, kind: int, aux: int = 0, flags: int = 0, size_loc: int = 0,
+                 result_loc: int = 0) -> None:
+        """A probed function entry; sites at one address run in the order they were added.
+        `size_loc`/`result_loc` (allocation sites; `loc_code`): where the size is read at entry
+        and the result at the return."""
+        _fastblock.add_site(self.addr, addr, kind, aux, flags, size_loc, result_loc)
 
     def hook(self, addr: int) -> None:
         """Install the native entry hook at `addr` (once per address)."""

@@ -9,7 +9,14 @@ They know nothing about Go: the analyses pass the profile's names (task start, a
   handlers subtracted; entries are hooked at the function's address, returns at the caller's
   return address (LR at entry) with the stack pointer back at its entry value, so tail calls
   and indirect calls are timed correctly.
-* `AllocProbe(function)`: each call's size (r0), caller, result and cost.
+* `AllocProbe(function, size_at, result_at, restart)`: each call's size, caller, result and
+  cost. The size is read at entry and the result at the return, from a register ("r0", the C
+  convention) or from the stack ("sp+4": the word at the stack pointer of the call's entry,
+  which is also the stack pointer at its return; Go's ABI0 passes both on the stack). A
+  `restart` function entered with the stack pointer of an open call's entry and that call's
+  return address in `restart_return` abandons the call: it will be entered again from the top
+  (Go's prologue calls morestack, which resumes the function at its entry), so each call is
+  recorded once, at the return that ends it.
 * `SpanProbe(name, begin, end)`: intervals from the entry of `begin` to the return of `end`
   (a collector's stop-the-world pause: stopTheWorld... to startTheWorld...), with the function
   that called `begin`; one interval is open at a time.
@@ -21,7 +28,10 @@ They know nothing about Go: the analyses pass the profile's names (task start, a
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
+
+from gomcu.errors import EmulationError
 
 PAINT = 0xC5A5C5A5
 
@@ -44,6 +54,30 @@ class FunctionProbe:
 @dataclass(frozen=True)
 class AllocProbe:
     function: str | int
+    size_at: str = "r0"
+    result_at: str = "r0"
+    restart: tuple[str | int, ...] = ()
+    restart_return: str = "r3"
+
+    def __post_init__(self) -> None:
+        for spec in (self.size_at, self.result_at, self.restart_return):
+            location(spec)
+        if location(self.restart_return)[0] != "reg":
+            raise EmulationError(f"probe: restart_return must name a register, not {self.restart_return!r}")
+
+
+_LOCATION = re.compile(r"^(?:r(\d{1,2})|sp\s*\+\s*(\d+))$")
+
+
+def location(spec: str) -> tuple[str, int]:
+    """("reg", n) for "rN", ("stack", offset) for "sp+offset" (a word-aligned offset below 64 KiB):
+    where a probe reads a value at a call's entry or return."""
+    m = _LOCATION.match(spec.strip().lower())
+    if m and m.group(1) is not None and int(m.group(1)) <= 12:
+        return "reg", int(m.group(1))
+    if m and m.group(2) is not None and int(m.group(2)) % 4 == 0 and int(m.group(2)) < 0x10000:
+        return "stack", int(m.group(2))
+    raise EmulationError(f"probe: cannot read the location {spec!r} (use r0..r12 or sp+N, N a multiple of 4)")
 
 
 @dataclass(frozen=True)

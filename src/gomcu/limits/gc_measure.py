@@ -31,6 +31,7 @@ from gomcu.limits.outcome import RunOutcome, outcome_of, worst
 from gomcu.runtime.profile import RuntimeProfile
 
 if TYPE_CHECKING:
+    from gomcu import emu
     from gomcu.chips import Chip
     from gomcu.emu import Allocation
     from gomcu.limits.tasker_run import Pause
@@ -92,6 +93,15 @@ class GcRun:
     #: a concurrent collector's GC cycles, each with several stop-the-world pauses (None: one
     #: pause is one collection)
     gc_cycles: int | None = None
+    #: bytes the allocator was asked for from one GC cycle's start to the next: [0] before the
+    #: first cycle, [k] from cycle k's start (the last up to the run's end); () when the profile
+    #: measures the heap by its high-water instead or the collector has no cycles to split on
+    alloc_bytes_by_cycle: tuple[int, ...] = ()
+
+    @property
+    def alloc_bytes(self) -> int:
+        """Bytes asked of the allocator over the run (requested sizes, before any rounding)."""
+        return sum(self.alloc_sizes)
 
     @property
     def ok(self) -> bool:
@@ -181,7 +191,7 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     extra_notes: list[str] = []
     gc_cycles = 0
     board = chip.name if chip is not None else None
-    probes: list = [emu.AllocProbe(allocator)]
+    probes: list = [allocator_probe(profile, allocator)]
     if pause_fn:
         probes.append(emu.FunctionProbe(pause_fn))
     if stw:
@@ -196,11 +206,13 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     pauses_c: tuple[int, ...] = ()
     calls = None
     outcomes = [outcome_of(first, image, "the GC measurement run")]
+    cycle_starts: list[int] = []
     if stw:
         # The collector is concurrent: a pause is the world stopped, not a whole collection.
         from gomcu.limits.tasker_run import stw_pauses
 
         pauses, gc_cycles = stw_pauses(profile, first)
+        cycle_starts = cycle_start_instants(pauses)
         pauses_i = tuple(p.instructions for p in pauses if p.instructions is not None)
         pauses_c = tuple(p.cycles for p in pauses if p.cycles is not None)
         pause_fn = f"stop-the-world ({stw[0]} entry to {stw[1]} return)"
@@ -233,11 +245,15 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     start, end = _heap_bounds(image, profile)
     allocs = [a for a in first.allocations]
     high = None
-    sizes_read = profile.allocator_args_in_registers()
-    if not sizes_read:
-        extra_notes.append(f"allocation sizes and the heap high-water are not measured: {allocator} takes its "
-                           "size and returns its address on the stack (Go ABI0), not in registers")
-    if start is not None and sizes_read:
+    by_cycle: tuple[int, ...] = ()
+    if not profile.heap_high_water_measurable():
+        extra_notes.append("heap high-water not measured: on this runtime's page heap the highest block "
+                           f"{allocator} returned is not the heap's extent, and live bytes are not known "
+                           "without the collector's sweep; the run reports the bytes asked of "
+                           f"{allocator} in each GC cycle instead")
+        if stw:
+            by_cycle = bytes_by_cycle(allocs, cycle_starts)
+    elif start is not None:
         ends = [a.result + a.size - start for a in allocs
                 if a.result is not None and end is not None and start <= a.result < end]
         high = max(ends) if ends else 0
@@ -247,11 +263,40 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         instructions=first.instructions, cycles=first.cycles, clock_hz=first.clock_hz, board=first.board,
         pause_function=pause_fn, pauses_insns=pauses_i, pauses_cycles=pauses_c,
         allocations=len(allocs), alloc_insns=tuple(a.insns for a in allocs),
-        alloc_sizes=tuple(a.size for a in allocs) if sizes_read else (), alloc_cycles=tuple(a.cycles for a in allocs),
+        alloc_sizes=tuple(a.size for a in allocs), alloc_cycles=tuple(a.cycles for a in allocs),
         alloc_in_interrupt=sum(1 for a in allocs if a.in_exception), gc_cycles=gc_cycles if stw else None,
         heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:], notes=tuple(extra_notes),
-        outcome=worst(outcomes),
+        outcome=worst(outcomes), alloc_bytes_by_cycle=by_cycle,
     )
+
+
+def allocator_probe(profile: RuntimeProfile, allocator: str) -> "emu.AllocProbe":
+    """The emulator's allocation probe on `allocator`, reading the size and the result where the
+    profile says the runtime's calling convention puts them."""
+    from gomcu import emu
+
+    spec = profile.allocator_probe(allocator)
+    return emu.AllocProbe(allocator, size_at=spec.size_at, result_at=spec.result_at, restart=spec.restart,
+                          restart_return=spec.restart_return)
+
+
+def cycle_start_instants(pauses: "Sequence[Pause]") -> list[int]:
+    """The instant (cycles) each GC cycle began: its first stop-the-world pause's start."""
+    first: dict[int, int] = {}
+    for p in pauses:
+        if p.gc_cycle > 0:
+            first.setdefault(p.gc_cycle, p.start_cycle)
+    return [first[c] for c in sorted(first)]
+
+
+def bytes_by_cycle(allocs: "Sequence[Allocation]", starts: Sequence[int]) -> tuple[int, ...]:
+    """Requested bytes between GC cycle starts: [0] before the first, [k] from cycle k's start
+    to the next one's (an allocation counts where it was entered: the one whose call started a
+    cycle counts before it)."""
+    out = [0] * (len(starts) + 1)
+    for a in allocs:
+        out[bisect.bisect_right(starts, a.cycle)] += a.size
+    return tuple(out)
 
 
 def _by_phase(pauses: "Sequence[Pause]") -> list[tuple[str, list[int]]]:

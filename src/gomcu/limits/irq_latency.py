@@ -217,7 +217,7 @@ def run_campaign(image: Image, model: CodeModel, profile: RuntimeProfile | None,
                  jitter: float = 0.25, seed: int = 1, priorities: PriorityState | None = None,
                  handler: str | None = None, max_insns: int = MAX_INSNS, timeout: float = TIMEOUT) -> Campaign:
     """Inject IRQ `irq` `count` times every `period_us` (± `jitter` of a period) and analyse it."""
-    from gomcu.emu import AllocProbe, Injection, choose_board, run
+    from gomcu.emu import AllocProbe, Injection, Probe, choose_board, run
     from gomcu.errors import GomcuError
 
     board, _why = choose_board(image, None, chip.name if chip is not None else None)
@@ -232,7 +232,11 @@ def run_campaign(image: Image, model: CodeModel, profile: RuntimeProfile | None,
     collector = collector_entry(model, profile)
     from gomcu.limits import tasker_run
 
-    probes = [AllocProbe(f) for f in (allocator, collector) if f] + tasker_run.probes(image, profile)
+    from gomcu.limits.gc_measure import allocator_probe
+
+    probes: list[Probe] = [allocator_probe(profile, allocator)] if allocator and profile else []
+    probes += [AllocProbe(collector)] if collector else []
+    probes += tasker_run.probes(image, profile)
     injection = Injection(irq=irq, period_cycles=period, jitter_cycles=jitter_cycles, seed=seed, count=count)
     from gomcu.runtime.boundary import boundary_hooks
 

@@ -19,6 +19,18 @@ PROFILE_DIR = Path(__file__).with_name("profiles")
 
 
 @dataclass(frozen=True)
+class AllocatorProbeSpec:
+    """Where an allocator's size (at entry) and result (at return) are: "r0" or "sp+N" from the
+    entry SP (Go ABI0); `restart`: functions that, entered with that SP and the call's return
+    address in `restart_return`, restart the call from the top (Go's morestack)."""
+
+    size_at: str = "r0"
+    result_at: str = "r0"
+    restart: tuple[str, ...] = ()
+    restart_return: str = "r3"
+
+
+@dataclass(frozen=True)
 class RuntimeProfile:
     name: str
     description: str
@@ -52,10 +64,20 @@ class RuntimeProfile:
     def allocators(self) -> tuple[str, ...]:
         return self.gc.get("allocator", ())
 
-    def allocator_args_in_registers(self) -> bool:
-        """Whether the allocator takes its size in r0 and returns the address there (TinyGo, C);
-        Go ABI0 passes both on the stack, where the emulator's allocation probe does not look."""
-        return self.gc.get("allocator_abi", "registers") != "stack"
+    def heap_high_water_measurable(self) -> bool:
+        """Whether the highest end of an allocated block is the heap's high-water (TinyGo's and
+        C's heaps); Go's page heap (`heap_accounting = "per_gc_cycle"`) is reported by the bytes
+        allocated in each GC cycle instead."""
+        return self.gc.get("heap_accounting", "high_water") != "per_gc_cycle"
+
+    def allocator_probe(self, function: str) -> AllocatorProbeSpec:
+        """Where the emulator's allocation probe on `function` reads the size and the result
+        (`[gc.allocator_probe]` names the function it describes; others: r0 and r0)."""
+        spec: Any = self.gc.get("allocator_probe", {})
+        if not isinstance(spec, dict) or spec.get("function") != function:
+            return AllocatorProbeSpec()
+        return AllocatorProbeSpec(str(spec.get("size_at", "r0")), str(spec.get("result_at", "r0")),
+                                  tuple(spec.get("restart", ())), str(spec.get("restart_return", "r3")))
 
     def is_allocator(self, name: str) -> bool:
         return _match(name, self.allocators())
