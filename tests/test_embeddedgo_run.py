@@ -1,11 +1,16 @@
 """The running Embedded Go-shaped reference firmware (examples/embeddedgo/egorun.*) in the emulator.
 
 Every figure is read off egorun.c / egorun.S (examples/README.md adds them up):
-- output: nine lines through ITM stimulus port 2 (port 1 is disabled: its one write is dropped);
+- output: ten lines through ITM stimulus port 2 (port 1 is disabled: its one write is dropped);
 - main.main checks that `msr control` and `cpsid i` are ignored in unprivileged thread mode;
 - 3 rounds x 40 objects of 32 B in a 1 KiB heap: the heap fills at objects 32, 64 and 96, so
   3 GC cycles, each with two stop-the-world pauses of 110 (sweep termination) and 412 (mark
   termination) instructions;
+- the allocator takes its arguments the ABI0 way (mallocgc: size at sp+4, result at sp+16): 120
+  allocations of 32 B = 3,840 B, of which 33 x 32 = 1,056 B before the first GC cycle (the 33rd
+  starts it), 32 x 32 = 1,024 B in cycles 1 and 2 and 23 x 32 = 736 B in cycle 3; after each
+  collection mallocgc's next entry is preempted at its stack check and entered again (3 restarts:
+  123 entries, 120 allocations);
 - two threads yielding 3 times each: 6 PendSV handlers switching threads; before the second
   thread exists, main.main waits for a device nothing models, yielding (svc 2, a PendSV that
   does not switch) until the poll solver answers it through the profile's `yield` hook;
@@ -23,6 +28,7 @@ import pytest
 from conftest import assert_rebuilds_identically, run_gomcu
 from gomcu import emu, image as image_mod
 from gomcu.emu.peripherals import POLL_READS
+from gomcu.errors import EmulationError
 from gomcu.limits import tasker_run
 from gomcu.runtime.boundary import boundary_hooks
 from gomcu.limits.outcome import outcome_of
@@ -31,7 +37,7 @@ from gomcu.runtime.profile import load_profile
 EGO = Path(__file__).resolve().parent.parent / "examples" / "embeddedgo"
 CHIPS = {"egorun-f407.elf": "STM32F407", "egorun-nrf52840.elf": "nRF52840"}
 OUTPUT = ("ego: start\nego: thread mode unprivileged on PSP\n"
-          "ego: A 0\nego: B 0\nego: A 1\nego: B 1\nego: A 2\nego: B 2\nego: gc cycles 3\n")
+          "ego: A 0\nego: B 0\nego: A 1\nego: B 1\nego: A 2\nego: B 2\nego: gc cycles 3\nego: preempted 3\n")
 PROFILE = load_profile("embeddedgo")
 
 
@@ -63,8 +69,8 @@ def test_stop_the_world_pauses_and_switches(elf: str) -> None:
     assert all(p.cycles == p.instructions for p in t.pauses)  # nothing interrupted them
     assert (t.switches, t.pendsv) == (6, 6 + POLL_READS)  # one yield per read until the solver answers
     svc = [s for s in r.interrupts if s.name == "SVCall"]
-    # 9 writes, newosproc, 6 yields, the poll's yields (exit never returns)
-    assert len(svc) == 16 + POLL_READS and not any(s.switched for s in svc)
+    # 10 writes, newosproc, 6 yields, the poll's yields (exit never returns)
+    assert len(svc) == 17 + POLL_READS and not any(s.switched for s in svc)
 
 
 def test_a_poll_that_yields_is_answered_through_the_yield_hook() -> None:
@@ -126,7 +132,7 @@ def test_run_json_and_check_run_show_the_figures() -> None:
     p = run_gomcu("check", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run", "--format", "json")
     assert "Traceback" not in p.stderr
     notes = " ".join(json.loads(p.stdout)["notes"])
-    assert "6 in 3 GC cycle(s)" in notes and f"6 PendSV context switch(es) of {6 + POLL_READS}" in notes and "port 2 printed 119" in notes
+    assert "6 in 3 GC cycle(s)" in notes and f"6 PendSV context switch(es) of {6 + POLL_READS}" in notes and f"port 2 printed {len(OUTPUT)}" in notes
 
 
 def test_gc_run_counts_cycles_not_pauses() -> None:
@@ -155,15 +161,90 @@ def test_rebuild_bit_identical(tmp_path: Path) -> None:
                                          "egorun-ppb.elf"))
 
 
-def test_allocation_sizes_not_read_where_the_abi_puts_them_on_the_stack() -> None:
-    """Go ABI0 passes mallocgc's size and result on the stack: a high-water read from r0 was a
-    flash address on a real build (128 MiB on a 128 KiB chip), so the run must not report one."""
+ROUNDS, PER_ROUND, OBJECT, HEAP = 3, 40, 32, 1024  # egorun.c
+
+
+def _per_cycle() -> list[int]:
+    """Bytes requested between GC cycle starts, by replaying egorun.c's bump allocator: the
+    allocation that fills the heap is entered before the cycle it starts."""
+    out, used = [0], 0
+    for _ in range(ROUNDS * PER_ROUND):
+        at = (used + 7) & ~7
+        if at + OBJECT > HEAP:
+            out[-1] += OBJECT
+            out.append(0)
+            used = OBJECT
+            continue
+        out[-1] += OBJECT
+        used = at + OBJECT
+    return out
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_allocation_probe_reads_abi0_stack_slots_once_per_allocation(native: bool) -> None:
+    """mallocgc takes its size at sp+4 and returns its result at sp+16 (Go ABI0): the probe reads
+    them there, and a call its stack check restarts through morestack counts once."""
+    from gomcu.limits.gc_measure import allocator_probe
+
+    if native and not emu.native_available():
+        pytest.skip("native probes not built")
+    img = image_mod.load(str(EGO / "egorun-f407.elf"))
+    probes = [allocator_probe(PROFILE, "runtime.mallocgc"), emu.FunctionProbe("runtime.mallocgc"),
+              emu.FunctionProbe("runtime.morestack")]
+    r = emu.run(img, chip="STM32F407", probes=probes, hooks=boundary_hooks(PROFILE), max_insns=2_000_000,
+                native=native)
+    assert (r.stop, r.exit_code) == ("exit", 0), r.message
+    heap = img.symbol("runtime.end").address  # type: ignore[union-attr]
+    assert [(a.size, a.caller_name) for a in r.allocations] == [(OBJECT, "runtime.newobject")] * (ROUNDS * PER_ROUND)
+    assert all(heap <= (a.result or 0) and (a.result or 0) + a.size <= heap + HEAP for a in r.allocations)
+    assert r.allocations[0].result == heap and r.allocations[1].result == heap + OBJECT
+    timing = {f.name: f for f in r.functions}
+    restarts = timing["runtime.morestack"].calls
+    assert restarts == 3 and timing["runtime.mallocgc"].calls == ROUNDS * PER_ROUND + restarts
+
+
+def test_native_and_python_probes_agree_on_abi0() -> None:
+    if not emu.native_available():
+        pytest.skip("native probes not built")
+    from gomcu.limits.gc_measure import allocator_probe
+
+    img = image_mod.load(str(EGO / "egorun-f407.elf"))
+    probes = [allocator_probe(PROFILE, "runtime.mallocgc")] + tasker_run.probes(img, PROFILE)
+    inj = [emu.Injection(irq=6, period_cycles=900, jitter_cycles=200)]
+    n, p = (emu.run(img, chip="STM32F407", probes=probes, injections=inj, hooks=boundary_hooks(PROFILE),
+                    max_insns=2_000_000, native=native) for native in (True, False))
+    assert n.native_timebase and not p.native_timebase and len(n.allocations) == ROUNDS * PER_ROUND
+    assert n.allocations == p.allocations and n.spans == p.spans and n.instructions == p.instructions
+
+
+def test_gc_run_reports_bytes_per_gc_cycle_not_a_high_water() -> None:
+    """Go's page heap: the run says what was requested between GC cycle starts, and no high-water
+    (a high-water read from r0 was a flash address on a real build: 128 MiB on a 128 KiB chip)."""
     p = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run", "--format", "json",
                   timeout=600)
     assert p.returncode in (0, 1), p.stderr
-    doc = json.loads(p.stdout)
-    assert doc["measured"]["allocations"] > 0
-    assert doc["measured"]["heap_high_water_bytes"] is None
-    assert any("Go ABI0" in n for n in doc["notes"])
-    assert PROFILE.allocator_args_in_registers() is False
-    assert load_profile("tinygo").allocator_args_in_registers() is True
+    m = json.loads(p.stdout)["measured"]
+    assert m["allocations"] == ROUNDS * PER_ROUND and m["alloc_size_counts"] == {str(OBJECT): ROUNDS * PER_ROUND}
+    assert m["alloc_bytes"] == ROUNDS * PER_ROUND * OBJECT
+    assert m["alloc_bytes_by_gc_cycle"] == _per_cycle() == [1056, 1024, 1024, 736]
+    assert m["heap_high_water_bytes"] is None
+    assert any("heap high-water not measured" in n for n in json.loads(p.stdout)["notes"])
+    text = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run").stdout
+    assert "requested: 3,840 B" in " ".join(text.split())
+    assert PROFILE.heap_high_water_measurable() is False and load_profile("tinygo").heap_high_water_measurable()
+
+
+def test_a_profile_location_the_probe_cannot_read_is_a_one_line_error(tmp_path: Path) -> None:
+    from gomcu.runtime.profile import PROFILE_DIR
+
+    text = (PROFILE_DIR / "embeddedgo.toml").read_text()
+    bad = tmp_path / "mine.toml"
+    bad.write_text(text.replace('name = "embeddedgo"', 'name = "mine"').replace('"stack+4"', '"stack-4"'))
+    p = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run", "--runtime", str(bad))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "[gc.allocator_probe]" in p.stderr and "'stack-4'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert emu.probes.location("stack+16") == emu.probes.location("sp+16") == ("stack", 16)
+    assert emu.probes.location("r0") == ("reg", 0)
+    for wrong in ("sp+2", "r13", "lr", "stack-4"):
+        with pytest.raises(EmulationError):
+            emu.probes.location(wrong)

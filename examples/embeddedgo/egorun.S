@@ -138,6 +138,77 @@ rt_exit:
 	b rt_exit
 	.size rt_exit, . - rt_exit
 
+@ The allocator, with Go's ABI0: arguments and results on the stack. At a function's entry [sp]
+@ is the slot its prologue saves LR in and the arguments follow: mallocgc(size, typ, needzero)
+@ has size at [sp+4], typ at [sp+8], needzero at [sp+12] and returns its result at [sp+16];
+@ newobject(typ) has typ at [sp+4] and its result at [sp+8]. mallocgc starts with Go's stack
+@ check: sp at or below g.stackguard0 calls morestack (r3 = the return address) and, once
+@ morestack has served it, enters mallocgc again from the top. newobject, as a NOSPLIT function,
+@ has no check.
+	.global rt_newobject
+	.type rt_newobject, %function
+rt_newobject:
+	str lr, [sp, #-20]!
+	ldr r0, [sp, #24]               @ typ
+	ldr r1, [r0]                    @ typ.size
+	str r1, [sp, #4]                @ mallocgc's size
+	str r0, [sp, #8]                @ typ
+	movs r0, #1
+	strb r0, [sp, #12]              @ needzero
+	bl rt_mallocgc
+	ldr r0, [sp, #16]               @ mallocgc's result
+	str r0, [sp, #28]               @ newobject's result
+	ldr pc, [sp], #20
+	.size rt_newobject, . - rt_newobject
+
+	.global rt_mallocgc
+	.type rt_mallocgc, %function
+	.p2align 2
+rt_mallocgc:
+	ldr r1, =rt_stackguard0
+	ldr r1, [r1]
+	cmp sp, r1
+	bls 1f
+	str lr, [sp, #-8]!
+	ldr r0, [sp, #12]               @ size
+	ldrb r1, [sp, #20]              @ needzero
+	bl rt_nextFree
+	str r0, [sp, #24]               @ result
+	ldr pc, [sp], #8
+1:	mov r3, lr
+	bl rt_morestack_noctxt
+	b rt_mallocgc
+	.ltorg
+	.size rt_mallocgc, . - rt_mallocgc
+
+@ morestack_noctxt branches to morestack (no closure context). morestack is called from a
+@ prologue with lr = that prologue's `b <entry>` and r3 = the function's return address; the
+@ real one grows the stack or reschedules, then resumes at the `b` with lr = r3. This one serves
+@ the preemption request (clears the guard, counts it) and resumes at once, on the same stack.
+	.global rt_morestack_noctxt
+	.type rt_morestack_noctxt, %function
+rt_morestack_noctxt:
+	movs r2, #0
+	b rt_morestack
+	.size rt_morestack_noctxt, . - rt_morestack_noctxt
+
+	.global rt_morestack
+	.type rt_morestack, %function
+	.p2align 2
+rt_morestack:
+	ldr r0, =rt_stackguard0
+	movs r1, #0
+	str r1, [r0]
+	ldr r0, =rt_preempts
+	ldr r1, [r0]
+	adds r1, #1
+	str r1, [r0]
+	mov r12, lr
+	mov lr, r3
+	bx r12
+	.ltorg
+	.size rt_morestack, . - rt_morestack
+
 @ The collector. A cycle has two stop-the-world pauses, each from the entry of
 @ stopTheWorldWithSema to the return of startTheWorldWithSema:
 @   sweep termination (in gcStart):  4 + 1 + 2*50 + 1 + 4                = 110 instructions

@@ -139,14 +139,22 @@ void rt_syscall(uint32_t *frame) {
 	}
 }
 
-/* runtime.mallocgc: a bump allocator over the heap's first 1 KiB; a full heap runs a collection. */
-__attribute__((noinline)) void *rt_mallocgc(uint32_t size, const void *type, int zero) {
-	(void)type;
+/* runtime.mallocgc and runtime.newobject are in egorun.S: they take their arguments and return
+ * their result on the stack, as Go's ABI0 does. mallocgc's body is this bump allocator over the
+ * heap's first 1 KiB (register arguments); a full heap runs a collection, after which the
+ * collector asks the running goroutine to stop at its next function prologue (Go's stackPreempt
+ * in g.stackguard0): mallocgc's next entry calls morestack, which serves the request and enters
+ * mallocgc again from the top. */
+#define STACK_PREEMPT 0xFFFFFADEu
+volatile uint32_t rt_stackguard0;
+volatile uint32_t rt_preempts;
+uint8_t *rt_nextFree(uint32_t size, uint32_t zero) {
 	if (ipsr() != 0)
 		rt_throw("malloc during signal");
 	uint32_t at = (heap_used + 7u) & ~7u;
 	if (at + size > HEAP_BYTES) {
 		rt_gcStart();
+		rt_stackguard0 = STACK_PREEMPT;
 		at = 0;
 	}
 	heap_used = at + size;
@@ -156,7 +164,14 @@ __attribute__((noinline)) void *rt_mallocgc(uint32_t size, const void *type, int
 	return p;
 }
 
-__attribute__((noinline)) void *rt_newobject(const uint32_t *type) { return rt_mallocgc(*type, type, 1); }
+/* `new(T)` in Go: runtime.newobject(typ) with the argument at [sp+4] and the result at [sp+8]
+ * of the caller's outgoing area ([sp] is the slot the callee saves its LR in). */
+static void *newobject(const uint32_t *type) {
+	void *p;
+	__asm__ volatile("sub sp, #16\n\tstr %1, [sp, #4]\n\tbl rt_newobject\n\tldr %0, [sp, #8]\n\tadd sp, #16"
+	                 : "=r"(p) : "r"(type) : "r0", "r1", "r2", "r3", "r12", "lr", "memory", "cc");
+	return p;
+}
 
 /* runtime.gcBgMarkWorker: the concurrent mark; gcDrain scans the heap (the world runs: not a pause). */
 volatile uint32_t rt_marked;
@@ -210,10 +225,11 @@ void main_main(void) {
 	rt_newosproc(main_worker);
 	for (uint32_t r = 0; r < ROUNDS; r++) {
 		for (uint32_t i = 0; i < ALLOCS_PER_ROUND; i++)
-			main_keep = rt_newobject(&object_type);
+			main_keep = newobject(&object_type);
 		printdigit("ego: A ", r);
 		rt_osyield();
 	}
 	printdigit("ego: gc cycles ", rt_gccycles);
+	printdigit("ego: preempted ", rt_preempts);
 	rt_exit(0);
 }

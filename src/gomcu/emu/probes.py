@@ -11,7 +11,7 @@ They know nothing about Go: the analyses pass the profile's names (task start, a
   and indirect calls are timed correctly.
 * `AllocProbe(function, size_at, result_at, restart)`: each call's size, caller, result and
   cost. The size is read at entry and the result at the return, from a register ("r0", the C
-  convention) or from the stack ("sp+4": the word at the stack pointer of the call's entry,
+  convention) or from the stack ("stack+4": the word at the stack pointer of the call's entry,
   which is also the stack pointer at its return; Go's ABI0 passes both on the stack). A
   `restart` function entered with the stack pointer of an open call's entry and that call's
   return address in `restart_return` abandons the call: it will be entered again from the top
@@ -66,18 +66,19 @@ class AllocProbe:
             raise EmulationError(f"probe: restart_return must name a register, not {self.restart_return!r}")
 
 
-_LOCATION = re.compile(r"^(?:r(\d{1,2})|sp\s*\+\s*(\d+))$")
+_LOCATION = re.compile(r"^(?:r(\d{1,2})|(?:sp|stack)\s*\+\s*(\d+))$")
 
 
 def location(spec: str) -> tuple[str, int]:
-    """("reg", n) for "rN", ("stack", offset) for "sp+offset" (a word-aligned offset below 64 KiB):
-    where a probe reads a value at a call's entry or return."""
+    """("reg", n) for "rN", ("stack", offset) for "sp+offset" or "stack+offset" (the profiles'
+    spelling; a word-aligned offset below 64 KiB): where a probe reads a value at a call's entry
+    or return."""
     m = _LOCATION.match(spec.strip().lower())
     if m and m.group(1) is not None and int(m.group(1)) <= 12:
         return "reg", int(m.group(1))
     if m and m.group(2) is not None and int(m.group(2)) % 4 == 0 and int(m.group(2)) < 0x10000:
         return "stack", int(m.group(2))
-    raise EmulationError(f"probe: cannot read the location {spec!r} (use r0..r12 or sp+N, N a multiple of 4)")
+    raise EmulationError(f"probe: cannot read the location {spec!r} (use r0..r12 or stack+N, N a multiple of 4)")
 
 
 @dataclass(frozen=True)

@@ -249,7 +249,7 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     if not profile.heap_high_water_measurable():
         extra_notes.append("heap high-water not measured: on this runtime's page heap the highest block "
                            f"{allocator} returned is not the heap's extent, and live bytes are not known "
-                           "without the collector's sweep; the run reports the bytes asked of "
+                           "without the collector's sweep; the run reports the bytes requested from "
                            f"{allocator} in each GC cycle instead")
         if stw:
             by_cycle = bytes_by_cycle(allocs, cycle_starts)
@@ -276,8 +276,11 @@ def allocator_probe(profile: RuntimeProfile, allocator: str) -> "emu.AllocProbe"
     from gomcu import emu
 
     spec = profile.allocator_probe(allocator)
-    return emu.AllocProbe(allocator, size_at=spec.size_at, result_at=spec.result_at, restart=spec.restart,
-                          restart_return=spec.restart_return)
+    try:
+        return emu.AllocProbe(allocator, size_at=spec.size_at, result_at=spec.result_at, restart=spec.restart,
+                              restart_return=spec.restart_return)
+    except GomcuError as error:  # the profile's data, not the firmware: the user's error
+        raise GomcuError(f"runtime profile {profile.name!r}, [gc.allocator_probe]: {error}") from None
 
 
 def cycle_start_instants(pauses: "Sequence[Pause]") -> list[int]:

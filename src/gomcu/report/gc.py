@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from rich.markup import escape
@@ -48,6 +48,16 @@ def _groups(sites: tuple[AllocationSite, ...]) -> tuple[list[dict[str, Any]], li
     return locs, pkgs
 
 
+def per_cycle_text(by_cycle: tuple[int, ...]) -> str:
+    """`alloc_bytes_by_cycle` in words: before the first cycle, then each cycle (or their max)."""
+    first, rest = by_cycle[0], by_cycle[1:]
+    text = f"requested per GC cycle (from one cycle's start to the next): {first:,} B before the first"
+    if not rest:
+        return text
+    each = " / ".join(f"{n:,}" for n in rest) if len(rest) <= 6 else f"max {max(rest):,}"
+    return f"{text}, then {each} B in cycle{'s' if len(rest) > 1 else ''} 1..{len(rest)} (the last up to the run's end)"
+
+
 def _run_json(r: GcRun, clock_hz: int | None) -> dict[str, Any]:
     hz = clock_hz or r.clock_hz
     return {
@@ -59,6 +69,9 @@ def _run_json(r: GcRun, clock_hz: int | None) -> dict[str, Any]:
         "pause_samples_cycles": list(r.pauses_cycles),
         "allocations": r.allocations, "alloc_latency": _dist(r.alloc_latency()),
         "alloc_in_interrupt": r.alloc_in_interrupt, "heap_high_water_bytes": r.heap_high_water,
+        "alloc_bytes": r.alloc_bytes,
+        "alloc_size_counts": {str(k): v for k, v in sorted(Counter(r.alloc_sizes).items())},
+        "alloc_bytes_by_gc_cycle": list(r.alloc_bytes_by_cycle) if r.alloc_bytes_by_cycle else None,
     }
 
 
@@ -192,8 +205,12 @@ def render_text(a: GcAnalysis, path: str) -> None:
         hz = a.clock_hz or r.clock_hz
         c.print(f"\n[bold]Measured[/] [dim](emulated on {r.board}, {hz / 1e6:g} MHz; {escape(_stop(r))})[/]")
         p, us = r.pauses(), r.pauses_us(hz)
+        heap = (f"heap high-water: {fmt.size(r.heap_high_water)}" if not r.alloc_bytes_by_cycle
+                else f"requested: {r.alloc_bytes:,} B")
         c.print(f"  collections: {r.collections}   allocations: {r.allocations}"
-                f" ({r.alloc_in_interrupt} in interrupts)   heap high-water: {fmt.size(r.heap_high_water)}")
+                f" ({r.alloc_in_interrupt} in interrupts)   {heap}")
+        if r.alloc_bytes_by_cycle:
+            c.print(f"  {escape(per_cycle_text(r.alloc_bytes_by_cycle))}")
         if p.count:
             c.print(f"  pause ({escape(r.pause_function or '')}): min {fmt.grouped(p.min)} / median {fmt.grouped(p.median)} / "
                     f"p99 {fmt.grouped(p.p99)} / max {fmt.grouped(p.max)} instructions = "

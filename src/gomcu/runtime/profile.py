@@ -20,8 +20,8 @@ PROFILE_DIR = Path(__file__).with_name("profiles")
 
 @dataclass(frozen=True)
 class AllocatorProbeSpec:
-    """Where an allocator's size (at entry) and result (at return) are: "r0" or "sp+N" from the
-    entry SP (Go ABI0); `restart`: functions that, entered with that SP and the call's return
+    """Where an allocator's size (at entry) and result (at return) are: "r0" or "stack+N" from
+    the entry SP (Go ABI0); `restart`: functions that, entered with that SP and the call's return
     address in `restart_return`, restart the call from the top (Go's morestack)."""
 
     size_at: str = "r0"
