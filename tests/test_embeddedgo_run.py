@@ -132,6 +132,11 @@ def test_run_json_and_check_run_show_the_figures() -> None:
     p = run_gomcu("check", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run", "--format", "json")
     assert "Traceback" not in p.stderr
     notes = " ".join(json.loads(p.stdout)["notes"])
+    gc = next(lim for lim in json.loads(p.stdout)["limits"] if lim["limit"] == "gc")
+    figures = {f["name"]: f["value"] for f in gc["figures"] if f["origin"] == "emulated"}
+    assert "heap high-water" not in figures and figures["allocations"] == 120 and figures["allocated"] == 3840
+    # 1,056 B before the first cycle; cycles 1..3 (the run exited: the last is whole) 1,024 / 1,024 / 736 B
+    assert figures["allocated before the first GC cycle"] == 1056 and figures["allocated per GC cycle max"] == 1024
     assert "6 in 3 GC cycle(s)" in notes and f"6 PendSV context switch(es) of {6 + POLL_READS}" in notes and f"port 2 printed {len(OUTPUT)}" in notes
 
 

@@ -379,10 +379,15 @@ def figures(a: GcAnalysis, chip: Chip | None = None) -> tuple[Figure, ...]:
                          Figure("GC pause max", us.max, "µs", Origin.EMULATED, partial=partial, deciding=True)]
         if r.heap_high_water is not None:
             measured.append(Figure("heap high-water", r.heap_high_water, "bytes", Origin.EMULATED, partial=partial))
-        if r.alloc_bytes_by_cycle:  # Go's page heap: what was asked between cycle starts, not a high-water
-            measured += [Figure("allocated", r.alloc_bytes, "bytes", Origin.EMULATED, partial=partial),
-                         Figure("allocated per GC cycle max", max(r.alloc_bytes_by_cycle), "bytes", Origin.EMULATED,
-                                partial=partial)]
+        if r.alloc_bytes_by_cycle:  # Go's page heap: what was requested between cycle starts, not a high-water
+            measured.append(Figure("allocated", r.alloc_bytes, "bytes", Origin.EMULATED, partial=partial))
+            if len(r.alloc_bytes_by_cycle) > 1:
+                measured.append(Figure("allocated before the first GC cycle", r.alloc_bytes_by_cycle[0], "bytes",
+                                       Origin.EMULATED))
+            # a cycle the run stopped in is not whole: its bytes so far are no per-cycle figure
+            whole = r.alloc_bytes_by_cycle[1:] if not partial else r.alloc_bytes_by_cycle[1:-1]
+            if whole:
+                measured.append(Figure("allocated per GC cycle max", max(whole), "bytes", Origin.EMULATED))
         # Zero up to an early stop is not a measurement: nothing of that kind happened yet.
         out += [f for f in measured if not partial or f.value]
     return tuple(out)

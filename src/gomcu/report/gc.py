@@ -55,7 +55,8 @@ def per_cycle_text(by_cycle: tuple[int, ...]) -> str:
     if not rest:
         return text
     each = " / ".join(f"{n:,}" for n in rest) if len(rest) <= 6 else f"max {max(rest):,}"
-    return f"{text}, then {each} B in cycle{'s' if len(rest) > 1 else ''} 1..{len(rest)} (the last up to the run's end)"
+    cycles = f"cycles 1..{len(rest)}" if len(rest) > 1 else "cycle 1"
+    return f"{text}, then {each} B in {cycles} (the last up to the run's end)"
 
 
 def _run_json(r: GcRun, clock_hz: int | None) -> dict[str, Any]:
