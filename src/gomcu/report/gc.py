@@ -51,12 +51,12 @@ def _groups(sites: tuple[AllocationSite, ...]) -> tuple[list[dict[str, Any]], li
 def per_cycle_text(by_cycle: tuple[int, ...]) -> str:
     """`alloc_bytes_by_cycle` in words: before the first cycle, then each cycle (or their max)."""
     first, rest = by_cycle[0], by_cycle[1:]
-    text = f"requested per GC cycle (from one cycle's start to the next): {first:,} B before the first"
+    text = f"requested per GC cycle (from one cycle's start to the next): {fmt.size(first)} before the first"
     if not rest:
         return text
-    each = " / ".join(f"{n:,}" for n in rest) if len(rest) <= 6 else f"max {max(rest):,}"
+    each = " / ".join(fmt.size(n) for n in rest) if len(rest) <= 6 else f"max {fmt.size(max(rest))}"
     cycles = f"cycles 1..{len(rest)}" if len(rest) > 1 else "cycle 1"
-    return f"{text}, then {each} B in {cycles} (the last up to the run's end)"
+    return f"{text}, then {each} in {cycles} (the last up to the run's end)"
 
 
 def _run_json(r: GcRun, clock_hz: int | None) -> dict[str, Any]:
@@ -207,7 +207,7 @@ def render_text(a: GcAnalysis, path: str) -> None:
         c.print(f"\n[bold]Measured[/] [dim](emulated on {r.board}, {hz / 1e6:g} MHz; {escape(_stop(r))})[/]")
         p, us = r.pauses(), r.pauses_us(hz)
         heap = (f"heap high-water: {fmt.size(r.heap_high_water)}" if not r.alloc_bytes_by_cycle
-                else f"requested: {r.alloc_bytes:,} B")
+                else f"requested: {fmt.size(r.alloc_bytes)}")
         c.print(f"  collections: {r.collections}   allocations: {r.allocations}"
                 f" ({r.alloc_in_interrupt} in interrupts)   {heap}")
         if r.alloc_bytes_by_cycle:
