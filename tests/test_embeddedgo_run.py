@@ -169,20 +169,23 @@ def test_rebuild_bit_identical(tmp_path: Path) -> None:
 ROUNDS, PER_ROUND, OBJECT, HEAP = 3, 40, 32, 1024  # egorun.c
 
 
-def _per_cycle() -> list[int]:
-    """Bytes requested between GC cycle starts, by replaying egorun.c's bump allocator: the
-    allocation that fills the heap is entered before the cycle it starts."""
-    out, used = [0], 0
+def _replay() -> tuple[list[int], int, int]:
+    """egorun.c's bump allocator replayed: bytes requested between GC cycle starts (the
+    allocation that fills the heap is entered before the cycle it starts), the heap in use when
+    the last collection ran (gcController.heapMarked) and at the end (heapInUse)."""
+    out, used, marked = [0], 0, 0
     for _ in range(ROUNDS * PER_ROUND):
         at = (used + 7) & ~7
-        if at + OBJECT > HEAP:
-            out[-1] += OBJECT
-            out.append(0)
-            used = OBJECT
-            continue
         out[-1] += OBJECT
+        if at + OBJECT > HEAP:
+            out.append(0)
+            marked, at = used, 0
         used = at + OBJECT
-    return out
+    return out, marked, used
+
+
+def _per_cycle() -> list[int]:
+    return _replay()[0]
 
 
 @pytest.mark.parametrize("native", [True, False])
@@ -233,6 +236,10 @@ def test_gc_run_reports_bytes_per_gc_cycle_not_a_high_water() -> None:
     assert m["alloc_bytes"] == ROUNDS * PER_ROUND * OBJECT
     assert m["alloc_bytes_by_gc_cycle"] == _per_cycle() == [1056, 1024, 1024, 736]
     assert m["heap_high_water_bytes"] is None
+    _, marked, in_use = _replay()
+    assert (marked, in_use) == (1024, 768)  # 32 objects when the third collection ran; 24 at the end
+    assert m["runtime_heap_counters"] == {"heap marked live by the last GC cycle": marked,
+                                          "heap in in-use spans at the run's end": in_use}
     assert any("heap high-water not measured" in n for n in json.loads(p.stdout)["notes"])
     text = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run").stdout
     assert "requested: 3840 B" in " ".join(text.split())
@@ -253,3 +260,24 @@ def test_a_profile_location_the_probe_cannot_read_is_a_one_line_error(tmp_path: 
     for wrong in ("sp+2", "r13", "lr", "stack-4"):
         with pytest.raises(EmulationError):
             emu.probes.location(wrong)
+
+
+def test_runtime_counters_are_found_through_dwarf_and_missing_ones_said() -> None:
+    """runtime.gcController's fields are read at the offsets DWARF gives (the C struct in egorun.c:
+    two 8-byte fields and heapLive before heapMarked); a field the image lacks is a note, not 0."""
+    from dataclasses import replace
+
+    from gomcu.chips.loader import find_chip
+    from gomcu.limits.gc_measure import run_once
+
+    img = image_mod.load(str(EGO / "egorun-f407.elf"))
+    where = img.symbol("runtime.gcController")
+    assert where is not None and img.dwarf is not None
+    assert img.dwarf.member(where.address, "heapMarked") == (24, 8)
+    assert img.dwarf.member(where.address, "heapInUse") == (32, 8)
+    assert img.dwarf.member(where.address, "noSuchField") is None
+    gc = dict(PROFILE.gc, heap_counters={"missing": "runtime.gcController.noSuchField",
+                                         "in use": "runtime.gcController.heapInUse"})
+    r = run_once(img, replace(PROFILE, gc=gc), chip=find_chip("STM32F407"), max_insns=2_000_000)
+    assert r.heap_counters == (("missing", None), ("in use", _replay()[2]))
+    assert any(n.startswith("missing not read: no runtime.gcController.noSuchField") for n in r.notes)

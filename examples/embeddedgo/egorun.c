@@ -148,16 +148,29 @@ void rt_syscall(uint32_t *frame) {
 #define STACK_PREEMPT 0xFFFFFADEu
 volatile uint32_t rt_stackguard0;
 volatile uint32_t rt_preempts;
+/* runtime.gcController: the runtime's heap accounting (mgcpacer.go gcControllerState), which a run
+ * reads at its end through DWARF. This collector marks every object it scans: heapMarked is the
+ * heap in use when the last collection ran; heapInUse the bump heap in use now. */
+struct gcControllerState {
+	int64_t gcPercent;
+	int64_t memoryLimit;
+	uint64_t heapLive;
+	uint64_t heapMarked;
+	uint64_t heapInUse;
+};
+volatile struct gcControllerState rt_gcController = {20, -1, 0, 0, 0};
 uint8_t *rt_nextFree(uint32_t size, uint32_t zero) {
 	if (ipsr() != 0)
 		rt_throw("malloc during signal");
 	uint32_t at = (heap_used + 7u) & ~7u;
 	if (at + size > HEAP_BYTES) {
 		rt_gcStart();
+		rt_gcController.heapMarked = heap_used;
 		rt_stackguard0 = STACK_PREEMPT;
 		at = 0;
 	}
 	heap_used = at + size;
+	rt_gcController.heapInUse = heap_used;
 	uint8_t *p = &heap[at];
 	if (zero)
 		for (uint32_t i = 0; i < size; i++) p[i] = 0;

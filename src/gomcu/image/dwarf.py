@@ -121,6 +121,19 @@ class DwarfView:
                         found.setdefault(address, name)
         return found
 
+    def member(self, address: int, name: str) -> tuple[int, int] | None:
+        """(offset, size) of field `name` of the structure variable at `address` (found by its
+        location, so a variable renamed in the symbol table is still found); None when the DWARF
+        does not describe one. A walk over every DIE: only on demand."""
+        with self._guard("DWARF variable types"):
+            for cu in self._info.iter_CUs():
+                for die in cu.iter_DIEs():
+                    if die.tag == "DW_TAG_variable" and "DW_AT_location" in die.attributes \
+                            and "DW_AT_type" in die.attributes \
+                            and _location_address(die.attributes["DW_AT_location"]) == address:
+                        return _member(_bare_type(die.get_DIE_from_attribute("DW_AT_type")), name)
+        return None
+
     def unit_name_for(self, address: int, variables: bool = True) -> str | None:
         """The compile unit (source file) that defines the variable or code at `address`."""
         if variables and address in self.variables:
@@ -351,4 +364,24 @@ def _location_address(attr: Any) -> int | None:
     value = attr.value
     if isinstance(value, list) and len(value) == 5 and value[0] == 0x03:
         return int.from_bytes(bytes(value[1:5]), "little")
+    return None
+
+
+def _bare_type(die: Any) -> Any:
+    """The type under typedefs and qualifiers."""
+    while die.tag in ("DW_TAG_typedef", "DW_TAG_volatile_type", "DW_TAG_const_type") and "DW_AT_type" in die.attributes:
+        die = die.get_DIE_from_attribute("DW_AT_type")
+    return die
+
+
+def _member(struct: Any, name: str) -> tuple[int, int] | None:
+    """(offset, byte size) of a structure's member with a constant offset and a sized type."""
+    for child in struct.iter_children():
+        if child.tag != "DW_TAG_member" or _die_name(child) != name:
+            continue
+        offset = child.attributes.get("DW_AT_data_member_location")
+        if offset is None or not isinstance(offset.value, int) or "DW_AT_type" not in child.attributes:
+            return None
+        size = _bare_type(child.get_DIE_from_attribute("DW_AT_type")).attributes.get("DW_AT_byte_size")
+        return (int(offset.value), int(size.value)) if size is not None else None
     return None

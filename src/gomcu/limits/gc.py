@@ -388,6 +388,8 @@ def figures(a: GcAnalysis, chip: Chip | None = None) -> tuple[Figure, ...]:
             whole = r.alloc_bytes_by_cycle[1:] if not partial else r.alloc_bytes_by_cycle[1:-1]
             if whole:
                 measured.append(Figure("allocated per GC cycle max", max(whole), "bytes", Origin.EMULATED))
+        measured += [Figure(label, value, "bytes", Origin.EMULATED, partial=partial)
+                     for label, value in r.heap_counters if value is not None]
         # Zero up to an early stop is not a measurement: nothing of that kind happened yet.
         out += [f for f in measured if not partial or f.value]
     return tuple(out)

@@ -97,6 +97,9 @@ class GcRun:
     #: first cycle, [k] from cycle k's start (the last up to the run's end); () when the profile
     #: measures the heap by its high-water instead or the collector has no cycles to split on
     alloc_bytes_by_cycle: tuple[int, ...] = ()
+    #: (label, bytes) of the runtime's own heap accounting read at the run's end (the profile's
+    #: `heap_counters`); None where the image's DWARF or the memory did not give it
+    heap_counters: tuple[tuple[str, int | None], ...] = ()
 
     @property
     def alloc_bytes(self) -> int:
@@ -201,7 +204,10 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
     from gomcu.runtime.boundary import boundary_hooks
 
     hooks = boundary_hooks(profile)
-    first = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=probes, hooks=hooks)
+    counters = profile.heap_counters()
+    first = emu.run(image, chip=board, max_insns=max_insns, timeout=timeout, probes=probes, hooks=hooks,
+                    snapshot=bool(counters))
+    heap_counters = read_counters(image, first, counters, extra_notes)
     pauses_i: tuple[int, ...] = ()
     pauses_c: tuple[int, ...] = ()
     calls = None
@@ -266,8 +272,25 @@ def run_once(image: Image, profile: RuntimeProfile, *, chip: Chip | None = None,
         alloc_sizes=tuple(a.size for a in allocs), alloc_cycles=tuple(a.cycles for a in allocs),
         alloc_in_interrupt=sum(1 for a in allocs if a.in_exception), gc_cycles=gc_cycles if stw else None,
         heap_high_water=high, collector_calls=calls, output_tail=first.output[-200:], notes=tuple(extra_notes),
-        outcome=worst(outcomes), alloc_bytes_by_cycle=by_cycle,
+        outcome=worst(outcomes), alloc_bytes_by_cycle=by_cycle, heap_counters=heap_counters,
     )
+
+
+def read_counters(image: Image, result: "emu.RunResult", counters: Sequence[tuple[str, str, str]],
+                  notes: list[str]) -> tuple[tuple[str, int | None], ...]:
+    """The runtime's counters (label, variable, field) from the end-of-run memory, each field
+    found through the DWARF type of the variable; a note for each one that could not be read."""
+    out: list[tuple[str, int | None]] = []
+    for label, variable, member in counters:
+        symbol = image.symbol(variable)
+        where = image.dwarf.member(symbol.address, member) if symbol is not None and image.dwarf else None
+        data = result.read(symbol.address + where[0], where[1]) if symbol is not None and where else None
+        if data is None:
+            notes.append(f"{label} not read: "
+                         + (f"no {variable}.{member} in the image's symbols and DWARF" if where is None
+                            else "its memory was not in the run's snapshot"))
+        out.append((label, int.from_bytes(data, "little") if data is not None else None))
+    return tuple(out)
 
 
 def allocator_probe(profile: RuntimeProfile, allocator: str) -> "emu.AllocProbe":

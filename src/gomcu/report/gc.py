@@ -73,6 +73,7 @@ def _run_json(r: GcRun, clock_hz: int | None) -> dict[str, Any]:
         "alloc_bytes": r.alloc_bytes,
         "alloc_size_counts": {str(k): v for k, v in sorted(Counter(r.alloc_sizes).items())},
         "alloc_bytes_by_gc_cycle": list(r.alloc_bytes_by_cycle) if r.alloc_bytes_by_cycle else None,
+        "runtime_heap_counters": dict(r.heap_counters),
     }
 
 
@@ -212,6 +213,9 @@ def render_text(a: GcAnalysis, path: str) -> None:
                 f" ({r.alloc_in_interrupt} in interrupts)   {heap}")
         if r.alloc_bytes_by_cycle:
             c.print(f"  {escape(per_cycle_text(r.alloc_bytes_by_cycle))}")
+        read = [f"{label} {fmt.size(value)}" for label, value in r.heap_counters if value is not None]
+        if read:
+            c.print(f"  the runtime's accounting: {escape(', '.join(read))}")
         if p.count:
             c.print(f"  pause ({escape(r.pause_function or '')}): min {fmt.grouped(p.min)} / median {fmt.grouped(p.median)} / "
                     f"p99 {fmt.grouped(p.p99)} / max {fmt.grouped(p.max)} instructions = "

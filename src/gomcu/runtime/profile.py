@@ -79,6 +79,16 @@ class RuntimeProfile:
         return AllocatorProbeSpec(str(spec.get("size_at", "r0")), str(spec.get("result_at", "r0")),
                                   tuple(spec.get("restart", ())), str(spec.get("restart_return", "r3")))
 
+    def heap_counters(self) -> tuple[tuple[str, str, str], ...]:
+        """(label, variable, field) of the runtime's own heap accounting a run reads from memory
+        at its end (`[gc.heap_counters]`: label = "variable.field", the field's offset from DWARF)."""
+        table: Any = self.gc.get("heap_counters", {})
+        out = []
+        for label, where in (table.items() if isinstance(table, dict) else ()):
+            variable, _, member = str(where).rpartition(".")
+            out.append((str(label), variable, member))
+        return tuple(out)
+
     def is_allocator(self, name: str) -> bool:
         return _match(name, self.allocators())
 
