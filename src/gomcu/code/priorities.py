@@ -21,7 +21,7 @@ exception "unknown". An exception nothing stores to keeps its reset value, 0 (th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import weakref
 from functools import lru_cache
@@ -285,12 +285,15 @@ def _address(regs: Mapping[int, Value], mem: Any, post_indexed: bool) -> int | N
     return (base.value + offset) & 0xFFFFFFFF
 
 
-def _derived(model: CodeModel, decoded: _Body, at: int, reg: int, depth: int = 3) -> bool:
+def _derived(model: CodeModel, decoded: _Body, at: int, reg: int, depth: int = 3,
+             reaches: Callable[[int | None], bool] | None = None) -> bool:
     """Whether `reg` at instruction `at` was computed from an address that can reach a priority
     register (a base plus an index, a pointer stepped in a loop): the last write to it before, in
     address order, put such a base there (the NVIC or SCB block base, an IPR/SHPR/AIRCR address,
     or an add of a Private Peripheral Bus offset) or combined registers that held one. A pointer
-    stepped from another register block (ICER, ICPR: Embedded Go's sysreset) does not count."""
+    stepped from another register block (ICER, ICPR: Embedded Go's sysreset) does not count.
+    `reaches`: which bases count (default: those that reach a priority register)."""
+    reaches = reaches or _reaches_priorities
     for j in range(at - 1, max(-1, at - 1 - _BACK), -1):
         ins = decoded.states[j][0]
         if ins.kind in (Kind.CALL, Kind.INDIRECT_CALL) and reg in model.decoder.clobbered:
@@ -303,14 +306,14 @@ def _derived(model: CodeModel, decoded: _Body, at: int, reg: int, depth: int = 3
             continue
         after = decoded.regs(j + 1).get(reg) if j + 1 < len(decoded) else None
         if after is not None and after.value is not None:
-            return _reaches_priorities(after.value)
+            return reaches(after.value)
         if cs.id in _LOADS and not cs.writeback or depth == 0:
             return False
         if cs.id in (A.ARM_INS_ADD, A.ARM_INS_ADDW) and any(o.type == A.ARM_OP_IMM and _in_ppb(o.imm)
                                                                for o in cs.operands):
             return True
-        return any(_reaches_priorities(v.value) if (v := decoded.regs(j).get(r)) is not None and v.value is not None
-                   else _derived(model, decoded, j, r, depth - 1)
+        return any(reaches(v.value) if (v := decoded.regs(j).get(r)) is not None and v.value is not None
+                   else _derived(model, decoded, j, r, depth - 1, reaches)
                    for r in read if r not in (A.ARM_REG_PC, A.ARM_REG_SP))
     return False
 

@@ -190,10 +190,10 @@ def _nesting_seen(system: SystemStack, chain: tuple[int, ...], figures: list[Fig
     shown = " > ".join(vector_name(e) for e in chain)
     figures.append(Figure(f"deepest exception nesting seen ({shown})", len(chain), "exceptions", Origin.EMULATED,
                           partial=partial))
-    if len(chain) > len(system.handlers):
+    if len(chain) > system.max_nested:
         return [Finding("stack.nesting-above-bound", Severity.ERROR,
                         f"the emulator saw {len(chain)} exceptions nested ({shown}) but the system stack bound "
-                        f"counts {len(system.handlers)} ({system.assumption}): a bug in gomcu's analysis, "
+                        f"counts {system.max_nested} ({system.assumption}): a bug in gomcu's analysis, "
                         "please report it")]
     return []
 

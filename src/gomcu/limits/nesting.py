@@ -20,6 +20,7 @@ from gomcu.findings import Status
 
 if TYPE_CHECKING:
     from gomcu.code.priorities import StaticPriorities
+    from gomcu.limits.reset_path import ResetNesting
     from gomcu.limits.stack import RootStack
 
 #: NMI and HardFault have fixed priorities above every configurable one.
@@ -58,6 +59,20 @@ class SystemStack:
     all_nest_bytes: int | None = None
     all_handlers: tuple[tuple[str, int], ...] = ()  # every handler on this stack, counted or not
     placed: tuple[tuple[str, tuple[int, ...]], ...] = ()  # handler -> the levels it was placed at
+    #: handlers left off the reset path's deepest point, with why: proved unable to run while it
+    #: holds the MSP, or (`at_svc`) run only at an svc it executes. The sum above (`handlers`,
+    #: `levels`, `unplaced`) leaves them out; the bound is the larger of it, the deepest svc
+    #: (`svc_depth`) with the `at_svc` handlers also nesting (`svc_case_bytes`), and every handler
+    #: nesting on an MSP the thread code no longer uses (`alone_bytes`)
+    not_during_reset: tuple[tuple[str, str], ...] = ()
+    at_svc: tuple[str, ...] = ()
+    svc_depth: int = 0
+    during_reset: str = ""  # what "while the reset path holds the MSP" covers, and what it can take
+    reset_case_bytes: int | None = None  # reset path + the handlers that can nest on its deepest point
+    svc_case_bytes: int | None = None  # the deepest svc + the handlers that can nest there
+    svc_case: tuple[tuple[str, int], ...] = ()
+    alone_bytes: int | None = None  # every handler nesting, without the reset path
+    alone: tuple[tuple[str, int], ...] = ()  # the handlers that case counts (by level when known)
 
     @property
     def margin(self) -> int | None:
@@ -71,19 +86,57 @@ class SystemStack:
         return _status(self.bound_bytes, self.bounded, self.allotted_bytes)
 
     @property
+    def max_nested(self) -> int:
+        """The most handlers either case of the bound counts nested at once."""
+        return max(len(self.handlers), len(self.svc_case), len(self.alone))
+
+    @property
     def saved_by_levels(self) -> int:
         """Bytes the levels take off the every-handler figure (0 when they take nothing off)."""
         return max(0, (self.all_nest_bytes or 0) - self.bound_bytes)
 
 
 def every_handler(reset: RootStack | None, handlers: list[RootStack], allotted: int | None,
-                  assumption: str) -> SystemStack:
-    """The bound with every handler nesting on the one before (nothing known about priorities)."""
+                  assumption: str, nesting: ResetNesting | None = None) -> SystemStack:
+    """The bound with every handler nesting on the one before (nothing known about priorities);
+    `nesting`: the handlers left off the reset path's deepest point."""
     reset_bytes = reset.bound_bytes if reset else 0
     bounded = (reset.bounded if reset else True) and all(h.bounded for h in handlers)
     every = tuple((h.name, h.bound_bytes) for h in handlers)
-    return SystemStack(reset.name if reset else None, reset_bytes, every, reset_bytes + sum(b for _, b in every),
-                       bounded, allotted, assumption, all_handlers=every)
+    system = SystemStack(reset.name if reset else None, reset_bytes, every, reset_bytes + sum(b for _, b in every),
+                         bounded, allotted, assumption, all_handlers=every)
+    if nesting is None or not nesting.left_out:
+        return system
+    system = replace(system, not_during_reset=nesting.left_out, at_svc=nesting.at_svc, svc_depth=nesting.svc_depth,
+                     during_reset=nesting.during)
+    out = {name for name, _ in nesting.left_out}
+    at_svc = out - set(nesting.at_svc)
+    return _cases(system, tuple((n, b) for n, b in every if n not in out), (), (),
+                  tuple((n, b) for n, b in every if n not in at_svc), every, assumption)
+
+
+def _cases(system: SystemStack, counted: tuple[tuple[str, int], ...], levels: tuple[Level, ...],
+           unplaced: tuple[str, ...], svc_case: tuple[tuple[str, int], ...], alone: tuple[tuple[str, int], ...],
+           assumption: str) -> SystemStack:
+    """`system` with the reset case (reset path + `counted`) and, when handlers are left out of
+    it, the svc case (the deepest svc + `svc_case`) and the handlers-alone case (`alone`): the
+    bound is the largest."""
+    reset_case = system.reset_bytes + sum(b for _, b in counted)
+    if not system.not_during_reset:
+        return replace(system, handlers=counted, levels=levels, unplaced=unplaced, bound_bytes=reset_case,
+                       assumption=assumption)
+    alone_bytes = sum(b for _, b in alone)
+    svc_bytes = system.svc_depth + sum(b for _, b in svc_case) if system.at_svc else None
+    left_out = ", ".join(f"{name}: {why}" for name, why in system.not_during_reset)
+    cases = [f"the reset path with the handlers that can nest on its deepest point ({reset_case} B)"]
+    if svc_bytes is not None:
+        cases.append(f"its deepest svc with those that can nest there ({svc_bytes} B)")
+    cases.append(f"every handler nesting without it ({alone_bytes} B)")
+    assumption += f"; {system.during_reset}: {left_out}; the bound is the largest of {', '.join(cases)}"
+    return replace(system, handlers=counted, levels=levels, unplaced=unplaced,
+                   bound_bytes=max(reset_case, svc_bytes or 0, alone_bytes), assumption=assumption,
+                   reset_case_bytes=reset_case, svc_case_bytes=svc_bytes, svc_case=svc_case if svc_bytes else (),
+                   alone_bytes=alone_bytes, alone=alone)
 
 
 def static_levels(roots: Iterable[RootStack], priorities: StaticPriorities, bits: int) -> dict[str, set[int]]:
@@ -110,10 +163,8 @@ def static_levels(roots: Iterable[RootStack], priorities: StaticPriorities, bits
     return out
 
 
-def by_level(system: SystemStack, levels: dict[str, set[int]], origin: str, why: str) -> SystemStack:
-    """`system` (every handler nesting) bounded by levels: the deepest handler of each distinct
-    level counts, plus every handler not in `levels`. `why`: what the levels come from."""
-    every = system.all_handlers or system.handlers
+def _nest(every: tuple[tuple[str, int], ...], levels: dict[str, set[int]]) -> tuple[tuple[Level, ...], tuple[str, ...]]:
+    """The deepest handler of each level among `every`, and the handlers whose level is not known."""
     bounds = dict(every)
     worst: dict[int, tuple[str, int]] = {}
     for name, handler_levels in levels.items():
@@ -123,9 +174,19 @@ def by_level(system: SystemStack, levels: dict[str, set[int]], origin: str, why:
             if level not in worst or bounds[name] > worst[level][1]:
                 worst[level] = (name, bounds[name])
     unplaced = tuple(name for name in bounds if name not in levels)
-    chosen = tuple(Level(level, name, b) for level, (name, b) in sorted(worst.items()))
-    nest = sum(x.bytes for x in chosen) + sum(bounds[name] for name in unplaced)
-    known = len(bounds) - len(unplaced)
+    return tuple(Level(level, name, b) for level, (name, b) in sorted(worst.items())), unplaced
+
+
+def by_level(system: SystemStack, levels: dict[str, set[int]], origin: str, why: str) -> SystemStack:
+    """`system` (every handler nesting) bounded by levels: the deepest handler of each distinct
+    level counts, plus every handler not in `levels`. `why`: what the levels come from. Handlers
+    `system` says cannot run during the reset path are left out of the reset case only."""
+    every = system.all_handlers or system.handlers
+    bounds = dict(every)
+    out = {name for name, _ in system.not_during_reset}
+    chosen, unplaced = _nest(tuple((n, b) for n, b in every if n not in out), levels)
+    all_chosen, all_unplaced = _nest(every, levels)
+    known = len(bounds) - len(all_unplaced)
     assumption = (f"{why}: levels known for {known} of {len(bounds)} handlers, the deepest of each of "
                   f"{len(chosen)} level(s) counts")
     shared = sorted({x.handler for x in chosen if sum(y.handler == x.handler for y in chosen) > 1})
@@ -133,11 +194,18 @@ def by_level(system: SystemStack, levels: dict[str, set[int]], origin: str, why:
         assumption += f"; {', '.join(shared)} serve(s) vectors at several levels and count at each"
     if unplaced:
         assumption += f"; the {len(unplaced)} unknown assumed to nest"
-    handlers = tuple((x.handler, x.bytes) for x in chosen) + tuple((n, bounds[n]) for n in unplaced)
     placed = tuple((name, tuple(sorted(levels[name]))) for name in bounds if name in levels)
-    return replace(system, handlers=handlers, bound_bytes=system.reset_bytes + nest, assumption=assumption, placed=placed,
-                   origin=origin, levels=chosen, unplaced=unplaced,
-                   all_nest_bytes=system.reset_bytes + sum(b for _, b in every), all_handlers=every)
+    not_svc = out - set(system.at_svc)
+    system = replace(system, placed=placed, origin=origin, all_nest_bytes=system.reset_bytes + sum(b for _, b in every),
+                     all_handlers=every)
+    return _cases(system, _sum(chosen, unplaced, bounds), chosen, unplaced,
+                  _sum(*_nest(tuple((n, b) for n, b in every if n not in not_svc), levels), bounds),
+                  _sum(all_chosen, all_unplaced, bounds), assumption)
+
+
+def _sum(chosen: tuple[Level, ...], unplaced: tuple[str, ...], bounds: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """The handlers a nesting by level counts: each level's deepest, then those of unknown level."""
+    return tuple((x.handler, x.bytes) for x in chosen) + tuple((n, bounds[n]) for n in unplaced)
 
 
 def with_static(emulated: dict[str, set[int]], system: SystemStack) -> dict[str, set[int]]:

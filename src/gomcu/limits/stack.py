@@ -23,6 +23,7 @@ from gomcu.findings import Finding, Location, Severity, Status, Verdict
 from gomcu.image import Arch, Image
 from gomcu.image.gobuild import read_go_build
 from gomcu.limits.nesting import SystemStack, by_level, every_handler, static_levels
+from gomcu.limits.reset_path import ResetNesting, not_during_reset
 from gomcu.code.vectors import vector_name
 from gomcu.runtime.profile import RuntimeProfile, detect_profile
 from gomcu.runtime.targets import target_constants
@@ -280,8 +281,8 @@ def analyse(image: Image, stack_size: int | None = None, root: str | None = None
                 f"{r.kind.value} {r.name}: needs {'at least ' if not bounded else ''}{total} B but its stack "
                 f"is {allotted} B ({source}): {total - allotted} B short",
                 Location(address=r.address, function=r.name), tuple(s.function for s in bound.path)))
-    system, priority_notes = _system(model, results, system_size, runtime, priority_bits) if root is None \
-        else (None, [])
+    system, priority_notes = _system(model, results, system_size, runtime, priority_bits,
+                                     profile.off_system_stack) if root is None else (None, [])
     if system is not None and system.allotted_bytes is not None and system.bound_bytes > system.allotted_bytes:
         findings.append(Finding(
             "stack.under-allocated", Severity.ERROR,
@@ -382,9 +383,10 @@ def _status(total: int, bounded: bool, allotted: int | None) -> Status:
 
 
 def _system(model: CodeModel, results: list[RootStack], allotted: int | None, profile: RuntimeProfile | None,
-            bits: int | None) -> tuple[SystemStack | None, list[str]]:
-    """The system stack, nesting by the priorities the code sets where they are known; with the
-    notes that say which priorities were found."""
+            bits: int | None, off_system_stack: tuple[tuple[str, str], ...] = ()) -> tuple[SystemStack | None, list[str]]:
+    """The system stack, nesting by the priorities the code sets where they are known, with the
+    handlers that cannot be taken during the reset path left off it; with the notes that say
+    which priorities were found."""
     reset = next((r for r in results if r.root.kind is RootKind.RESET), None)
     handlers = [r for r in results if r.root.kind in (RootKind.EXCEPTION, RootKind.IRQ)]
     if reset is None and not handlers:
@@ -395,6 +397,8 @@ def _system(model: CodeModel, results: list[RootStack], allotted: int | None, pr
 
     found = find(model, profile, bits or 8)
     assert found is not None
+    nesting = not_during_reset(model, profile, off_system_stack, reset.name, dict(reset.bound.entry_depths),
+                               {h.name: h.root.vectors for h in handlers}) if reset is not None else ResetNesting()
     notes = [f"priority set in the code: {vector_name(s.exception)} "
              + (f"0x{s.value:02X}" if s.value is not None else "(value not constant)")
              + f" in {s.function} at 0x{s.address:x} ({s.how})" for s in found.sets]
@@ -402,8 +406,8 @@ def _system(model: CodeModel, results: list[RootStack], allotted: int | None, pr
         notes.append(f"priorities unknown statically: {found.computed[0]}"
                      + (f" (+{len(found.computed) - 1} more)" if len(found.computed) > 1 else ""))
         return every_handler(reset, handlers, allotted, "priorities unknown statically (a store into the NVIC/SCB "
-                             "at an address that is not constant): every handler assumed to nest"), notes
-    system = every_handler(reset, handlers, allotted, "every handler assumed to nest")
+                             "at an address that is not constant): every handler assumed to nest", nesting), notes
+    system = every_handler(reset, handlers, allotted, "every handler assumed to nest", nesting)
     if not handlers:
         return system, notes
     why = "priorities set in the code, the rest at their reset value 0"

@@ -59,6 +59,16 @@ def to_json(report: StackReport) -> dict[str, Any]:
             "unknown_priority": list(system.unplaced),
             "handler_count": len(system.all_handlers),
             "every_handler_nesting_bytes": system.all_nest_bytes,
+            # handlers left off the reset path's deepest point, and the cases the bound is the largest of
+            "not_during_reset": [{"handler": n, "why": why, "at_svc": n in system.at_svc}
+                                 for n, why in system.not_during_reset],
+            "during_reset": system.during_reset or None,
+            "reset_case_bytes": system.reset_case_bytes,
+            "svc_depth_bytes": system.svc_depth if system.at_svc else None,
+            "svc_case_bytes": system.svc_case_bytes,
+            "svc_case_handlers": [{"name": n, "bytes": b} for n, b in system.svc_case],
+            "alone_bytes": system.alone_bytes,
+            "alone_handlers": [{"name": n, "bytes": b} for n, b in system.alone],
         },
         "recursion": [
             {"functions": list(x.cycle.functions), "component": list(x.cycle.component),
@@ -93,6 +103,21 @@ def system_sum(system: SystemStack) -> str:
     return " + ".join(parts)
 
 
+def cases(system: SystemStack) -> list[str]:
+    """The cases the bound is the largest of, when handlers are left off the reset path."""
+    if system.alone_bytes is None:
+        return []
+    lower = "" if system.bounded else ">= "
+    out = [f"reset path + handlers that can nest on it: {lower}{system.reset_case_bytes} B"]
+    if system.svc_case_bytes is not None:
+        out.append(f"deepest svc ({system.svc_depth} B) + " + " + ".join(f"{n} {b}" for n, b in system.svc_case)
+                   + f" = {lower}{system.svc_case_bytes} B")
+    out.append("handlers without the reset path: " + " + ".join(f"{n} {b}" for n, b in system.alone)
+               + f" = {lower}{system.alone_bytes} B")
+    out += [f"not on the reset path: {n} ({why})" for n, why in system.not_during_reset]
+    return out
+
+
 def _bytes(n: int | None, bounded: bool = True) -> str:
     if n is None:
         return "?"
@@ -116,6 +141,8 @@ def render_text(report: StackReport) -> None:
         console.print(f"system stack: {escape(system_sum(system))}"
                       + f" = {_bytes(system.bound_bytes, system.bounded)} of {_bytes(system.allotted_bytes)}"
                       + f"  [dim]({escape(system.assumption)})[/]")
+        for line in cases(system):
+            console.print(f"  {escape(line)}")
         if system.saved_by_levels:
             console.print(f"  [dim]if every handler nested: {_bytes(system.all_nest_bytes, system.bounded)}[/]")
     for r in report.roots:
