@@ -152,10 +152,16 @@ def test_isr_stack_nests_by_level(image) -> None:  # type: ignore[no-untyped-def
     system = report.system
     assert system is not None and system.origin == "static" and not system.unplaced
     roots = {r.name: r for r in report.roots}
-    levels = {x.level: x.handler for x in system.levels}
-    assert levels == {-1: "runtime.hardfaultHandler", 0x20: "IRQ23_Handler", 0x60: "IRQ28_Handler",
-                      0x80: "runtime.svcallHandler", 0xA0: "IRQ6_Handler", 0xFE: "runtime.pendsvHandler"}
-    assert system.bound_bytes == roots["_rt0_thumb_noos"].bound_bytes + sum(roots[n].bound_bytes for n in levels.values())
+    every = {-1: "runtime.hardfaultHandler", 0x20: "IRQ23_Handler", 0x60: "IRQ28_Handler",
+             0x80: "runtime.svcallHandler", 0xA0: "IRQ6_Handler", 0xFE: "runtime.pendsvHandler"}
+    # main.enableIRQs enables the IRQs after rt0_go left the MSP, and nothing before executes svc
+    # or pends PendSV: only HardFault nests on the reset path (gomcu.limits.reset_path)
+    assert {x.level: x.handler for x in system.levels} == {-1: "runtime.hardfaultHandler"}
+    assert {n for n, _ in system.not_during_reset} == set(every.values()) - {"runtime.hardfaultHandler"}
+    reset = roots["_rt0_thumb_noos"].bound_bytes + roots["runtime.hardfaultHandler"].bound_bytes
+    alone = sum(roots[n].bound_bytes for n in every.values())
+    assert (system.reset_case_bytes, system.alone_bytes) == (reset, alone)
+    assert system.bound_bytes == max(reset, alone)
 
 
 def test_handler_above_int_prio_syscall_makes_no_system_call(image) -> None:  # type: ignore[no-untyped-def]
@@ -196,8 +202,10 @@ def test_isr_stack_holds_reset_until_the_psp_switch_and_the_handlers(image) -> N
     8 B frame runs before it, at depth 0). Handlers: hardfault, svcall, pendsv 32 B each (their
     frames 0: throw is dying) but SVCall's Go-shaped slow path pushes g and lr and 16 B of
     arguments (24 B: egofw.S), EXTI0 8 + lineOf 8 + 32, EXTI9_5 8 + 32, TIM2 0 + mallocgc 48 +
-    gcStart 8 + gcDrain 16 + 32 (egofw.su); each at its own level, so all nest:
-    8 + 32 + 56 + 32 + 48 + 40 + 104 = 320 of 2048 B."""
+    gcStart 8 + gcDrain 16 + 32 (egofw.su); each at its own level. Only HardFault can be taken
+    before the switch (the IRQs are enabled after it, nothing before executes svc or pends PendSV):
+    the reset case is 8 + 32 = 40 B, the handlers alone 32 + 56 + 32 + 48 + 40 + 104 = 312 B, the
+    bound the larger: 312 of 2048 B (every handler nesting on the reset path was 320 B)."""
     report = stack.analyse(image)
     reset = next(r for r in report.roots if r.root.kind is RootKind.RESET)
     assert (reset.bound_bytes, [s.function for s in reset.bound.path]) == (8, ["_rt0_thumb_noos", "runtime.rt0_go"])
@@ -205,7 +213,8 @@ def test_isr_stack_holds_reset_until_the_psp_switch_and_the_handlers(image) -> N
     assert handlers == {"runtime.hardfaultHandler": 32, "runtime.svcallHandler": 24 + 32, "runtime.pendsvHandler": 32,
                         "IRQ6_Handler": 8 + 8 + 32, "IRQ23_Handler": 8 + 32, "IRQ28_Handler": 48 + 8 + 16 + 32}
     assert report.system is not None and report.system.bounded
-    assert (report.system.bound_bytes, report.system.allotted_bytes) == (320, 2048)
+    assert (report.system.bound_bytes, report.system.allotted_bytes) == (312, 2048)
+    assert (report.system.reset_case_bytes, report.system.all_nest_bytes) == (40, 320)
 
 
 def test_build_information_picks_the_target(image) -> None:  # type: ignore[no-untyped-def]

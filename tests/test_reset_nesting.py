@@ -45,7 +45,7 @@ def test_an_irq_enabled_after_the_switch_to_the_psp_is_not_on_the_reset_path() -
     assert system.alone_bytes == 2 * fault + max(irq0, systick)
     assert system.bound_bytes == max(reset + 2 * fault, 2 * fault + irq0) < reset + 2 * fault + irq0
     why = dict(system.not_during_reset)
-    assert "IRQ0: no enable of it is reachable" in why["IRQ0_Handler"] and "main.main" in why["IRQ0_Handler"]
+    assert "IRQ0: no enable of it is reachable from the reset path" in why["IRQ0_Handler"] and "main.main" in why["IRQ0_Handler"]
     assert "SYST_CSR setting TICKINT in main.main" in why["SysTick_Handler"]
     assert "only NMI, HardFault can be taken" in system.assumption
 

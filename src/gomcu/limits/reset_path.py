@@ -68,10 +68,10 @@ def not_during_reset(model: CodeModel, runtime: object | None, off_system_stack:
     caveat = (f" (through the calls gomcu resolved: {unresolved} indirect calls on that code are taken to enable "
               "nothing)") if unresolved else ""
     at_svc = tuple(n for n, _ in out if n in taken.at_svc)
-    svc = (f"; {', '.join(at_svc)} only at its svc instructions (the deepest {max(depths, default=0)} B down), "
-           "with what nests on them") if at_svc else ""
+    svc = (f"; {', '.join(at_svc)} only at the svc instructions it executes (the deepest {max(depths, default=0)} B "
+           "down), with what nests there") if at_svc else ""
     return ResetNesting(tuple(out), at_svc, max(depths, default=0),
-                        f"{scope} only {names} can be taken{svc}{caveat}")
+                        f"{scope} only {names} can be taken{caveat}{svc}")
 
 
 def _why(vector: int, where: Enable | None) -> str:
@@ -80,4 +80,4 @@ def _why(vector: int, where: Enable | None) -> str:
             15: "no write setting SYST_CSR.TICKINT or ICSR.PENDSTSET"}.get(vector, "no enable of it")
     elsewhere = f"; {where.how} in {where.function} at 0x{where.address:x}" if where is not None \
         else "; the code has none anywhere"
-    return f"{vector_name(vector)}: {what} is reachable from it{elsewhere}"
+    return f"{vector_name(vector)}: {what} is reachable from the reset path{elsewhere}"

@@ -132,7 +132,10 @@ def _system_note(memory: Any) -> str:
         return ""
     s = memory.stack.system
     lower = "" if s.bounded else "≥ "
-    note = (f"system stack (static): {system_sum(s)} = {lower}{fmt.size(s.bound_bytes)} of "
+    total = f"{lower}{fmt.size(s.bound_bytes)}"
+    if s.reset_case_bytes is not None:  # the sum is the reset case; the bound the largest case
+        total = f"{lower}{fmt.size(s.reset_case_bytes)}; bound (the largest case) {total}"
+    note = (f"system stack (static): {system_sum(s)} = {total} of "
             f"{fmt.size(s.allotted_bytes) if s.allotted_bytes is not None else 'unknown'} ({s.assumption})")
     if s.saved_by_levels:
         note += f"; if every handler nested: {lower}{fmt.size(s.all_nest_bytes)}"

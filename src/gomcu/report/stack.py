@@ -138,8 +138,10 @@ def render_text(report: StackReport) -> None:
     console.print(table)
     system = report.system
     if system is not None:
-        console.print(f"system stack: {escape(system_sum(system))}"
-                      + f" = {_bytes(system.bound_bytes, system.bounded)} of {_bytes(system.allotted_bytes)}"
+        total = _bytes(system.bound_bytes, system.bounded)
+        if system.reset_case_bytes is not None:  # the sum is the reset case; the bound the largest case
+            total = f"{_bytes(system.reset_case_bytes, system.bounded)}; bound (the largest case) {total}"
+        console.print(f"system stack: {escape(system_sum(system))} = {total} of {_bytes(system.allotted_bytes)}"
                       + f"  [dim]({escape(system.assumption)})[/]")
         for line in cases(system):
             console.print(f"  {escape(line)}")
