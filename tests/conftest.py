@@ -37,6 +37,15 @@ def run_gomcu(*args: str, cwd: Path | None = None, timeout: float = 120) -> subp
     )
 
 
+def read_su(path: Path) -> dict[str, int]:
+    """Function -> frame bytes from one of GCC's -fstack-usage (.su) files: the frame oracle."""
+    out = {}
+    for line in path.read_text().splitlines():
+        where, size, _ = line.split("\t")
+        out[where.rsplit(":", 1)[-1]] = int(size)
+    return out
+
+
 def needs_tool(name: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(shutil.which(name) is None, reason=f"{name} is not installed")
 

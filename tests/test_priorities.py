@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, assert_rebuilds_identically, needs_tool, run_gomcu
+from conftest import FIXTURES, assert_rebuilds_identically, needs_tool, read_su, run_gomcu
 from gomcu import image
 from gomcu.code import model
 from gomcu.code.priorities import find
@@ -23,11 +23,7 @@ IRQ0, IRQ1, IRQ2, PENDSV, SYSTICK = 16, 17, 18, 14, 15
 
 
 def _su(variant: str) -> dict[str, int]:
-    out = {}
-    for line in (PRIO / variant / "prio.su").read_text().splitlines():
-        where, size, _ = line.split("\t")
-        out[where.rsplit(":", 1)[-1]] = int(size)
-    return out
+    return read_su(PRIO / variant / "prio.su")
 
 
 def _stack(variant: str):

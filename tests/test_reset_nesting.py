@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import FIXTURES, assert_rebuilds_identically, needs_tool, run_gomcu
+from conftest import FIXTURES, assert_rebuilds_identically, needs_tool, read_su, run_gomcu
 from gomcu import image
 from gomcu.code import model
 from gomcu.code.enables import enables
@@ -20,11 +20,7 @@ FRAME = 32  # exception frame, no FPU
 
 
 def _su(variant: str) -> dict[str, int]:
-    out = {}
-    for line in (RESET / variant / "resetnest.su").read_text().splitlines():
-        where, size, _ = line.split("\t")
-        out[where.rsplit(":", 1)[-1]] = int(size)
-    return out
+    return read_su(RESET / variant / "resetnest.su")
 
 
 def _figures(variant: str) -> tuple[int, int, int, int]:

@@ -107,13 +107,13 @@ def cases(system: SystemStack) -> list[str]:
     """The cases the bound is the largest of, when handlers are left off the reset path."""
     if system.alone_bytes is None:
         return []
-    lower = "" if system.bounded else ">= "
-    out = [f"reset path + handlers that can nest on it: {lower}{system.reset_case_bytes} B"]
+    b = system.bounded
+    out = [f"reset path + handlers that can nest on it: {_bytes(system.reset_case_bytes, b)}"]
     if system.svc_case_bytes is not None:
-        out.append(f"deepest svc ({system.svc_depth} B) + " + " + ".join(f"{n} {b}" for n, b in system.svc_case)
-                   + f" = {lower}{system.svc_case_bytes} B")
-    out.append("handlers without the reset path: " + " + ".join(f"{n} {b}" for n, b in system.alone)
-               + f" = {lower}{system.alone_bytes} B")
+        out.append(f"deepest svc ({system.svc_depth} B) + " + " + ".join(f"{n} {x}" for n, x in system.svc_case)
+                   + f" = {_bytes(system.svc_case_bytes, b)}")
+    out.append("handlers without the reset path: " + " + ".join(f"{n} {x}" for n, x in system.alone)
+               + f" = {_bytes(system.alone_bytes, b)}")
     out += [f"not on the reset path: {n} ({why})" for n, why in system.not_during_reset]
     return out
 
