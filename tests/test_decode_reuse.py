@@ -38,6 +38,48 @@ def test_reused_summaries_equal_a_fresh_decoding(elf: Path) -> None:
         assert conditional > 0, "no IT block: the test does not see the case the memo key guards"
 
 
+@pytest.mark.parametrize("elf", ARM_ELVES, ids=lambda p: p.name)
+def test_moved_summaries_equal_a_decoding_without_reuse(elf: Path) -> None:
+    """Branches, calls and literal loads reused from another address (target or literal moved,
+    the literal word read again) equal a decoding that reuses nothing, over every function's
+    whole extent (literal pools decoded as code included) and from 2 bytes in (a re-decode after
+    a pool starts there), with one decoder shared by all of them as the code model shares it."""
+    image = load(elf)
+    built = CodeModel(image)
+    shared, plain = ThumbDecoder(image.core), ThumbDecoder(image.core, reuse=False)
+    moved = 0
+    for function in built.functions:
+        for lo in (function.address, function.address + 2):
+            code = image.read(lo, function.address + function.size - lo) or b""
+            assert shared.decode(code, lo, built.word) == plain.decode(code, lo, built.word), (function.name, lo)
+    moved = {how for how, _, _ in shared._memo.values()}
+    assert {"target", "literal value"} <= moved, "no moved summary was reused: the test does not see them"
+
+
+def test_fast_reader_agrees_with_capstone_objects() -> None:
+    """Instruction boundaries and conditions read straight from capstone's instruction array
+    equal those of its public `CsInsn` objects."""
+    import capstone
+
+    image = load(REFMW_BUILD / "refmw-m3.elf")
+    built = CodeModel(image)
+    cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+    cs.detail = True
+    compared = 0
+    for function in built.functions:
+        for lo, hi in built._code_runs(function.address, function.address + function.size):
+            code = image.read(lo, hi - lo) or b""
+            ours = [i for i in ThumbDecoder(image.core, reuse=False).decode(code, lo, built.word)
+                    if i.kind is not Kind.INVALID]
+            theirs = list(cs.disasm(code, lo))
+            assert [(i.address, i.size) for i in ours] == [(i.address, i.size) for i in theirs[: len(ours)]]
+            for mine, cs_insn in zip(ours, theirs):
+                if mine.kind is Kind.OTHER and mine.dst is None:
+                    assert mine.conditional == (cs_insn.cc not in (capstone.arm.ARM_CC_AL, capstone.arm.ARM_CC_INVALID))
+            compared += len(ours)
+    assert compared > 1000
+
+
 @pytest.mark.parametrize("elf", [p for p in ARM_ELVES if load(p).dwarf is not None], ids=lambda p: p.name)
 def test_line_rows_equal_pyelftools(elf: Path) -> None:
     dwarf = load(elf).dwarf

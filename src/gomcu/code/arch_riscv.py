@@ -6,7 +6,6 @@ unshifted; both are turned into absolute values here.
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import capstone
 from capstone import riscv as R
@@ -91,7 +90,7 @@ class RiscvDecoder:
         regs = [o.reg for o in ins.operands if o.type == _REG]
         if summary.dst is not None and regs and regs[0] == summary.dst and ins.id not in _READS_DST:
             regs = regs[1:]
-        return replace(summary, reads=tuple(regs))
+        return summary._replace(reads=tuple(regs))
 
     def _summarise(self, ins: capstone.CsInsn) -> Insn:
         iid, addr, size = ins.id, ins.address, ins.size

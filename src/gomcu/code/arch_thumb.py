@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-from operator import attrgetter
+import ctypes
+import struct
 from typing import Any
 
 import capstone
@@ -34,16 +34,46 @@ _CORE_REGS = frozenset(range(A.ARM_REG_R0, A.ARM_REG_R12 + 1)) | {A.ARM_REG_SB, 
 _PC_RELATIVE = frozenset({A.ARM_INS_B, A.ARM_INS_BL, A.ARM_INS_BLX, A.ARM_INS_CBZ, A.ARM_INS_CBNZ, A.ARM_INS_ADR})
 _PLACE_FREE_GROUPS = frozenset(range(A.ARM_GRP_ENDING)) - {
     A.ARM_GRP_JUMP, A.ARM_GRP_CALL, A.ARM_GRP_BRANCH_RELATIVE, A.ARM_GRP_INT}
-_GET_REST = attrgetter(*(f.name for f in fields(Insn)[1:]))  # every field after `address`, in order
+_VALUE, _LITERAL = Insn._fields.index("value") - 1, Insn._fields.index("literal") - 1  # places after `address`
+#: How a summary is reused for the same encoding at another address: as it is; with its branch
+#: target moved by the distance; with its literal's address moved (the distance is the same
+#: from the word-aligned pc), and the value it loads read again.
+_SAME, _TARGET, _LITERAL_MOVED, _LITERAL_VALUE = "same", "target", "literal", "literal value"
 
 
-def _complete(insn: Insn, **fields: object) -> Insn:
-    """Set fields of a summary `_summarise` has just made and nobody else holds yet: in place,
-    because copying (`dataclasses.replace`) ran once per decoded instruction and cost more than
-    the decoding."""
-    for name, value in fields.items():
-        object.__setattr__(insn, name, value)
-    return insn
+def _distance(how: str, insn: Insn) -> int:
+    """What `_moved` adds to a new address: the branch's offset, or the literal's from the aligned pc."""
+    if how is _TARGET:
+        return (insn.target or 0) - insn.address
+    if how is _SAME:
+        return 0
+    return (insn.literal or 0) - ((insn.address + 4) & ~3)
+
+
+def _moved(how: str, rest: tuple[Any, ...], distance: int, at: int, read_word: ReadWord) -> Insn:
+    """A summary decoded elsewhere, for the same encoding at `at` (see `_reuse`)."""
+    if how is _TARGET:  # rest is (size, kind, target, ...)
+        return Insn(at, rest[0], rest[1], at + distance, *rest[3:])
+    fields = list(rest)
+    fields[_LITERAL] = literal = ((at + 4) & ~3) + distance
+    if how is _LITERAL_VALUE:
+        fields[_VALUE] = read_word(literal)
+    return Insn(at, *fields)
+
+
+def _reuse(view: _Detail, summary: Insn) -> str | None:
+    """How the summary of a pc-relative instruction moves with it: a direct branch or call
+    (its target), a literal load (its literal, and the value when the summary holds the word
+    read there); None for anything else (adr, ldr pc, table branches, ...)."""
+    if view.id in (A.ARM_INS_B, A.ARM_INS_BL, A.ARM_INS_CBZ, A.ARM_INS_CBNZ) \
+            and summary.kind in (Kind.CALL, Kind.BRANCH) and summary.target is not None:
+        return _TARGET
+    if summary.literal is not None and summary.kind is Kind.OTHER and summary.dst not in (SP, PC) \
+            and len(view.operands) == 2:
+        if view.id == A.ARM_INS_LDR and not summary.conditional:
+            return _LITERAL_VALUE
+        return _LITERAL_MOVED if summary.value is None else None
+    return None
 
 
 def _reg_bytes(reg: int) -> int:
@@ -54,18 +84,44 @@ def _reg_bytes(reg: int) -> int:
     return 4
 
 
+def _row_format() -> struct.Struct:
+    """capstone's `cs_insn` as a struct layout that reads id, address, size, mnemonic and the
+    detail pointer of every instruction `cs_disasm` returns in one C call: `CsInsn` objects (a
+    deep copy of each instruction and its detail) cost more than the decoding itself. The
+    offsets come from capstone's own ctypes declaration, so a layout change follows it."""
+    raw = capstone._cs_insn
+    pointer = {4: "I", 8: "Q"}[ctypes.sizeof(ctypes.c_void_p)]
+    wanted = {"id": "I", "address": "Q", "size": "H", "mnemonic": f"{raw.mnemonic.size}s", "detail": pointer}
+    layout, at = "<", 0
+    for name, _ in raw._fields_:
+        field = getattr(raw, name)
+        if field.offset > at:
+            layout += f"{field.offset - at}x"
+        layout += wanted.get(name, f"{field.size}x")
+        at = field.offset + field.size
+    if ctypes.sizeof(raw) > at:
+        layout += f"{ctypes.sizeof(raw) - at}x"
+    if struct.calcsize(layout) != ctypes.sizeof(raw):  # pragma: no cover - a capstone this code does not know
+        raise ImportError(f"capstone {capstone.__version__}: cs_insn layout {layout!r} does not match its size")
+    return struct.Struct(layout)
+
+
+_ROW = _row_format()
+_INSN_SIZE = ctypes.sizeof(capstone._cs_insn)
+_INSN_PTR = ctypes.POINTER(capstone._cs_insn)
+_CS = capstone._cs
+
+
 class _Detail:
-    """What `_summarise` reads of an instruction, taken from capstone's detail structure as it is:
-    `CsInsn`'s own attributes copy every operand into new objects on first use, which cost more
-    than the decoding itself."""
+    """What `_summarise` reads of an instruction, taken from capstone's detail structure as it is
+    (no copy): the operands, condition, writeback and groups."""
 
     __slots__ = ("id", "address", "size", "cc", "writeback", "groups", "operands")
 
-    def __init__(self, ins: capstone.CsInsn) -> None:
-        raw = ins._raw
-        detail = raw.detail.contents
+    def __init__(self, iid: int, address: int, size: int, detail_at: int) -> None:
+        detail = capstone._cs_detail.from_address(detail_at)
         arm = detail.arch.arm
-        self.id, self.address, self.size = raw.id, raw.address, raw.size
+        self.id, self.address, self.size = iid, address, size
         self.cc, self.writeback = arm.cc, arm.writeback
         self.groups = detail.groups[: detail.groups_count]
         self.operands = arm.operands[: arm.op_count]
@@ -78,14 +134,16 @@ class ThumbDecoder:
     clobbered = frozenset({A.ARM_REG_R0, A.ARM_REG_R1, A.ARM_REG_R2, A.ARM_REG_R3, A.ARM_REG_R12, LR})
     min_size = 2
 
-    def __init__(self, core: str = "ARMv7-M") -> None:
+    def __init__(self, core: str = "ARMv7-M", reuse: bool = True) -> None:
         self.core = core
+        self.reuse = reuse  # False: every instruction summarised afresh (what the tests compare against)
         self._cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self._cs.detail = True
         #: (encoding, mnemonic) -> the summary's fields after `address`, for instructions whose
         #: summary does not depend on their address: a firmware repeats about half its encodings.
         #: The mnemonic carries the IT block's condition, which the encoding alone does not.
-        self._memo: dict[tuple[bytes, str], tuple[Any, ...]] = {}
+        self._memo: dict[tuple[bytes, bytes], tuple[str, tuple[Any, ...], int]] = {}  # -> (how, fields, distance)
+        self._access = ((ctypes.c_uint16 * 64)(), ctypes.c_uint8(), (ctypes.c_uint16 * 64)(), ctypes.c_uint8())
         self._registers = register_numbers(self._cs, A.ARM_REG_ENDING, {
             "r9": "sb", "r10": "sl", "r11": "fp", "r12": "ip", "r13": "sp", "r14": "lr", "r15": "pc"})
 
@@ -98,45 +156,73 @@ class ThumbDecoder:
     def decode(self, code: bytes, address: int, read_word: ReadWord) -> list[Insn]:
         out: list[Insn] = []
         offset = 0
-        memo = self._memo
         while offset < len(code):
-            start = len(out)
-            for ins in self._cs.disasm(code[offset:], address + offset):
-                at, size = ins.address, ins.size
-                key = (code[at - address : at - address + size], ins.mnemonic)
-                rest = memo.get(key)
-                if rest is not None:  # the same encoding in the same IT state, seen before
-                    out.append(Insn(at, *rest))
-                    continue
-                insn, moves = self._decode_one(ins, read_word)
-                if not moves:
-                    memo[key] = _GET_REST(insn)
-                out.append(insn)
-            decoded = sum(i.size for i in out[start:])
-            offset += decoded
+            offset = self._decode_run(code, address, offset, read_word, out)
             if offset < len(code):  # capstone stopped: record the hole and resynchronise
                 out.append(Insn(address + offset, 2, Kind.INVALID))
                 offset += 2
         return out
 
-    def _decode_one(self, ins: capstone.CsInsn, read_word: ReadWord) -> tuple[Insn, bool]:
-        """The summary of one instruction, and whether it depends on where the instruction is
-        (pc-relative operands, branch targets): only those that do not are reused by encoding."""
+    def _decode_run(self, code: bytes, address: int, offset: int, read_word: ReadWord, out: list[Insn]) -> int:
+        """Decode from `offset` until capstone stops (the end, or bytes it cannot decode), in one
+        C call; returns the offset where it stopped. An encoding seen before in the same IT state
+        reuses its summary (`_memo`); one that branches or loads a literal is moved to here."""
+        memo = self._memo
+        found = _INSN_PTR()
+        count = _CS.cs_disasm(self._cs.csh, code[offset:] if offset else code, len(code) - offset,
+                              address + offset, 0, ctypes.byref(found))
+        if not count:
+            return offset
         try:
-            view = _Detail(ins)
+            base = ctypes.addressof(found.contents)
+            rows = _ROW.iter_unpack(ctypes.string_at(base, count * _INSN_SIZE))
+            for k, (iid, at, size, mnemonic, detail) in enumerate(rows):
+                at_offset = at - address
+                key = (code[at_offset : at_offset + size], mnemonic.partition(b"\0")[0])
+                reuse = memo.get(key) if self.reuse else None
+                if reuse is not None:  # the same encoding in the same IT state, seen before
+                    how, rest, delta = reuse
+                    out.append(Insn(at, *rest) if how is _SAME else _moved(how, rest, delta, at, read_word))
+                    continue
+                insn, reusable = self._decode_one(found[k], iid, at, size, detail, read_word)
+                if reusable is not None:
+                    memo[key] = (reusable, insn[1:], _distance(reusable, insn))
+                out.append(insn)
+            return at_offset + size
+        finally:
+            _CS.cs_free(found, count)
+
+    def _decode_one(self, raw: Any, iid: int, at: int, size: int, detail: int,
+                    read_word: ReadWord) -> tuple[Insn, str | None]:
+        """The summary of one instruction, and how it may be reused for the same encoding
+        elsewhere: as it is (`_SAME`), with its branch target or literal moved by the distance
+        (`_TARGET`, `_LITERAL_MOVED`, `_LITERAL_VALUE`: the value loaded is read again there), or
+        not at all (None: another pc-relative operand)."""
+        try:
+            view = _Detail(iid, at, size, detail)
             moves = view.id in _PC_RELATIVE or not _PLACE_FREE_GROUPS.issuperset(view.groups) or any(
                 (o.type == _OP_REG and o.reg == PC) or (o.type == _OP_MEM and (o.mem.base == PC or o.mem.index == PC))
                 for o in view.operands)
             summary = self._summarise(view, read_word)
-            read, written = ins.regs_access()
+            read, written = self._regs_access(raw)
             literal = self._literal(view, summary)
         except (IndexError, AttributeError):  # operands no real code has (data read as code)
-            return Insn(ins.address, ins.size, Kind.INVALID), True
-        _complete(summary, reads=tuple(r for r in read if r in _CORE_REGS),
-                  writes=tuple(r for r in written if r in _CORE_REGS and r != summary.dst))
+            return Insn(at, size, Kind.INVALID), None
+        summary = summary._replace(reads=tuple(r for r in read if r in _CORE_REGS),
+                                   writes=tuple(r for r in written if r in _CORE_REGS and r != summary.dst))
         if literal is not None:
-            _complete(summary, literal=literal[0], literal_bytes=literal[1])
-        return summary, moves
+            summary = summary._replace(literal=literal[0], literal_bytes=literal[1])
+        return summary, _SAME if not moves else _reuse(view, summary)
+
+    def _regs_access(self, raw: Any) -> tuple[list[int], list[int]]:
+        """Every register the instruction reads and writes, explicit and implicit (capstone's
+        `cs_regs_access` on the instruction as `cs_disasm` left it)."""
+        read, read_count, written, written_count = self._access
+        status = _CS.cs_regs_access(self._cs.csh, raw, ctypes.byref(read), ctypes.byref(read_count),
+                                    ctypes.byref(written), ctypes.byref(written_count))
+        if status != capstone.CS_ERR_OK:
+            raise capstone.CsError(status)
+        return read[: read_count.value], written[: written_count.value]
 
     @staticmethod
     def _literal(ins: capstone.CsInsn, summary: Insn) -> tuple[int, int] | None:

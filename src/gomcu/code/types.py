@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class Kind(enum.IntEnum):
@@ -26,8 +27,7 @@ class Kind(enum.IntEnum):
     INVALID = 11  # bytes capstone could not decode
 
 
-@dataclass(frozen=True, slots=True)
-class Insn:
+class Insn(NamedTuple):
     """One decoded instruction, summarised.
 
     `sp_delta` is the change of sp it makes (negative when it allocates). `conditional` marks
@@ -35,6 +35,10 @@ class Insn:
     also falls through. `dst`/`value`/`load_base`/`load_offset`/`copy_from`/`add_low` describe how
     it sets a register, so that constants can be propagated (gomcu.code.constprop); `writes` lists
     the other registers it overwrites, which then hold nothing known.
+
+    A named tuple, not a dataclass: a firmware has tens of thousands of instructions, and a frozen
+    dataclass's `__init__` (one `object.__setattr__` per field) cost more than decoding them;
+    a tuple is built in one step, is as immutable, and pickles as its fields.
     """
 
     address: int
@@ -65,11 +69,6 @@ class Insn:
     @property
     def end(self) -> int:
         return self.address + self.size
-
-    def __reduce__(self) -> tuple[type[Insn], tuple[object, ...]]:
-        """Pickled as its constructor's arguments: a stored code model holds tens of thousands,
-        and a slots dataclass's own `__setstate__` would make reading it back several times slower."""
-        return Insn, tuple(getattr(self, name) for name in self.__slots__)
 
 
 @dataclass(frozen=True)
