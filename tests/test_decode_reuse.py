@@ -40,7 +40,8 @@ def test_reused_summaries_equal_a_fresh_decoding(elf: Path) -> None:
 
 @pytest.mark.parametrize("elf", ARM_ELVES, ids=lambda p: p.name)
 def test_moved_summaries_equal_a_decoding_without_reuse(elf: Path) -> None:
-    """Branches, calls and literal loads reused from another address (target or literal moved,
+    """Branches, calls and literal loads reused from another instruction with the same operand
+    text before the pc-relative operand (target or literal offset read from this one's operand,
     the literal word read again) equal a decoding that reuses nothing, over every function's
     whole extent (literal pools decoded as code included) and from 2 bytes in (a re-decode after
     a pool starts there), with one decoder shared by all of them as the code model shares it."""
@@ -52,7 +53,7 @@ def test_moved_summaries_equal_a_decoding_without_reuse(elf: Path) -> None:
         for lo in (function.address, function.address + 2):
             code = image.read(lo, function.address + function.size - lo) or b""
             assert shared.decode(code, lo, built.word) == plain.decode(code, lo, built.word), (function.name, lo)
-    moved = {how for how, _, _ in shared._memo.values()}
+    moved = {how for how, _, _ in shared._memo_moved.values()}
     assert {"target", "literal value"} <= moved, "no moved summary was reused: the test does not see them"
 
 

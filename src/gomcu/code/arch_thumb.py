@@ -41,35 +41,34 @@ _VALUE, _LITERAL = Insn._fields.index("value") - 1, Insn._fields.index("literal"
 _SAME, _TARGET, _LITERAL_MOVED, _LITERAL_VALUE = "same", "target", "literal", "literal value"
 
 
-def _distance(how: str, insn: Insn) -> int:
-    """What `_moved` adds to a new address: the branch's offset, or the literal's from the aligned pc."""
-    if how is _TARGET:
-        return (insn.target or 0) - insn.address
-    if how is _SAME:
-        return 0
-    return (insn.literal or 0) - ((insn.address + 4) & ~3)
-
-
-def _moved(how: str, rest: tuple[Any, ...], distance: int, at: int, read_word: ReadWord) -> Insn:
-    """A summary decoded elsewhere, for the same encoding at `at` (see `_reuse`)."""
+def _placed(how: str, rest: tuple[Any, ...], operand: int, at: int, read_word: ReadWord) -> Insn:
+    """The summary of an instruction at `at` whose other fields (`rest`, after `address`) are those
+    of an instruction decoded before with the same operand text, from its pc-relative operand
+    (see `_reuse`): the branch target, or the literal's offset from the word-aligned pc."""
     if how is _TARGET:  # rest is (size, kind, target, ...)
-        return Insn(at, rest[0], rest[1], at + distance, *rest[3:])
+        return Insn(at, rest[0], rest[1], operand, *rest[3:])
     fields = list(rest)
-    fields[_LITERAL] = literal = ((at + 4) & ~3) + distance
+    fields[_LITERAL] = literal = ((at + 4) & ~3) + operand
     if how is _LITERAL_VALUE:
         fields[_VALUE] = read_word(literal)
     return Insn(at, *fields)
 
 
 def _reuse(view: _Detail, summary: Insn) -> str | None:
-    """How the summary of a pc-relative instruction moves with it: a direct branch or call
-    (its target), a literal load (its literal, and the value when the summary holds the word
-    read there); None for anything else (adr, ldr pc, table branches, ...)."""
-    if view.id in (A.ARM_INS_B, A.ARM_INS_BL, A.ARM_INS_CBZ, A.ARM_INS_CBNZ) \
-            and summary.kind in (Kind.CALL, Kind.BRANCH) and summary.target is not None:
+    """How the summary of a pc-relative instruction moves with it, for `_placed`: a direct branch
+    or call (its target, capstone's absolute immediate), a literal load into a register (its
+    literal, and the value when the summary holds the word read there); None for anything else
+    (adr, ldr pc, table branches, ...). Everything else in the summary follows from the
+    instruction, its IT state and its operand text before the pc-relative operand."""
+    ops = view.operands
+    where = 1 if view.id in (A.ARM_INS_CBZ, A.ARM_INS_CBNZ) else 0
+    if view.id in (A.ARM_INS_B, A.ARM_INS_BL, A.ARM_INS_CBZ, A.ARM_INS_CBNZ) and len(ops) == where + 1 \
+            and ops[where].type == _OP_IMM and summary.kind in (Kind.CALL, Kind.BRANCH) \
+            and summary.target == ops[where].imm:
         return _TARGET
-    if summary.literal is not None and summary.kind is Kind.OTHER and summary.dst not in (SP, PC) \
-            and len(view.operands) == 2:
+    if view.id in _LITERAL_LOADS and len(ops) == 2 and ops[0].type == _OP_REG and ops[1].type == _OP_MEM \
+            and ops[1].mem.base == PC and ops[1].mem.index == 0 and summary.kind is Kind.OTHER \
+            and summary.dst not in (None, SP, PC) and summary.literal == ((view.address + 4) & ~3) + ops[1].mem.disp:
         if view.id == A.ARM_INS_LDR and not summary.conditional:
             return _LITERAL_VALUE
         return _LITERAL_MOVED if summary.value is None else None
@@ -107,6 +106,23 @@ def _row_format() -> struct.Struct:
 
 
 _ROW = _row_format()
+_OP_STR_AT, _OP_STR_SIZE = capstone._cs_insn.op_str.offset, capstone._cs_insn.op_str.size
+
+
+def _operand_at(index: int, field: str) -> int:
+    """Where operand `index`'s `imm` or `mem.disp` lies in capstone's detail structure."""
+    from capstone import arm
+
+    at = capstone._cs_detail.arch.offset + arm.CsArm.operands.offset + index * ctypes.sizeof(arm.ArmOp)
+    at += arm.ArmOp.value.offset
+    return at + (arm.ArmOpMem.disp.offset if field == "disp" else arm.ArmOpValue.imm.offset)
+
+
+#: Instructions whose pc-relative operand is all that differs between their summaries (see
+#: `_reuse`): the branch target (capstone gives it absolute) or the literal's offset.
+_OPERAND_AT = {A.ARM_INS_B: _operand_at(0, "imm"), A.ARM_INS_BL: _operand_at(0, "imm"),
+               A.ARM_INS_CBZ: _operand_at(1, "imm"), A.ARM_INS_CBNZ: _operand_at(1, "imm"),
+               **{iid: _operand_at(1, "disp") for iid in _LITERAL_LOADS}}
 _INSN_SIZE = ctypes.sizeof(capstone._cs_insn)
 _INSN_PTR = ctypes.POINTER(capstone._cs_insn)
 _CS = capstone._cs
@@ -142,7 +158,11 @@ class ThumbDecoder:
         #: (encoding, mnemonic) -> the summary's fields after `address`, for instructions whose
         #: summary does not depend on their address: a firmware repeats about half its encodings.
         #: The mnemonic carries the IT block's condition, which the encoding alone does not.
-        self._memo: dict[tuple[bytes, bytes], tuple[str, tuple[Any, ...], int]] = {}  # -> (how, fields, distance)
+        self._memo: dict[tuple[bytes, bytes], tuple[Any, ...]] = {}
+        #: (instruction id, mnemonic, size, operand text before the pc-relative operand) -> (how it
+        #: moves, the summary's fields after `address`, where its pc-relative operand sits in the
+        #: detail): branches, calls and literal loads, whose encodings all differ by their offset.
+        self._memo_moved: dict[tuple[int, bytes, int, bytes], tuple[str, tuple[Any, ...], int]] = {}
         self._access = ((ctypes.c_uint16 * 64)(), ctypes.c_uint8(), (ctypes.c_uint16 * 64)(), ctypes.c_uint8())
         self._registers = register_numbers(self._cs, A.ARM_REG_ENDING, {
             "r9": "sb", "r10": "sl", "r11": "fp", "r12": "ip", "r13": "sp", "r14": "lr", "r15": "pc"})
@@ -167,7 +187,7 @@ class ThumbDecoder:
         """Decode from `offset` until capstone stops (the end, or bytes it cannot decode), in one
         C call; returns the offset where it stopped. An encoding seen before in the same IT state
         reuses its summary (`_memo`); one that branches or loads a literal is moved to here."""
-        memo = self._memo
+        memo, memo_moved = self._memo, self._memo_moved
         found = _INSN_PTR()
         count = _CS.cs_disasm(self._cs.csh, code[offset:] if offset else code, len(code) - offset,
                               address + offset, 0, ctypes.byref(found))
@@ -179,14 +199,25 @@ class ThumbDecoder:
             for k, (iid, at, size, mnemonic, detail) in enumerate(rows):
                 at_offset = at - address
                 key = (code[at_offset : at_offset + size], mnemonic.partition(b"\0")[0])
-                reuse = memo.get(key) if self.reuse else None
-                if reuse is not None:  # the same encoding in the same IT state, seen before
-                    how, rest, delta = reuse
-                    out.append(Insn(at, *rest) if how is _SAME else _moved(how, rest, delta, at, read_word))
+                rest = memo.get(key) if self.reuse else None
+                if rest is not None:  # the same encoding in the same IT state, seen before
+                    out.append(Insn(at, *rest))
                     continue
+                operand_key = None
+                if iid in _OPERAND_AT:  # a branch or load whose summary moves with its pc-relative operand
+                    text = ctypes.string_at(base + k * _INSN_SIZE + _OP_STR_AT, _OP_STR_SIZE).partition(b"\0")[0]
+                    operand_key = (iid, key[1], size, text.partition(b"#")[0])
+                    moved = memo_moved.get(operand_key) if self.reuse else None
+                    if moved is not None:
+                        how, rest, operand_at = moved
+                        out.append(_placed(how, rest, ctypes.c_int32.from_address(detail + operand_at).value,
+                                           at, read_word))
+                        continue
                 insn, reusable = self._decode_one(found[k], iid, at, size, detail, read_word)
-                if reusable is not None:
-                    memo[key] = (reusable, insn[1:], _distance(reusable, insn))
+                if reusable is _SAME:
+                    memo[key] = insn[1:]
+                elif reusable is not None and operand_key is not None:
+                    memo_moved[operand_key] = (reusable, insn[1:], _OPERAND_AT[iid])
                 out.append(insn)
             return at_offset + size
         finally:

@@ -240,14 +240,19 @@ class Image:
                 return sec
         return None
 
-    @property
+    @cached_property
     def alloc_sections(self) -> tuple[Section, ...]:
         return tuple(s for s in self.sections if s.alloc and s.size > 0)
 
+    @cached_property
+    def _alloc_ranges(self) -> tuple[tuple[int, int, Section], ...]:
+        return tuple((s.vma, s.vma + s.size, s) for s in self.alloc_sections)
+
     def section_at(self, address: int) -> Section | None:
-        """The allocated section whose VMA range holds `address`."""
-        for sec in self.alloc_sections:
-            if sec.contains(address):
+        """The allocated section whose VMA range holds `address` (asked for every literal word
+        the decoder reads: kept to a scan of plain ranges)."""
+        for lo, hi, sec in self._alloc_ranges:
+            if lo <= address < hi:
                 return sec
         return None
 
