@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
-import struct
 from typing import Any
 
 import capstone
 from capstone import arm as A
 
 from gomcu.code.arch import Read, ReadWord, register_numbers
+from gomcu.code.csraw import ArmDetail, Decoded, operand_at, read_int32
 from gomcu.code.types import Insn, Kind
 
 SP, PC, LR = A.ARM_REG_SP, A.ARM_REG_PC, A.ARM_REG_LR
@@ -54,7 +53,7 @@ def _placed(how: str, rest: tuple[Any, ...], operand: int, at: int, read_word: R
     return Insn(at, *fields)
 
 
-def _reuse(view: _Detail, summary: Insn) -> str | None:
+def _reuse(view: ArmDetail, summary: Insn) -> str | None:
     """How the summary of a pc-relative instruction moves with it, for `_placed`: a direct branch
     or call (its target, capstone's absolute immediate), a literal load into a register (its
     literal, and the value when the summary holds the word read there); None for anything else
@@ -83,64 +82,11 @@ def _reg_bytes(reg: int) -> int:
     return 4
 
 
-def _row_format() -> struct.Struct:
-    """capstone's `cs_insn` as a struct layout that reads id, address, size, mnemonic and the
-    detail pointer of every instruction `cs_disasm` returns in one C call: `CsInsn` objects (a
-    deep copy of each instruction and its detail) cost more than the decoding itself. The
-    offsets come from capstone's own ctypes declaration, so a layout change follows it."""
-    raw = capstone._cs_insn
-    pointer = {4: "I", 8: "Q"}[ctypes.sizeof(ctypes.c_void_p)]
-    wanted = {"id": "I", "address": "Q", "size": "H", "mnemonic": f"{raw.mnemonic.size}s", "detail": pointer}
-    layout, at = "<", 0
-    for name, _ in raw._fields_:
-        field = getattr(raw, name)
-        if field.offset > at:
-            layout += f"{field.offset - at}x"
-        layout += wanted.get(name, f"{field.size}x")
-        at = field.offset + field.size
-    if ctypes.sizeof(raw) > at:
-        layout += f"{ctypes.sizeof(raw) - at}x"
-    if struct.calcsize(layout) != ctypes.sizeof(raw):  # pragma: no cover - a capstone this code does not know
-        raise ImportError(f"capstone {capstone.__version__}: cs_insn layout {layout!r} does not match its size")
-    return struct.Struct(layout)
-
-
-_ROW = _row_format()
-_OP_STR_AT, _OP_STR_SIZE = capstone._cs_insn.op_str.offset, capstone._cs_insn.op_str.size
-
-
-def _operand_at(index: int, field: str) -> int:
-    """Where operand `index`'s `imm` or `mem.disp` lies in capstone's detail structure."""
-    from capstone import arm
-
-    at = capstone._cs_detail.arch.offset + arm.CsArm.operands.offset + index * ctypes.sizeof(arm.ArmOp)
-    at += arm.ArmOp.value.offset
-    return at + (arm.ArmOpMem.disp.offset if field == "disp" else arm.ArmOpValue.imm.offset)
-
-
 #: Instructions whose pc-relative operand is all that differs between their summaries (see
 #: `_reuse`): the branch target (capstone gives it absolute) or the literal's offset.
-_OPERAND_AT = {A.ARM_INS_B: _operand_at(0, "imm"), A.ARM_INS_BL: _operand_at(0, "imm"),
-               A.ARM_INS_CBZ: _operand_at(1, "imm"), A.ARM_INS_CBNZ: _operand_at(1, "imm"),
-               **{iid: _operand_at(1, "disp") for iid in _LITERAL_LOADS}}
-_INSN_SIZE = ctypes.sizeof(capstone._cs_insn)
-_INSN_PTR = ctypes.POINTER(capstone._cs_insn)
-_CS = capstone._cs
-
-
-class _Detail:
-    """What `_summarise` reads of an instruction, taken from capstone's detail structure as it is
-    (no copy): the operands, condition, writeback and groups."""
-
-    __slots__ = ("id", "address", "size", "cc", "writeback", "groups", "operands")
-
-    def __init__(self, iid: int, address: int, size: int, detail_at: int) -> None:
-        detail = capstone._cs_detail.from_address(detail_at)
-        arm = detail.arch.arm
-        self.id, self.address, self.size = iid, address, size
-        self.cc, self.writeback = arm.cc, arm.writeback
-        self.groups = detail.groups[: detail.groups_count]
-        self.operands = arm.operands[: arm.op_count]
+_OPERAND_AT = {A.ARM_INS_B: operand_at(0, "imm"), A.ARM_INS_BL: operand_at(0, "imm"),
+               A.ARM_INS_CBZ: operand_at(1, "imm"), A.ARM_INS_CBNZ: operand_at(1, "imm"),
+               **{iid: operand_at(1, "disp") for iid in _LITERAL_LOADS}}
 
 
 class ThumbDecoder:
@@ -163,7 +109,6 @@ class ThumbDecoder:
         #: moves, the summary's fields after `address`, where its pc-relative operand sits in the
         #: detail): branches, calls and literal loads, whose encodings all differ by their offset.
         self._memo_moved: dict[tuple[int, bytes, int, bytes], tuple[str, tuple[Any, ...], int]] = {}
-        self._access = ((ctypes.c_uint16 * 64)(), ctypes.c_uint8(), (ctypes.c_uint16 * 64)(), ctypes.c_uint8())
         self._registers = register_numbers(self._cs, A.ARM_REG_ENDING, {
             "r9": "sb", "r10": "sl", "r11": "fp", "r12": "ip", "r13": "sp", "r14": "lr", "r15": "pc"})
 
@@ -186,56 +131,47 @@ class ThumbDecoder:
     def _decode_run(self, code: bytes, address: int, offset: int, read_word: ReadWord, out: list[Insn]) -> int:
         """Decode from `offset` until capstone stops (the end, or bytes it cannot decode), in one
         C call; returns the offset where it stopped. An encoding seen before in the same IT state
-        reuses its summary (`_memo`); one that branches or loads a literal is moved to here."""
-        memo, memo_moved = self._memo, self._memo_moved
-        found = _INSN_PTR()
-        count = _CS.cs_disasm(self._cs.csh, code[offset:] if offset else code, len(code) - offset,
-                              address + offset, 0, ctypes.byref(found))
-        if not count:
-            return offset
-        try:
-            base = ctypes.addressof(found.contents)
-            rows = _ROW.iter_unpack(ctypes.string_at(base, count * _INSN_SIZE))
-            for k, (iid, at, size, mnemonic, detail) in enumerate(rows):
-                at_offset = at - address
-                key = (code[at_offset : at_offset + size], mnemonic.partition(b"\0")[0])
-                rest = memo.get(key) if self.reuse else None
+        reuses its summary (`_memo`); a branch or literal load one with the same operand text
+        before its pc-relative operand (`_memo_moved`)."""
+        memo, memo_moved, reuse = self._memo, self._memo_moved, self.reuse
+        stop = offset
+        with Decoded(self._cs, code[offset:] if offset else code, address + offset) as found:
+            for k, (iid, at, size, mnemonic, detail) in enumerate(found.rows()):
+                stop = at - address + size
+                key = (code[stop - size : stop], mnemonic.partition(b"\0")[0])
+                rest = memo.get(key) if reuse else None
                 if rest is not None:  # the same encoding in the same IT state, seen before
                     out.append(Insn(at, *rest))
                     continue
                 operand_key = None
                 if iid in _OPERAND_AT:  # a branch or load whose summary moves with its pc-relative operand
-                    text = ctypes.string_at(base + k * _INSN_SIZE + _OP_STR_AT, _OP_STR_SIZE).partition(b"\0")[0]
-                    operand_key = (iid, key[1], size, text.partition(b"#")[0])
-                    moved = memo_moved.get(operand_key) if self.reuse else None
+                    operand_key = (iid, key[1], size, found.operand_text(k).partition(b"#")[0])
+                    moved = memo_moved.get(operand_key) if reuse else None
                     if moved is not None:
-                        how, rest, operand_at = moved
-                        out.append(_placed(how, rest, ctypes.c_int32.from_address(detail + operand_at).value,
-                                           at, read_word))
+                        how, rest, operand = moved
+                        out.append(_placed(how, rest, read_int32(detail, operand), at, read_word))
                         continue
-                insn, reusable = self._decode_one(found[k], iid, at, size, detail, read_word)
+                insn, reusable = self._decode_one(found, k, iid, at, size, detail, read_word)
                 if reusable is _SAME:
                     memo[key] = insn[1:]
                 elif reusable is not None and operand_key is not None:
                     memo_moved[operand_key] = (reusable, insn[1:], _OPERAND_AT[iid])
                 out.append(insn)
-            return at_offset + size
-        finally:
-            _CS.cs_free(found, count)
+        return stop
 
-    def _decode_one(self, raw: Any, iid: int, at: int, size: int, detail: int,
+    def _decode_one(self, found: Decoded, k: int, iid: int, at: int, size: int, detail: int,
                     read_word: ReadWord) -> tuple[Insn, str | None]:
-        """The summary of one instruction, and how it may be reused for the same encoding
-        elsewhere: as it is (`_SAME`), with its branch target or literal moved by the distance
-        (`_TARGET`, `_LITERAL_MOVED`, `_LITERAL_VALUE`: the value loaded is read again there), or
-        not at all (None: another pc-relative operand)."""
+        """The summary of one instruction, and how it may be reused elsewhere: as it is for the
+        same encoding (`_SAME`), with its branch target or literal moved (`_TARGET`,
+        `_LITERAL_MOVED`, `_LITERAL_VALUE`: the value loaded is read again there), or not at all
+        (None: another pc-relative operand)."""
         try:
-            view = _Detail(iid, at, size, detail)
+            view = ArmDetail(iid, at, size, detail)
             moves = view.id in _PC_RELATIVE or not _PLACE_FREE_GROUPS.issuperset(view.groups) or any(
                 (o.type == _OP_REG and o.reg == PC) or (o.type == _OP_MEM and (o.mem.base == PC or o.mem.index == PC))
                 for o in view.operands)
             summary = self._summarise(view, read_word)
-            read, written = self._regs_access(raw)
+            read, written = found.regs_access(k)
             literal = self._literal(view, summary)
         except (IndexError, AttributeError):  # operands no real code has (data read as code)
             return Insn(at, size, Kind.INVALID), None
@@ -245,18 +181,8 @@ class ThumbDecoder:
             summary = summary._replace(literal=literal[0], literal_bytes=literal[1])
         return summary, _SAME if not moves else _reuse(view, summary)
 
-    def _regs_access(self, raw: Any) -> tuple[list[int], list[int]]:
-        """Every register the instruction reads and writes, explicit and implicit (capstone's
-        `cs_regs_access` on the instruction as `cs_disasm` left it)."""
-        read, read_count, written, written_count = self._access
-        status = _CS.cs_regs_access(self._cs.csh, raw, ctypes.byref(read), ctypes.byref(read_count),
-                                    ctypes.byref(written), ctypes.byref(written_count))
-        if status != capstone.CS_ERR_OK:
-            raise capstone.CsError(status)
-        return read[: read_count.value], written[: written_count.value]
-
     @staticmethod
-    def _literal(ins: capstone.CsInsn, summary: Insn) -> tuple[int, int] | None:
+    def _literal(ins: ArmDetail, summary: Insn) -> tuple[int, int] | None:
         """The pc-relative word(s) a load reads (address, bytes): literal pool data, never code.
         (The registers an instruction reads, and those it overwrites besides its `dst` (ldm/pop
         lists, writeback bases, the second result of umull/ldrd), are recorded in `_decode_one`,
@@ -269,7 +195,7 @@ class ThumbDecoder:
                 return ((ins.address + 4) & ~3) + o.mem.disp, min(width, 8)
         return None
 
-    def _summarise(self, ins: capstone.CsInsn, read_word: ReadWord) -> Insn:
+    def _summarise(self, ins: ArmDetail, read_word: ReadWord) -> Insn:
         iid = ins.id
         addr, size = ins.address, ins.size
         ops = ins.operands
@@ -368,7 +294,7 @@ class ThumbDecoder:
         return Insn(addr, size, conditional=cond, fpu=fpu)
 
     @staticmethod
-    def _add_constant(ins: capstone.CsInsn, ops: list, dst: int) -> Insn | None:
+    def _add_constant(ins: ArmDetail, ops: list, dst: int) -> Insn | None:
         """add/sub rD, [rS,] #imm: rD = rS + imm (pc-relative: an address, like adr)."""
         sign = _ADD_SUB[ins.id]
         if len(ops) == 2 and ops[1].type == _OP_IMM:
@@ -383,7 +309,7 @@ class ThumbDecoder:
             return None
         return Insn(ins.address, ins.size, dst=dst, copy_from=base, add_low=sign * imm)
 
-    def _sp_write(self, ins: capstone.CsInsn, ops: list, cond: bool) -> Insn:
+    def _sp_write(self, ins: ArmDetail, ops: list, cond: bool) -> Insn:
         """An instruction whose destination is sp: a frame allocation, release or a switch."""
         iid, addr, size = ins.id, ins.address, ins.size
         last = ops[-1]
@@ -404,7 +330,7 @@ class ThumbDecoder:
             return Insn(addr, size, Kind.STACK_SWITCH, reg=last.reg)
         return Insn(addr, size, Kind.STACK_SWITCH, reg=None)
 
-    def _mem_writeback(self, ins: capstone.CsInsn, ops: list, cond: bool, fpu: bool) -> Insn:
+    def _mem_writeback(self, ins: ArmDetail, ops: list, cond: bool, fpu: bool) -> Insn:
         """str rX, [sp, #-4]! / ldr rX, [sp], #4 and friends move sp."""
         if ins.writeback:
             for i, o in enumerate(ops):
