@@ -54,6 +54,40 @@ def test_an_irq_enabled_before_the_deep_part_still_counts() -> None:
     assert system.bound_bytes == system.reset_case_bytes == reset + 2 * fault + irq0
 
 
+def test_svc_and_what_its_handler_pends_count_at_the_svc() -> None:
+    """deep executes svc at its full depth; the SVCall handler pends PendSV, taken as it returns:
+    both nest there (level 0: the deeper counts), not on top of the reset path's deepest point."""
+    su = _su("svc")
+    reset, fault, irq0, systick = _figures("svc")
+    svcall, pendsv = su["rt_svcall"] + FRAME, su["rt_pendsv"] + FRAME
+    system = analyse(image.load(RESET / "resetnest-svc.elf")).system
+    assert system is not None
+    assert set(system.at_svc) == {"runtime.svcallHandler", "runtime.pendsvHandler"}
+    depth = su["rt0"] + su["rt_rt0_go"] + su["rt_schedinit"] + su["deep"]  # deep's entry + its frame
+    assert system.svc_depth == depth
+    assert system.svc_case_bytes == depth + 2 * fault + max(svcall, pendsv)
+    assert system.reset_case_bytes == reset + 2 * fault
+    assert system.alone_bytes == 2 * fault + max(irq0, systick, svcall, pendsv)
+    # the svc case decides; the old rule put the deepest of level 0 (IRQ0) on the reset path
+    assert system.bound_bytes == system.svc_case_bytes < reset + 2 * fault + max(irq0, svcall, pendsv)
+
+
+def test_the_emulator_measures_the_svc_case_and_stays_below_the_bound() -> None:
+    """Run on an LM3S6965 board: the MSP reaches deep's svc (400 B) plus PendSV's 112 B, above
+    the reset case (the reset path + 2 x Fault, 464 B) and below the bound (576 B)."""
+    done = run_gomcu("check", "--chip", "LM3S6965", "--run", "--max-insns", "200000", "--format", "json",
+                     str(RESET / "resetnest-svc.elf"))
+    assert done.returncode == 0, done.stderr
+    memory = next(limit for limit in json.loads(done.stdout)["limits"] if limit["limit"] == "memory")
+    figures = {f["name"].split(" (")[0]: f["value"] for f in memory["figures"]}
+    su = _su("svc")
+    reset, fault, _, _ = _figures("svc")
+    measured = figures["system stack high-water"]
+    assert measured == reset + su["rt_pendsv"] + FRAME  # svc at deep's depth, then PendSV as SVCall returns
+    assert reset + 2 * fault < measured <= figures["system stack bound"]
+    assert not any(f["rule"] == "stack.bound-below-measurement" for f in memory["findings"])
+
+
 def test_the_enables_are_read_from_the_stores() -> None:
     found = enables(model(image.load(RESET / "resetnest-early.elf")), load_profile("embeddedgo"))
     where = {(e.exception, e.function) for es in found.by_function.values() for e in es}
@@ -85,4 +119,4 @@ def test_json_and_text_carry_the_cases() -> None:
 @needs_tool("arm-none-eabi-gcc")
 def test_fixture_rebuilds_identically(tmp_path: Path) -> None:
     assert_rebuilds_identically(RESET, tmp_path, ("resetnest.c", "resetnest.ld", "names.txt", "Makefile"),
-                                ("resetnest-late.elf", "resetnest-early.elf"))
+                                ("resetnest-late.elf", "resetnest-early.elf", "resetnest-svc.elf"))
