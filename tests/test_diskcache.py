@@ -5,6 +5,7 @@ keep the cache out of it."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,17 @@ def test_cached_and_corrupt_runs_report_what_an_uncached_run_does(cache: Path) -
     assert first.returncode in (0, 1), first.stderr
     entries = _entries(cache)
     kinds = {p.parent.name for p in entries}
-    assert kinds == {"code-model", "dwarf-lines", "dwarf-units", "cfi"}, entries
+    assert kinds == {"code-model", "dwarf-lines", "dwarf-units", "cfi", "check-report"}, entries
 
     cached = run_gomcu("check", str(ELF), "--format", "json")
     assert (cached.returncode, cached.stdout, cached.stderr) == (first.returncode, first.stdout, first.stderr)
+
+    # Without the stored check (test_check_cache.py), the analyses run on the stored model, lines and CFI.
+    shutil.rmtree(cache / "check-report")
+    from_parts = run_gomcu("check", str(ELF), "--format", "json")
+    assert (from_parts.returncode, from_parts.stdout, from_parts.stderr) == (first.returncode, first.stdout,
+                                                                              first.stderr)
+    entries = _entries(cache)
 
     uncached = run_gomcu("check", str(ELF), "--format", "json", "--no-cache")
     assert (uncached.returncode, uncached.stdout) == (first.returncode, first.stdout)

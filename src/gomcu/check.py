@@ -2,26 +2,28 @@
 
 This is orchestration only: each limit's module judges its own limit and returns a
 LimitResult; this module decides which apply, passes the shared inputs (one Image, one chip,
-one runtime profile), adds budgets and plot data, and never prints.
+one runtime profile), adds budgets and plot data, and never prints. The analyses' modules are
+imported where they are used: a check whose result is on disk (`check_cache`) needs none of
+them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from dataclasses import dataclass, field, replace
 
-from gomcu import image as image_mod
-from gomcu.budget import Budget, StackMargin, evaluate as evaluate_budget
-from gomcu.chips import Chip
 from gomcu.findings import Status, status_of
-from gomcu.image import Image
-from gomcu.limits.stack import StackReport
-from gomcu.limits import memory
-from gomcu.limits.gc_measure import DEFAULT_MAX_INSNS, DEFAULT_TIMEOUT
-from gomcu.limits.outcome import RunOutcome, reported_under, stop_owners
+from gomcu.limits.run_limits import DEFAULT_MAX_INSNS, DEFAULT_TIMEOUT
 from gomcu.report.model import LimitResult, Plots, Report
-from gomcu.runtime.profile import RuntimeProfile, detect_profile, load_profile
+
+if TYPE_CHECKING:
+    from gomcu.budget import Budget, StackMargin
+    from gomcu.chips import Chip
+    from gomcu.image import Image
+    from gomcu.limits.outcome import RunOutcome
+    from gomcu.limits.stack import StackReport
+    from gomcu.runtime.profile import RuntimeProfile
 
 Progress = Callable[[str], None]
 
@@ -43,14 +45,61 @@ class CheckOptions:
 
 
 def _profile(image: Image, forced: str | None) -> RuntimeProfile | None:
+    from gomcu.runtime.profile import detect_profile, load_profile
+
     if forced:
         return load_profile(forced)
     return detect_profile(s.name for s in image.symbols)
 
 
 def run_check(options: CheckOptions, progress: Progress | None = None) -> Report:
-    say = progress or (lambda _msg: None)
+    """Every limit's verdict. A static check of firmware checked before with the same options
+    by the same gomcu is read from the disk cache (`check_cache`); the linker script and the
+    budget are applied afresh either way."""
+    from gomcu import check_cache
+
+    entry = check_cache.entry(options)
+    stored = check_cache.load(entry) if entry is not None else None
+    report = stored.report() if stored is not None else None
+    image = None
+    if report is None:
+        report, image = _analyse(options, progress or (lambda _msg: None))
+        if entry is not None and image.digest == entry.digest:  # the bytes analysed are the bytes hashed
+            check_cache.store(entry, report)
+    if options.ld_script:
+        report = _with_linker(report, options, image)
+    if options.budget is not None:
+        memory_result = report.limit("memory")
+        analysis = memory_result.analysis if memory_result is not None else None
+        if analysis is not None and analysis.stack is not None:
+            report = _with_budget(report, options.budget, _budget_margins(analysis.stack, analysis.high_water))
+    return report
+
+
+def _with_linker(report: Report, options: CheckOptions, image: Image | None) -> Report:
+    """The report with its linker limit judged against `options.ld_script` (its findings
+    attributed like every other limit's)."""
+    from gomcu import image as image_mod
     from gomcu.commands.base import chip_for_image
+    from gomcu.limits import linking
+    from gomcu.limits.attribution import attribute, owners
+
+    assert options.ld_script is not None
+    image = image or image_mod.load(options.firmware)
+    chip = chip_for_image(options.chip, image) if options.chip else None
+    result = linking.evaluate(options.ld_script, options.ld_search, options.ld_defsyms, options.firmware, chip,
+                              "tinygo")
+    result = _most_severe_first(replace(result, findings=attribute(result.findings, owners(image))))
+    return replace(report, limits=tuple(result if r.limit == "linker" else r for r in report.limits))
+
+
+def _analyse(options: CheckOptions, say: Progress) -> tuple[Report, Image]:
+    """The report of every analysis but the linker script's and the budget's, and the image it
+    was made from."""
+    from gomcu import image as image_mod
+    from gomcu.commands.base import chip_for_image
+    from gomcu.limits import memory
+    from gomcu.limits.outcome import stop_owners
 
     image = image_mod.load(options.firmware)
     chip: Chip | None = chip_for_image(options.chip, image) if options.chip else None
@@ -111,14 +160,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
     limits.append(_failure_reported_under(irq, owner.get("interrupts"), runs["interrupts"], "irq.run-failed",
                                           "irq.run-partial", "latency"))
 
-    say("linker script")
-    if options.ld_script:
-        from gomcu.limits import linking
-
-        limits.append(linking.evaluate(options.ld_script, options.ld_search, options.ld_defsyms,
-                                       options.firmware, chip, "tinygo"))
-    else:
-        limits.append(LimitResult("linker", Status.UNKNOWN, skipped="no linker script given (--ld SCRIPT)"))
+    say("linker script")  # judged by `_with_linker`, also on a result read back from the cache
+    limits.append(LimitResult("linker", Status.UNKNOWN, skipped="no linker script given (--ld SCRIPT)"))
 
     plots = replace(_memory_plots(image, chip), stack_paths=_stack_paths(stack), **_latency_plots(irq_report),
                     gc_pauses_us=_pause_samples_us(gc_analysis))
@@ -148,9 +191,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> Report
         notes=tuple(notes),
         source_root=source_root(who),
     )
-    if options.budget is not None:
-        report = _with_budget(report, options.budget, _budget_margins(stack, high_water))
-    return report
+    return report, image
 
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -162,6 +203,8 @@ def _failure_reported_under(result: LimitResult, owner: str | None, outcome: Run
     figures are partial, not a second copy of the error."""
     if owner is None or outcome is None or owner == result.limit:
         return result
+    from gomcu.limits.outcome import reported_under
+
     findings = tuple(reported_under(owner, outcome, partial, figures) if f.rule == failed else f
                      for f in result.findings)
     status = status_of(findings) if result.status is Status.FAIL else result.status
@@ -287,9 +330,12 @@ def _budget_margins(stack: StackReport, high_water: tuple[Any, ...]) -> dict[str
     """Each root's margin for the budget: proved or an upper bound, and the measured margin of
     the stack it runs on when a run painted it (the main stack for reset and handlers; a
     goroutine stack when the emulator named it after the root)."""
+    from gomcu.budget import StackMargin
+    from gomcu.limits.memory import stack_margins
+
     used = {s.name: s.used for s in high_water if s.used}
     msp = next((s.used for s in high_water if s.kind == "msp" and s.used), None)
-    margins = memory.stack_margins(stack)
+    margins = stack_margins(stack)
     out: dict[str, StackMargin] = {}
     for root in stack.roots:
         margin, proved = margins.get(root.name, (None, root.bounded))
@@ -300,8 +346,10 @@ def _budget_margins(stack: StackReport, high_water: tuple[Any, ...]) -> dict[str
 
 
 def _with_budget(report: Report, budget: Budget, margins: dict[str, StackMargin]) -> Report:
+    from gomcu.budget import evaluate
+
     figures = budget_figures(report)
-    results = evaluate_budget(budget, figures, margins)
+    results = evaluate(budget, figures, margins)
     allowed = set(budget.allowed_findings)
     limits = tuple(
         replace(r, status=_status_without(r, allowed)) if allowed else r for r in report.limits

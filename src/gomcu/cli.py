@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
@@ -24,12 +23,20 @@ def discover_commands(only: str | None = None) -> list[Command]:
     """Every `COMMAND` defined by a module of `gomcu.commands`, sorted by name; with `only`, just
     that command when its module has its name (importing every command's analyses and emulator
     is a noticeable part of a short command's time), else all of them."""
+    if only is not None and only.isidentifier() and only != "base" and not only.startswith("_"):
+        try:
+            module = importlib.import_module(f"gomcu.commands.{only}")
+        except ModuleNotFoundError as error:
+            if error.name != f"gomcu.commands.{only}":
+                raise
+        else:
+            command = getattr(module, "COMMAND", None)
+            if isinstance(command, Command) and command.name == only:
+                return [command]
+    import pkgutil
+
     names = [info.name for info in pkgutil.iter_modules(gomcu.commands.__path__)
              if info.name != "base" and not info.name.startswith("_")]
-    if only in names:
-        command = getattr(importlib.import_module(f"gomcu.commands.{only}"), "COMMAND", None)
-        if isinstance(command, Command) and command.name == only:
-            return [command]
     found: list[Command] = []
     for name in names:
         module = importlib.import_module(f"gomcu.commands.{name}")
@@ -92,7 +99,9 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_given = sys.argv[1:] if argv is None else list(argv)
-    commands = discover_commands(next((a for a in args_given if not a.startswith("-")), None))
+    first = next((a for a in args_given if not a.startswith("-")), None)
+    # `gomcu --version` needs no command: importing them all was most of its time
+    commands = [] if first is None and "--version" in args_given else discover_commands(first)
     parser = build_parser(commands)
     args = parser.parse_args(argv)
     command: Command | None = getattr(args, "_command", None)
@@ -122,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _warn_slow_emulator() -> None:
     """Once per command: a run fell back to the pure-Python emulator (the extension is missing)."""
+    if "gomcu.emu.native" not in sys.modules:
+        return  # nothing ran in the emulator (and importing it would cost a static command's time)
     from gomcu.emu import fallback_warning
 
     warning = fallback_warning()

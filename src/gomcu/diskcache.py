@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,18 +42,52 @@ def directory() -> Path | None:
     return Path(base) / "gomcu"
 
 
+def _sources(directory: str, relative: str) -> Iterator[tuple[str, str]]:
+    """(path relative to the package, path) of every .py and .toml file under `directory`."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name != "__pycache__":
+                yield from _sources(entry.path, f"{relative}{entry.name}/")
+        elif entry.name.endswith((".py", ".toml")):
+            yield f"{relative}{entry.name}", entry.path
+
+
 @lru_cache(maxsize=None)
 def code_version(packages: tuple[str, ...]) -> str:
-    """A hash of the sources (Python and data) of the named gomcu packages: an edit to the
-    analysis code makes a new key, so no entry of the old code is read."""
-    root = Path(gomcu.__file__).resolve().parent
+    """A hash of the sources (Python and data) of the named gomcu packages ("" is the whole
+    package: every analysis, the chip database and the built-in profiles): an edit to the
+    analysis code makes a new key, so no entry of the old code is read. Reading them all takes a
+    few milliseconds (os.scandir, not pathlib's rglob)."""
+    root = os.path.dirname(os.path.abspath(gomcu.__file__))
     digest = hashlib.sha256()
     for package in packages:
-        for path in sorted((root / package).rglob("*")):
-            if path.suffix in (".py", ".toml") and path.is_file():
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
+        prefix = f"{package}/" if package else ""
+        for relative, path in sorted(_sources(os.path.join(root, package), prefix)):
+            digest.update(relative.encode())
+            with open(path, "rb") as f:
+                digest.update(f.read())
     return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=None)
+def library_versions(distributions: tuple[str, ...]) -> tuple[str, ...]:
+    """The installed versions of the named libraries, as their metadata folders' names
+    (`capstone-5.0.9.dist-info`), found by listing the folders of sys.path: importlib.metadata
+    alone takes longer to import than a cached `gomcu check` is meant to take."""
+    wanted = {d.lower().replace("-", "_") for d in distributions}
+    found: set[str] = set()
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        found.update(n for n in names if n.endswith((".dist-info", ".egg-info"))
+                     and n.split("-", 1)[0].lower().replace("-", "_") in wanted)
+    return tuple(sorted(found))
 
 
 def key(kind: str, fmt: int, content_digest: str, packages: Iterable[str], extra: Iterable[str] = ()) -> str:

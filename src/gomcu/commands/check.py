@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from gomcu.commands.base import (
     Command,
@@ -20,6 +22,10 @@ from gomcu.commands.base import (
 )
 from gomcu.commands.options import add_run_limits
 from gomcu.errors import GomcuError
+
+if TYPE_CHECKING:
+    from gomcu.check import CheckOptions
+    from gomcu.check_cache import Stored
 
 
 def _writable(path: str) -> str:
@@ -80,7 +86,6 @@ class CheckCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         from gomcu.budget import load_budget
         from gomcu.check import CheckOptions, run_check
-        from gomcu.report.json_report import error_json, to_json
 
         try:
             for path in (args.html, args.sarif):
@@ -101,17 +106,17 @@ class CheckCommand(Command):
                 budget=budget,
                 src=args.src,
             )
-            from gomcu import emu
-            from gomcu.report.progress import emulation_progress
-
-            update, finish = emulation_progress("emulating") if args.format == "text" else (None, lambda: None)
-            try:
-                with emu.progress_to(update):
-                    report = run_check(options, progress=_progress(args.format))
-            finally:
-                finish()
+            if args.format == "json" and not (args.html or args.sarif or options.ld_script or options.budget):
+                stored = _stored(options)
+                if stored is not None:
+                    sys.stdout.write(stored.json_text)
+                    return EXIT_LIMIT_FAILED if stored.failed else EXIT_OK
+            with _emulation_progress(args.format, options.run or bool(budget and budget.needs_measurements)):
+                report = run_check(options, progress=_progress(args.format))
         except GomcuError as error:
             if args.format == "json":
+                from gomcu.report.json_report import error_json
+
                 json.dump(error_json(str(error)), sys.stdout, indent=2)
                 sys.stdout.write("\n")
             raise
@@ -125,6 +130,8 @@ class CheckCommand(Command):
             _write(args.sarif, json.dumps(to_sarif(report, include_runtime=args.include_runtime,
                                                    src_root=args.src_root), indent=2))
         if args.format == "json":
+            from gomcu.report.json_report import to_json
+
             json.dump(to_json(report), sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
@@ -132,6 +139,33 @@ class CheckCommand(Command):
 
             render_text(report, show_all=args.all, include_runtime=args.include_runtime)
         return EXIT_LIMIT_FAILED if report.overall.value == "fail" else EXIT_OK
+
+
+def _stored(options: CheckOptions) -> Stored | None:
+    """The stored result of this very check, if an earlier one left it (its JSON is printed as
+    it is: no analysis module is imported)."""
+    from gomcu import check_cache
+
+    entry = check_cache.entry(options)
+    return check_cache.load(entry) if entry is not None else None
+
+
+@contextmanager
+def _emulation_progress(fmt: str, emulates: bool) -> Iterator[None]:
+    """A progress bar for the check's emulated runs (text only); a static check has none and
+    does not import the emulator."""
+    if not emulates:
+        yield
+        return
+    from gomcu import emu
+    from gomcu.report.progress import emulation_progress
+
+    update, finish = emulation_progress("emulating") if fmt == "text" else (None, lambda: None)
+    try:
+        with emu.progress_to(update):
+            yield
+    finally:
+        finish()
 
 
 def _progress(fmt: str) -> Callable[[str], None] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from gomcu.limits.gc_measure import DEFAULT_MAX_INSNS, DEFAULT_TIMEOUT
+from gomcu.limits.run_limits import DEFAULT_MAX_INSNS, DEFAULT_TIMEOUT
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(us|µs|ms|s|cyc)?\s*$")
 _TO_SECONDS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}

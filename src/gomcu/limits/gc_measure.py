@@ -28,6 +28,7 @@ from gomcu.errors import GomcuError
 from gomcu.image import Image
 from gomcu.image import load as load_image
 from gomcu.limits.outcome import RunOutcome, outcome_of, worst
+from gomcu.limits.run_limits import DEFAULT_MAX_INSNS, DEFAULT_TIMEOUT
 from gomcu.runtime.profile import RuntimeProfile
 
 if TYPE_CHECKING:
@@ -35,9 +36,6 @@ if TYPE_CHECKING:
     from gomcu.chips import Chip
     from gomcu.emu import Allocation
     from gomcu.limits.tasker_run import Pause
-
-DEFAULT_MAX_INSNS = 200_000_000
-DEFAULT_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
