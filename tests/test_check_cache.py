@@ -167,20 +167,39 @@ def test_an_edit_to_gomcu_makes_a_new_entry(cache: Path, tmp_path: Path) -> None
     assert len(_stored(cache)) == 2
 
 
-def test_a_cached_json_check_loads_no_analysis_module(cache: Path) -> None:
-    """What makes it fast: the stored JSON is printed as it is, without the decoder, the ELF
-    reader, the emulator, the analyses or the text reporter's library."""
-    _check(str(ELF), "--format", "json")
-    probe = ("import sys\nfrom gomcu.cli import main\nstatus = main(sys.argv[1:])\n"
+def _modules_loaded(*args: str) -> tuple[int, str, set[str]]:
+    """Exit status, stdout and the modules a gomcu command loaded (Python's own start-up's too)."""
+    probe = ("import sys\nfrom gomcu.cli import main\ntry:\n    status = main(sys.argv[1:])\n"
+             "except SystemExit as stop:\n    status = stop.code\n"
              "sys.stderr.write('\\n'.join(sorted(sys.modules)))\nraise SystemExit(status)\n")
-    done = subprocess.run([sys.executable, "-c", probe, "check", str(ELF), "--format", "json"],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 1, done.stderr
-    loaded = set(done.stderr.split())
-    heavy = {"capstone", "elftools", "unicorn", "rich", "jinja2", "tree_sitter", "gomcu.emu", "gomcu.code",
-             "gomcu.image", "gomcu.limits.memory", "gomcu.limits.stack", "gomcu.report.json_report"}
-    assert not heavy & loaded
-    assert json.loads(done.stdout)["firmware"] == str(ELF)
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, COLUMNS="200"))
+    return done.returncode, done.stdout, set(done.stderr.split())
+
+
+#: What a static check needs only when it analyses: the decoder, the ELF reader, the emulator, the
+#: Go source parser, the HTML templates.
+HEAVY = {"capstone", "elftools", "unicorn", "tree_sitter", "jinja2", "gomcu.emu.boards", "gomcu.source"}
+
+
+def test_a_cached_check_loads_no_decoder_reader_or_emulator(cache: Path) -> None:
+    """What makes it fast: the stored JSON is printed as it is, without any analysis module or
+    the text reporter's library; the text is rendered from the stored report without the
+    libraries that made it."""
+    _check(str(ELF), "--format", "json")
+    status, out, loaded = _modules_loaded("check", str(ELF), "--format", "json")
+    assert status == 1 and json.loads(out)["firmware"] == str(ELF)
+    assert not (HEAVY | {"rich", "gomcu.code", "gomcu.image", "gomcu.limits.memory", "gomcu.report.json_report"}
+                ) & loaded
+    status, out, loaded = _modules_loaded("check", str(ELF))
+    assert status == 1 and "memory" in out
+    assert not HEAVY & loaded
+
+
+def test_version_loads_no_command() -> None:
+    status, out, loaded = _modules_loaded("--version")
+    assert status == 0 and out.startswith("gomcu ")
+    assert not {m for m in loaded if m.startswith("gomcu.commands.") and m != "gomcu.commands.base"}
 
 
 def test_library_versions_are_the_installed_ones() -> None:

@@ -7,7 +7,6 @@ line), because a typo in a budget that silently disables a check is worse than n
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +114,8 @@ def _check_type(path: str, text: str, key: str, value: Any, expected: type) -> N
 
 
 def load_budget(path: str | Path) -> Budget:
+    import tomllib
+
     path = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

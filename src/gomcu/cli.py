@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 
 import gomcu
@@ -66,7 +65,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-_NO_CACHE_HELP = (f"neither read nor write the cache of decoded code and line tables (also: {diskcache.ENV_OFF}=1; "
+_NO_CACHE_HELP = (f"neither read nor write the cache of decoded code, line tables and static check results (also: {diskcache.ENV_OFF}=1; "
                   "it lives in $XDG_CACHE_HOME/gomcu, else ~/.cache/gomcu)")
 
 
@@ -114,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command.run(args)
     except GomcuError as error:
         if args.debug:
+            import traceback
+
             traceback.print_exc()
         sys.stderr.write(f"gomcu {command.name}: error: {error}\n")
         excerpt = getattr(error, "excerpt", None)  # e.g. a linker-script line with a caret

@@ -15,7 +15,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -121,6 +120,8 @@ def store(kind: str, entry: str, value: Any) -> None:
     path = _path(kind, entry)
     if path is None:
         return
+    import tempfile  # (only a write needs it: not imported by a run that only reads)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

@@ -12,30 +12,59 @@ The emulator knows nothing about Go: probes name functions, the caller chooses t
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gomcu.emu import clock
-from gomcu.emu.boards import BOARDS, Board, board_from_chip, find_board, guess_board
-from gomcu.emu.hooks import Hook
-from gomcu.emu.probes import AllocProbe, FunctionProbe, Injection, SpanProbe, StackProbe
-from gomcu.emu.result import (
-    Allocation,
-    Fault,
-    FunctionTiming,
-    HookUse,
-    InterruptSample,
-    MmioRecord,
-    MpuState,
-    NvicState,
-    RunResult,
-    Span,
-    StackUse,
-)
 
-Probe = StackProbe | FunctionProbe | AllocProbe | SpanProbe
+if TYPE_CHECKING:
+    from gomcu.emu.boards import BOARDS, Board, board_from_chip, find_board
+    from gomcu.emu.hooks import Hook
+    from gomcu.emu.probes import AllocProbe, FunctionProbe, Injection, SpanProbe, StackProbe
+    from gomcu.emu.result import (
+        Allocation,
+        Fault,
+        FunctionTiming,
+        HookUse,
+        InterruptSample,
+        MmioRecord,
+        MpuState,
+        NvicState,
+        RunResult,
+        Span,
+        StackUse,
+    )
+
+    Probe = StackProbe | FunctionProbe | AllocProbe | SpanProbe
+
+#: The module of each public name, imported when the name is first used: a caller that needs
+#: only `clock` or `emulator_path` (a static check, `gomcu --version`) loads no board or result type.
+_HOMES = {
+    **dict.fromkeys(("BOARDS", "Board", "board_from_chip", "find_board", "guess_board"), "boards"),
+    "Hook": "hooks",
+    **dict.fromkeys(("AllocProbe", "FunctionProbe", "Injection", "SpanProbe", "StackProbe"), "probes"),
+    **dict.fromkeys(("Allocation", "Fault", "FunctionTiming", "HookUse", "InterruptSample", "MmioRecord",
+                     "MpuState", "NvicState", "RunResult", "Span", "StackUse"), "result"),
+}
+
+
+if not TYPE_CHECKING:  # the type checker reads the imports above
+
+    def __getattr__(name: str) -> Any:
+        if name == "Probe":
+            from gomcu.emu.probes import AllocProbe, FunctionProbe, SpanProbe, StackProbe
+
+            value = StackProbe | FunctionProbe | AllocProbe | SpanProbe
+        elif name in _HOMES:
+            value = getattr(importlib.import_module(f"gomcu.emu.{_HOMES[name]}"), name)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value
+        return value
+
 
 __all__ = [
     "BOARDS", "Allocation", "AllocProbe", "Board", "Fault", "FunctionProbe", "FunctionTiming", "Hook", "HookUse",
@@ -99,6 +128,8 @@ def machine_timing(core: str) -> "clock.CoreTiming":
 
 def choose_board(image: Any, board: str | Board | None = None, chip: str | None = None) -> tuple[Board, str]:
     """The board to run `image` on, and why (named, from the chip, or guessed from the ELF)."""
+    from gomcu.emu.boards import Board, board_from_chip, find_board, guess_board
+
     if isinstance(board, Board):
         return board, "given"
     if board:
@@ -189,6 +220,7 @@ def run(image: Any, board: str | Board | None = None, *, chip: str | None = None
     first entry is recorded (instructions executed before it) in `RunResult.reached`. `profile_blocks` records the
     instructions run per translation block (`RunResult.blocks`; slower)."""
     from gomcu.emu.machine import Machine
+    from gomcu.emu.probes import AllocProbe, FunctionProbe, SpanProbe, StackProbe
 
     b, why = choose_board(image, board, chip)
     probes = tuple(probes)

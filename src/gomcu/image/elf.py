@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import hashlib
 import os
 import struct
 from collections.abc import Iterator
 from functools import cached_property
 from typing import IO, Any
-
-from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
-from elftools.elf.elffile import ELFFile
 
 from gomcu import diskcache
 from gomcu.errors import ImageError
@@ -50,23 +48,32 @@ _SYMBOL_KINDS_BY_CODE = {
 }
 _BINDINGS = {0: "local", 1: "global", 2: "weak"}
 
-#: Exceptions pyelftools (and construct underneath it) raise on malformed input.
-_PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    ELFError, ELFParseError, DWARFError, struct.error, ValueError, IndexError, KeyError, TypeError,
-    AssertionError, AttributeError, UnicodeDecodeError, EOFError, OverflowError,
-)
-try:  # construct's own error base, when pyelftools exposes it
-    from elftools.construct.core import ConstructError
+@functools.cache
+def _parse_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions pyelftools (and construct underneath it) raise on malformed input. pyelftools
+    is imported when the first image is opened, not with this module: a check read back from
+    the cache (`check_cache`) opens none."""
+    from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 
-    _PARSE_ERRORS += (ConstructError,)
-except ImportError:  # pragma: no cover
-    pass
+    errors: tuple[type[BaseException], ...] = (
+        ELFError, ELFParseError, DWARFError, struct.error, ValueError, IndexError, KeyError, TypeError,
+        AssertionError, AttributeError, UnicodeDecodeError, EOFError, OverflowError,
+    )
+    try:  # construct's own error base, when pyelftools exposes it
+        from elftools.construct.core import ConstructError
+
+        errors += (ConstructError,)
+    except ImportError:  # pragma: no cover
+        pass
+    return errors
 
 
 class Image:
     """A firmware ELF image: architecture, sections, segments, symbols, DWARF lines, toolchain."""
 
     def __init__(self, path: str) -> None:
+        from elftools.elf.elffile import ELFFile
+
         self.path = path
         self._stream: IO[bytes] = _open(path)
         with self._guard("ELF header"):
@@ -90,7 +97,7 @@ class Image:
             yield
         except ImageError:
             raise
-        except _PARSE_ERRORS as error:
+        except _parse_errors() as error:
             detail = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise ImageError(f"{self.path}: corrupt or truncated ELF ({what}: {detail})") from error
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gomcu.code.model import CodeModel
 from gomcu.errors import GomcuError
@@ -22,9 +23,11 @@ from gomcu.findings import Finding, Location, Severity
 from gomcu.image import Image
 from gomcu.image.types import SourceLine
 from gomcu.runtime.profile import RuntimeProfile
-from gomcu.source import SourceReport
-from gomcu.source.model import Form, Function, Package, Registration
-from gomcu.source.names import SourceNames
+
+if TYPE_CHECKING:  # the source layer (tree-sitter) is loaded by `join`, when --src asks for it
+    from gomcu.source import SourceReport
+    from gomcu.source.model import Function, Package, Registration
+    from gomcu.source.names import SourceNames
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,8 @@ def _link(reg: Registration, package: Package, path: str, binary: _Binary, names
 def join(image: Image, model: CodeModel, report: SourceReport, profile: RuntimeProfile | None) -> SourceJoin:
     """Join the analysed source to the image; bad input when no function of the package is in it."""
     from gomcu.runtime.profile import load_profile
+    from gomcu.source.model import Form
+    from gomcu.source.names import SourceNames
 
     package = report.package
     names = SourceNames.from_profile(profile if profile is not None and profile.source else load_profile("tinygo"))

@@ -19,14 +19,14 @@ from __future__ import annotations
 import fnmatch
 from typing import TYPE_CHECKING
 
-from gomcu.code.model import CodeModel
-from gomcu.code.priorities import StaticPriorities
 from gomcu.code.vectors import vector_name
 from gomcu.findings import Finding, Location, Severity
 from gomcu.limits.reach import chains_to
 from gomcu.runtime.profile import RuntimeProfile
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the priorities module loads capstone: not for a check read back from the cache)
+    from gomcu.code.model import CodeModel
+    from gomcu.code.priorities import StaticPriorities
     from gomcu.limits.irq_priorities import PriorityState
     from gomcu.limits.irq_static import Handler
 

@@ -6,7 +6,6 @@ user's file); analyses ask it questions instead of hard-coding names.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -255,6 +254,8 @@ def builtin_profiles() -> tuple[RuntimeProfile, ...]:
 @lru_cache(maxsize=None)
 def _builtin_tables() -> dict[str, tuple[dict[str, Any], str]]:
     """name -> (the TOML tables, the file) of every built-in profile."""
+    import tomllib
+
     raw: dict[str, tuple[dict[str, Any], str]] = {}
     for path in sorted(PROFILE_DIR.glob("*.toml")):
         with path.open("rb") as handle:
@@ -281,6 +282,8 @@ def load_profile(name_or_path: str) -> RuntimeProfile:
             return profile
     path = Path(name_or_path)
     if path.suffix == ".toml" and path.is_file():
+        import tomllib
+
         try:
             with path.open("rb") as handle:
                 data = tomllib.load(handle)
