@@ -64,7 +64,9 @@ class Stored:
 
 
 def file_digest(path: str) -> str | None:
-    """SHA-256 of a file's bytes, or None when it cannot be read."""
+    """SHA-256 of a regular file's bytes, or None (a pipe would be read up before the analysis)."""
+    if not os.path.isfile(path):
+        return None
     try:
         with open(path, "rb") as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
