@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gomcu.code.enables import Enable, enables, excludable, takeable
-from gomcu.code.model import CodeModel
 from gomcu.code.vectors import vector_name
+
+if TYPE_CHECKING:  # gomcu.code.enables loads capstone: not for a check read back from the cache
+    from gomcu.code.enables import Enable
+    from gomcu.code.model import CodeModel
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ def not_during_reset(model: CodeModel, runtime: object | None, off_system_stack:
     """Which handlers (name -> vectors) cannot be taken on the reset path's deepest point:
     proved unable to run while it holds the MSP, or only at an svc it executes. `entry_depths`:
     the deepest the reset path enters each function at (its stack bound's)."""
+    from gomcu.code.enables import enables, excludable, takeable
+
     off = frozenset(off_system_stack)
     cut = model.without_calls_to(frozenset(), off) if off else model
     leaves = bool(off) and cut is not model
