@@ -251,10 +251,17 @@ def test_a_profile_location_the_probe_cannot_read_is_a_one_line_error(tmp_path: 
 
     text = (PROFILE_DIR / "embeddedgo.toml").read_text()
     bad = tmp_path / "mine.toml"
-    bad.write_text(text.replace('name = "embeddedgo"', 'name = "mine"').replace('"stack+4"', '"stack-4"'))
+    bad.write_text(text.replace('name = "embeddedgo"', 'name = "mine"').replace('size_at = "stack+4"', 'size_at = "stack-4"'))
     p = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--chip", "STM32F407", "--run", "--runtime", str(bad))
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "[gc.allocator_probe]" in p.stderr and "'stack-4'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    static = tmp_path / "static.toml"
+    static.write_text(text.replace('name = "embeddedgo"', 'name = "static"')
+                      .replace('size_argument = { "runtime.mallocgc" = "stack+4" }',
+                               'size_argument = { "runtime.mallocgc" = "stack+2" }'))
+    p = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--runtime", str(static))
+    assert p.returncode == 2 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert "size_argument" in p.stderr and "'stack+2'" in p.stderr
     assert emu.probes.location("stack+16") == emu.probes.location("sp+16") == ("stack", 16)
     assert emu.probes.location("r0") == ("reg", 0)
     for wrong in ("sp+2", "r13", "lr", "stack-4"):

@@ -39,9 +39,13 @@ __attribute__((noinline, noreturn)) void rt_throw(const char *msg) {
  * entry, calls it. Neither returns. */
 static const uint32_t boundserr_type = 8;
 void (*volatile rt_printer)(void *);
-__attribute__((noinline)) void *rt_newobject(const void *type);
+/* runtime.newobject(typ) takes its argument the way Go's ABI0 does, on the stack above the LR
+ * slot ([sp+4] at the call): in C, the sixth argument of a six-argument call. */
+__attribute__((noinline, noipa)) void *rt_newobject(uint32_t r0, uint32_t r1, uint32_t r2, uint32_t r3,
+                                             uint32_t lr_slot, const void *type);
+#define NEWOBJECT(type) rt_newobject(0, 0, 0, 0, 0, (type))
 __attribute__((noinline, noreturn)) void rt_gopanicindex(void) {
-	void *e = rt_newobject(&boundserr_type);
+	void *e = NEWOBJECT(&boundserr_type);
 	rt_printer(e);
 	rt_throw("index out of range");
 }
@@ -79,7 +83,11 @@ __attribute__((noinline)) void *rt_mallocgc(uint32_t size, const void *type, int
 	return (void *)((uintptr_t)p + scratch[0] - (uint32_t)type + scratch[5] - size);
 }
 
-__attribute__((noinline)) void *rt_newobject(const void *type) { return rt_mallocgc(16, type, 1); }
+__attribute__((noinline, noipa)) void *rt_newobject(uint32_t r0, uint32_t r1, uint32_t r2, uint32_t r3,
+                                             uint32_t lr_slot, const void *type) {
+	(void)r0, (void)r1, (void)r2, (void)r3, (void)lr_slot;
+	return rt_mallocgc(16, type, 1);
+}
 
 __attribute__((noinline)) void *rt_growslice(void *old, uint32_t n) {
 	void *p = rt_mallocgc(n * 8u, 0, 1);
@@ -143,7 +151,7 @@ void irq_exti0(void) {
 
 /* //go:interrupthandler bound to IRQ28_Handler (TIM2): allocates -> "malloc during signal". */
 static void *last;
-void irq_tim2(void) { last = rt_newobject(&tim2_type); }
+void irq_tim2(void) { last = NEWOBJECT(&tim2_type); }
 
 /* //go:interrupthandler bound to IRQ23_Handler (EXTI9_5), enabled at rtos.IntPrioHigh (0x20):
  * above rtos.IntPrioSysCall (0x80), so its nanotime system call (SVC 0) escalates to HardFault. */
@@ -205,7 +213,7 @@ void main_main(void) {
 volatile uint32_t sync_pools = 3;
 void sync_init(void) {
 	for (uint32_t i = 0; i < sync_pools; i++)
-		last = rt_newobject(&tim2_type);
+		last = NEWOBJECT(&tim2_type);
 }
 void (*volatile rt_inittasks[1])(void) = { sync_init };
 __attribute__((noinline)) void rt_doinit1(void) {
@@ -217,7 +225,7 @@ __attribute__((noinline)) void rt_doinit1(void) {
 volatile uint32_t rt_workers = 2;
 __attribute__((noinline)) void rt_gcenable(void) {
 	for (uint32_t i = 0; i < rt_workers; i++)
-		last = rt_newobject(&tim2_type);
+		last = NEWOBJECT(&tim2_type);
 }
 
 /* runtime.main: the main goroutine, started by rt0 through runtime.mainPC (a funcval). */

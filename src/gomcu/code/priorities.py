@@ -416,10 +416,32 @@ def _argument(model: CodeModel, call: int, registers: tuple[Value | None, ...], 
         cs = _decode(model, ins)
         if cs is None:
             return None
-        if cs.id in _STORES and len(cs.operands) == 2 and cs.operands[1].type == A.ARM_OP_MEM \
-                and cs.operands[1].mem.base == A.ARM_REG_SP and cs.operands[1].mem.disp == offset:
-            v = regs.get(cs.operands[0].reg)
+        slot = _stack_slot(cs, offset)
+        if slot is not None:
+            v = regs.get(slot)
             return None if v is None or v.value is None else v.value
         if ins.sp_delta:
             return None
     return None
+
+
+def _stack_slot(cs: Any, offset: int) -> int | None:
+    """The register a store writes to [sp, #offset]: `str rt, [sp, #offset]`, or either half of
+    GCC's `strd rt, rt2, [sp, #offset-or-offset-4]` (Go's assembler writes one word per slot)."""
+    ops = cs.operands
+    if cs.id in _STORES and len(ops) == 2 and ops[1].type == A.ARM_OP_MEM and ops[1].mem.base == A.ARM_REG_SP:
+        return int(ops[0].reg) if ops[1].mem.disp == offset else None
+    if cs.id == A.ARM_INS_STRD and len(ops) == 3 and ops[2].type == A.ARM_OP_MEM and ops[2].mem.base == A.ARM_REG_SP:
+        return {ops[2].mem.disp: int(ops[0].reg), ops[2].mem.disp + 4: int(ops[1].reg)}.get(offset)
+    return None
+
+
+def argument_at(model: CodeModel, call: int, where: str) -> int | None:
+    """A call's constant argument by its location ("r0".."r3", or "stack+N" for Go's ABI0), for
+    other analyses that read calls the way the priority setters are read (allocation sizes)."""
+    if where.startswith("r"):
+        args = model.call_args.get(call, ())
+        index = int(where[1:])
+        return args[index] if index < len(args) else None
+    return _argument(model, call, (), where)
+

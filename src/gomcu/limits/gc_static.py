@@ -252,19 +252,26 @@ class SiteFinder:
 
     def _size_argument(self, address: int, allocator: str | None) -> int | None:
         """The bytes a call allocates when its arguments are constants: the first argument, or
-        where the profile says so, the argument's index (`size_argument`) or the first word of
-        the type descriptor it passes (`size_from_type`: Go's newobject(typ), typ.size first)."""
-        args = self.model.call_args.get(address, ())
+        where the profile says so, the argument (`size_argument`: a register index or a location,
+        "r1" or "stack+4" for Go's ABI0) or the first word of the type descriptor it passes
+        (`size_from_type`: Go's newobject(typ), typ.size first; a list means the first register)."""
         gc = self.profile.gc
-        if allocator is not None and allocator in gc.get("size_from_type", ()):
-            return self.model.word(args[0]) if args and args[0] is not None else None
-        index = 0
-        positions: object = gc.get("size_argument")
+        typed = gc.get("size_from_type", ())
+        if allocator is not None and allocator in typed:
+            typ = self._argument(address, str(typed[allocator]) if isinstance(typed, dict) else "r0")
+            return self.model.word(typ) if typ is not None else None
+        positions = gc.get("size_argument")
+        where: int | str = 0
         if isinstance(positions, dict):
-            index = int(positions.get(allocator, -1)) if allocator else -1
-        if index < 0 or index >= len(args):
+            where = positions.get(allocator, -1) if allocator else -1
+        if isinstance(where, int) and where < 0:
             return None
-        return args[index]
+        return self._argument(address, f"r{where}" if isinstance(where, int) else str(where))
+
+    def _argument(self, address: int, where: str) -> int | None:
+        from gomcu.code.priorities import argument_at
+
+        return argument_at(self.model, address, where)
 
     def _package(self, function: str, address: int) -> str:
         package = go_package(function)

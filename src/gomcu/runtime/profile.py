@@ -6,6 +6,7 @@ user's file); analyses ask it questions instead of hard-coding names.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -220,7 +221,31 @@ def _tuples(table: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
 
 
+#: where a call's argument is, for the static analyses: r0..r3, or stack+N (Go's ABI0: the word
+#: N bytes above the SP at the call)
+ARGUMENT_AT = re.compile(r"^(?:r[0-3]|stack\+(\d+))$")
+
+
+def _readable_argument(where: object) -> bool:
+    if isinstance(where, int) and not isinstance(where, bool):
+        return 0 <= where <= 3  # a register index
+    m = ARGUMENT_AT.match(where) if isinstance(where, str) else None
+    return m is not None and (m.group(1) is None or int(m.group(1)) % 4 == 0)
+
+
+def _check_argument_locations(gc: dict[str, Any], origin: str) -> None:
+    """A size argument's location must be one the static analyses can read (else a one-line error,
+    not a traceback halfway through an analysis)."""
+    for key in ("size_argument", "size_from_type"):
+        table = gc.get(key)
+        for allocator, where in (table.items() if isinstance(table, dict) else ()):
+            if not _readable_argument(where):
+                raise GomcuError(f"{origin}: [gc] {key}: cannot read {allocator}'s argument at {where!r} "
+                                 f"(use 0..3, r0..r3 or stack+N, N a multiple of 4)")
+
+
 def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
+    _check_argument_locations(data.get("gc", {}), origin)
     try:
         detect = data.get("detect", {})
         return RuntimeProfile(
