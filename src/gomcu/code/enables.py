@@ -33,7 +33,8 @@ from capstone import arm as A
 
 from gomcu.code.masking import _CPS, _SYSM
 from gomcu.code.model import CodeModel
-from gomcu.code.priorities import _BLOCK_BASES, _STORES, _argument, _Body, _address, _candidates, _derived, _stored_bits
+from gomcu.code.priorities import (_BLOCK_BASES, _STORES, _argument, _Body, _address, _derived, _stored_bits,
+                                   scs_bodies)
 
 ISER_BASE, ISER_END = 0xE000E100, 0xE000E140  # 16 words: 496 IRQs
 ICSR = 0xE000ED04
@@ -144,8 +145,8 @@ class Enables:
         self.by_function: dict[str, list[Enable]] = {}
         calls = {str(s["function"]): s for s in _enable_calls(profile) if model.function(str(s["function"]))}
         covered = set(calls) | set((getattr(profile, "interrupts", None) or {}).get("enable_store_functions", ()))
-        for name in _candidates(model):
-            self._stores(name, name in covered)
+        for name, decoded in scs_bodies(model).items():
+            self._stores(name, decoded, name in covered)
         for fname, spec in calls.items():
             for call in model.calls_to(fname):
                 if call.site.caller in calls:
@@ -155,8 +156,7 @@ class Enables:
     def _add(self, e: Enable) -> None:
         self.by_function.setdefault(e.function, []).append(e)
 
-    def _stores(self, name: str, covered: bool) -> None:
-        decoded = _Body(self.model, name)
+    def _stores(self, name: str, decoded: _Body, covered: bool) -> None:
         for i in decoded.stores:
             (ins, regs), cs = decoded.states[i], decoded.cs(i)
             if cs is None or cs.id not in _STORES or len(cs.operands) < 2 or cs.operands[1].type != A.ARM_OP_MEM:

@@ -157,6 +157,19 @@ def _candidates(model: CodeModel) -> list[str]:
     return out
 
 
+_BODIES: weakref.WeakKeyDictionary[CodeModel, dict[str, _Body]] = weakref.WeakKeyDictionary()
+
+
+def scs_bodies(model: CodeModel) -> dict[str, _Body]:
+    """The functions that form an NVIC/SCB address, each read once per model: the priorities
+    and the enables (gomcu.code.enables) look at the same stores."""
+    found = _BODIES.get(model)
+    if found is None:
+        found = {name: _Body(model, name) for name in _candidates(model)}
+        _BODIES[model] = found
+    return found
+
+
 _FOUND: weakref.WeakKeyDictionary[CodeModel, dict[tuple[str, int], StaticPriorities]] = weakref.WeakKeyDictionary()
 
 
@@ -183,8 +196,7 @@ def _find(model: CodeModel, profile: object | None, bits: int) -> StaticPrioriti
     computed: list[str] = []
     anywhere: list[PrioritySet] = []
     prigroups: set[int | None] = set()
-    for name in _candidates(model):
-        decoded = _Body(model, name)
+    for name, decoded in scs_bodies(model).items():
         for i in decoded.stores:
             (ins, regs), cs = decoded.states[i], decoded.cs(i)
             if cs is None or cs.id not in _STORES or len(cs.operands) < 2 or cs.operands[1].type != A.ARM_OP_MEM:
