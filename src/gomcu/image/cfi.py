@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from gomcu.image import frametab
+
 #: DWARF register number of the stack pointer (ARM: r13; RISC-V: x2).
 SP_REGISTER = {"arm": 13, "riscv32": 2}
 
@@ -30,6 +32,14 @@ def read_cfi(elf: Any, arch: str, guard: Callable[[str], AbstractContextManager[
     out: dict[int, CfiFrame] = {}
     sp = SP_REGISTER[arch]
     with guard("call-frame information"):
+        fast = frametab.frames(elf, sp)
+        if fast is not None:
+            for start, size, max_offset, other in fast:
+                start = start & ~1 if arch == "arm" else start
+                if start in out and out[start].size >= size:
+                    continue
+                out[start] = CfiFrame(start, size, max_offset, other)
+            return out
         info = elf.get_dwarf_info(relocate_dwarf_sections=False) if elf.has_dwarf_info() else None
         if info is None:
             return out

@@ -24,7 +24,7 @@ class _Unknown(Exception):
     """Something this runner leaves to pyelftools."""
 
 
-def _leb(data: bytes, i: int, signed: bool = False) -> tuple[int, int]:
+def leb(data: bytes, i: int, signed: bool = False) -> tuple[int, int]:
     """An (S)LEB128 number at data[i]: its value and the index after it."""
     value = shift = 0
     while True:
@@ -76,7 +76,7 @@ def _run(data: bytes, header: Any, address_size: int, order: str) -> list[Row]:
             line += line_base + adjusted % line_range
             out.append((address, file, line, False))
         elif op == 0:  # extended opcode: length, sub-opcode, operands
-            length, i = _leb(data, i)
+            length, i = leb(data, i)
             sub = data[i]
             i += 1
             if sub == _END_SEQUENCE:
@@ -88,23 +88,23 @@ def _run(data: bytes, header: Any, address_size: int, order: str) -> list[Row]:
             elif sub == _DEFINE_FILE:  # name, directory, time, length (names come from the header)
                 i = data.index(0, i) + 1
                 for _ in range(3):
-                    _, i = _leb(data, i)
+                    _, i = leb(data, i)
             elif sub == _SET_DISCRIMINATOR:
-                _, i = _leb(data, i)
+                _, i = leb(data, i)
             else:
                 i += length - 1
         elif op == _COPY:
             out.append((address, file, line, False))
         elif op == _ADVANCE_PC:
-            operand, i = _leb(data, i)
+            operand, i = leb(data, i)
             address += operand * min_length
         elif op == _ADVANCE_LINE:
-            operand, i = _leb(data, i, signed=True)
+            operand, i = leb(data, i, signed=True)
             line += operand
         elif op == _SET_FILE:
-            file, i = _leb(data, i)
+            file, i = leb(data, i)
         elif op in (_SET_COLUMN, _SET_ISA):
-            _, i = _leb(data, i)
+            _, i = leb(data, i)
         elif op == _CONST_ADD_PC:
             address += const_add
         elif op == _FIXED_ADVANCE_PC:
