@@ -40,6 +40,7 @@ class Value:
 
 State = dict[int, Value]
 _FLOW_ENDS = (Kind.RETURN, Kind.INDIRECT_JUMP, Kind.JUMP_TABLE, Kind.TRAP)
+_CALLS = (Kind.CALL, Kind.INDIRECT_CALL)
 _ALU: dict[str, Callable[[int, int], int]] = {
     "lsl": lambda a, b: a << b, "lsr": lambda a, b: a >> b, "and": lambda a, b: a & b,
     "orr": lambda a, b: a | b, "eor": lambda a, b: a ^ b, "bic": lambda a, b: a & ~b,
@@ -114,27 +115,44 @@ class Propagation:
         return False
 
     def _run(self, lead: int, state: State) -> State:
-        for i in range(lead, self._block_end[lead]):
-            self.step(self.insns[i], state)
+        step = self.step
+        for ins in self.insns[lead : self._block_end[lead]]:
+            step(ins, state)
         return state
 
     def states(self) -> Iterator[tuple[Insn, State]]:
         """(instruction, the register values before it), in address order. Do not keep the dict."""
+        for ins, state, _ in self.steps():
+            yield ins, state
+
+    def steps(self) -> Iterator[tuple[Insn, State, Value | None]]:
+        """(instruction, the register values before it, what it writes to its `dst` when that is
+        known and unconditional), in address order. Do not keep the dict."""
+        value_written, apply, step = self.value_written, self._apply, self.step
+        insns = self.insns
         for lead in self._leaders:
             state = dict(self._in.get(lead, {}))
-            for i in range(lead, self._block_end[lead]):
-                yield self.insns[i], state
-                self.step(self.insns[i], state)
+            for ins in insns[lead : self._block_end[lead]]:
+                written = value_written(ins, state) if ins.dst is not None and not ins.conditional else None
+                yield ins, state, written
+                if ins.kind in _CALLS:
+                    step(ins, state)  # the registers a call clobbers go before its own write is worked out
+                else:
+                    apply(ins, state, written)
 
     def step(self, ins: Insn, state: State) -> None:
         """Apply one instruction to `state` (in place)."""
-        if ins.kind in (Kind.CALL, Kind.INDIRECT_CALL):
+        if ins.kind in _CALLS:
             for r in self.clobbered:
                 state.pop(r, None)
-        dst = ins.dst
-        new = self.value_written(ins, state) if dst is not None and not ins.conditional else None
+        self._apply(ins, state, self.value_written(ins, state) if ins.dst is not None and not ins.conditional else None)
+
+    @staticmethod
+    def _apply(ins: Insn, state: State, new: Value | None) -> None:
+        """The rest of `step` once what the instruction writes to `dst` is known."""
         for r in ins.writes:
             state.pop(r, None)
+        dst = ins.dst
         if dst is not None:
             state.pop(dst, None)
             if new is not None:

@@ -446,7 +446,7 @@ class CodeModel:
         consts: set[int] = set()
         loaded: set[int] = set()
         prop = self._propagation(name)
-        for ins, regs in prop.states():
+        for ins, regs, written in prop.steps():
             if ins.csr is not None and ins.reg is not None and (v := regs.get(ins.reg)) is not None \
                     and v.value is not None:
                 self.csr_writes.append((name, ins.csr, v.value))
@@ -468,14 +468,12 @@ class CodeModel:
                 if site.callee is not None:
                     self.call_args[ins.address] = tuple(_value_of(regs.get(r)) for r in arg_regs)
                     self.call_loads[ins.address] = tuple(_loaded_from(regs.get(r)) for r in arg_regs)
-            if ins.dst is not None and not ins.conditional:
-                written = prop.value_written(ins, regs)
-                if written is not None:
-                    t = self.code_address(written.value)
-                    if t is not None and t in self._names_by_start:
-                        consts.add(t)
-                    if ins.load_base is not None and written.loaded_from is not None:
-                        loaded.add(written.loaded_from)
+            if written is not None:
+                t = self.code_address(written.value)
+                if t is not None and t in self._names_by_start:
+                    consts.add(t)
+                if ins.load_base is not None and written.loaded_from is not None:
+                    loaded.add(written.loaded_from)
         if consts:
             self.address_constants[name] = consts
         if loaded:
