@@ -33,7 +33,11 @@ _CORE_REGS = frozenset(range(A.ARM_REG_R0, A.ARM_REG_R12 + 1)) | {A.ARM_REG_SB, 
 _PC_RELATIVE = frozenset({A.ARM_INS_B, A.ARM_INS_BL, A.ARM_INS_BLX, A.ARM_INS_CBZ, A.ARM_INS_CBNZ, A.ARM_INS_ADR})
 _PLACE_FREE_GROUPS = frozenset(range(A.ARM_GRP_ENDING)) - {
     A.ARM_GRP_JUMP, A.ARM_GRP_CALL, A.ARM_GRP_BRANCH_RELATIVE, A.ARM_GRP_INT}
-_VALUE, _LITERAL = Insn._fields.index("value") - 1, Insn._fields.index("literal") - 1  # places after `address`
+_VALUE_AT, _READS, _WRITES, _LITERAL_AT, _LITERAL_BYTES = (
+    Insn._fields.index(f) for f in ("value", "reads", "writes", "literal", "literal_bytes"))
+#: A summary made from its fields in order, without the named tuple's keyword handling (reused
+#: summaries are made once per instruction: tens of thousands of times).
+_new = tuple.__new__
 #: How a summary is reused for the same encoding at another address: as it is; with its branch
 #: target moved by the distance; with its literal's address moved (the distance is the same
 #: from the word-aligned pc), and the value it loads read again.
@@ -45,12 +49,12 @@ def _placed(how: str, rest: tuple[Any, ...], operand: int, at: int, read_word: R
     of an instruction decoded before with the same operand text, from its pc-relative operand
     (see `_reuse`): the branch target, or the literal's offset from the word-aligned pc."""
     if how is _TARGET:  # rest is (size, kind, target, ...)
-        return Insn(at, rest[0], rest[1], operand, *rest[3:])
-    fields = list(rest)
-    fields[_LITERAL] = literal = ((at + 4) & ~3) + operand
+        return _new(Insn, (at, rest[0], rest[1], operand, *rest[3:]))
+    fields = [at, *rest]
+    fields[_LITERAL_AT] = literal = ((at + 4) & ~3) + operand
     if how is _LITERAL_VALUE:
-        fields[_VALUE] = read_word(literal)
-    return Insn(at, *fields)
+        fields[_VALUE_AT] = read_word(literal)
+    return _new(Insn, fields)
 
 
 def _reuse(view: ArmDetail, summary: Insn) -> str | None:
@@ -141,7 +145,7 @@ class ThumbDecoder:
                 key = (code[stop - size : stop], mnemonic.partition(b"\0")[0])
                 rest = memo.get(key) if reuse else None
                 if rest is not None:  # the same encoding in the same IT state, seen before
-                    out.append(Insn(at, *rest))
+                    out.append(_new(Insn, (at, *rest)))
                     continue
                 operand_key = None
                 if iid in _OPERAND_AT:  # a branch or load whose summary moves with its pc-relative operand
@@ -175,10 +179,12 @@ class ThumbDecoder:
             literal = self._literal(view, summary)
         except (IndexError, AttributeError):  # operands no real code has (data read as code)
             return Insn(at, size, Kind.INVALID), None
-        summary = summary._replace(reads=tuple(r for r in read if r in _CORE_REGS),
-                                   writes=tuple(r for r in written if r in _CORE_REGS and r != summary.dst))
+        fields = list(summary)
+        fields[_READS] = tuple(r for r in read if r in _CORE_REGS)
+        fields[_WRITES] = tuple(r for r in written if r in _CORE_REGS and r != summary.dst)
         if literal is not None:
-            summary = summary._replace(literal=literal[0], literal_bytes=literal[1])
+            fields[_LITERAL_AT], fields[_LITERAL_BYTES] = literal
+        summary = _new(Insn, fields)
         return summary, _SAME if not moves else _reuse(view, summary)
 
     @staticmethod

@@ -79,17 +79,22 @@ def analyse_frame(insns: list[Insn], start: int, end: int, tables: dict[int, lis
         work = seeds
         while work:
             i, d = work.pop()
-            known = depth[i]
-            if known is not None and known >= d:
-                continue
-            visits[i] += 1
-            if visits[i] > _MAX_VISITS:
-                note = f"sp keeps changing around a loop at 0x{insns[i].address:x}"
-                if note not in notes:
-                    notes.append(note)
-                continue
-            depth[i] = d
-            work.extend(step(i, d))
+            while True:  # the last successor (the fall-through) goes on at once, as if pushed and popped
+                known = depth[i]
+                if known is not None and known >= d:
+                    break
+                visits[i] += 1
+                if visits[i] > _MAX_VISITS:
+                    note = f"sp keeps changing around a loop at 0x{insns[i].address:x}"
+                    if note not in notes:
+                        notes.append(note)
+                    break
+                depth[i] = d
+                succ = step(i, d)
+                if not succ:
+                    break
+                i, d = succ.pop()
+                work.extend(succ)
 
     if insns:
         run([(0, 0)])

@@ -451,17 +451,16 @@ class CodeModel:
                     and v.value is not None:
                 self.csr_writes.append((name, ins.csr, v.value))
             k = ins.kind
-            d = depth_at.get(ins.address, 0)
             site: CallSite | None = None
             if k is Kind.CALL and ins.target is not None:
                 callee = self._function_name_at(ins.target)
-                site = CallSite(ins.address, name, callee, ins.target, "call", d,
+                site = CallSite(ins.address, name, callee, ins.target, "call", depth_at.get(ins.address, 0),
                                 None if callee is None or self._names_by_start.get(ins.target) else "into the middle")
             elif k is Kind.BRANCH and ins.target is not None and not (start <= ins.target < end):
                 callee = self._function_name_at(ins.target)
-                site = CallSite(ins.address, name, callee, ins.target, "tail-call", d)
-            elif k in (Kind.INDIRECT_CALL, Kind.INDIRECT_JUMP):
-                site = self._indirect_site(name, ins, regs, d)
+                site = CallSite(ins.address, name, callee, ins.target, "tail-call", depth_at.get(ins.address, 0))
+            elif k is Kind.INDIRECT_CALL or k is Kind.INDIRECT_JUMP:
+                site = self._indirect_site(name, ins, regs, depth_at.get(ins.address, 0))
             if site is not None:
                 calls.append(site)
                 self._site_states[ins.address] = dict(regs)
