@@ -33,6 +33,8 @@ def reachable_code(insns: list[Insn], start: int, end: int, decode: Decode, tabl
         if literals <= data:
             break
         data |= literals
+        if literals.isdisjoint(reached):
+            break  # no instruction walked is one of them: walking again would go the same way
     if any(i.kind is Kind.INDIRECT_JUMP for i in reached.values()):
         # a computed jump (an inline switch table on ARMv6-M) may reach anything after it: keep
         # the linear decode, less the literal words, rather than drop cases it jumps to
