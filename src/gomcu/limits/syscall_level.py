@@ -37,8 +37,11 @@ def svc_functions(model: CodeModel) -> frozenset[str]:
     """The functions that hold an SVC instruction: the system call stubs."""
     out = set()
     for f in model.functions:
+        body = model.image.read(f.address, f.size) or b""  # one read per function, not per instruction
         for ins in model.instructions(f.name):
-            raw = model.image.read(ins.address, 2) if ins.size == 2 else None
+            at = ins.address - f.address
+            raw = (body[at : at + 2] if at + 2 <= len(body) else model.image.read(ins.address, 2)) \
+                if ins.size == 2 else None
             if raw and int.from_bytes(raw, "little") & _SVC_MASK == _SVC:
                 out.add(f.name)
                 break
