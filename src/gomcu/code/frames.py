@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from gomcu.code.types import Frame, Insn, Kind
 
 _NO_FALLTHROUGH = (Kind.RETURN, Kind.INDIRECT_JUMP, Kind.TRAP, Kind.JUMP_TABLE)
+_PLAIN = (Kind.OTHER, Kind.CALL, Kind.INDIRECT_CALL)  # fall through; sp moves only by their sp_delta
 _MAX_VISITS = 16
 
 
@@ -76,7 +77,9 @@ def analyse_frame(insns: list[Insn], start: int, end: int, tables: dict[int, lis
         return succ
 
     def run(seeds: list[tuple[int, int]]) -> None:
+        nonlocal deepest
         work = seeds
+        count = len(insns)
         while work:
             i, d = work.pop()
             while True:  # the last successor (the fall-through) goes on at once, as if pushed and popped
@@ -90,6 +93,14 @@ def analyse_frame(insns: list[Insn], start: int, end: int, tables: dict[int, lis
                         notes.append(note)
                     break
                 depth[i] = d
+                ins = insns[i]
+                if ins.kind in _PLAIN and not ins.sp_delta and ins.sp_from_reg is None:
+                    # what `step` does with an instruction that leaves sp alone and falls through
+                    deepest = max(deepest, d)
+                    if i + 1 >= count:
+                        break
+                    i += 1
+                    continue
                 succ = step(i, d)
                 if not succ:
                     break

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from gomcu import diskcache
@@ -244,7 +245,7 @@ class DwarfView:
                         row = lines[(file, line)] = SourceLine(names.get(file, "?"), line)
                     rows.append((address, row))
         # Stable sort keeps the sequence order for rows at one address; the last row wins below.
-        rows.sort(key=lambda r: r[0])
+        rows.sort(key=itemgetter(0))
         return [r[0] for r in rows], [r[1] for r in rows]
 
     def _table_for(self, address: int) -> tuple[list[int], list[SourceLine | None]]:
