@@ -67,17 +67,18 @@ class Propagation:
         leaders = {0} if insns else set()
         succ_addrs: dict[int, list[int]] = {}
         for i, ins in enumerate(insns):
+            if ins.kind not in _ENDS_BLOCK:  # (only those have targets; a conditional return is one)
+                continue
             targets: list[int] = []
             if ins.kind is Kind.BRANCH and ins.target is not None and start <= ins.target < end and ins.target in index:
                 targets.append(index[ins.target])
             if ins.kind is Kind.JUMP_TABLE:
                 targets.extend(index[t] for t in tables.get(ins.address, ()) if t in index)
-            if targets or ins.kind in _ENDS_BLOCK or ins.conditional and ins.kind is Kind.RETURN:
-                leaders.update(targets)
-                if i + 1 < len(insns):
-                    leaders.add(i + 1)
-                falls = ins.conditional or ins.kind not in _NO_FALLTHROUGH
-                succ_addrs[i] = targets + ([i + 1] if falls and i + 1 < len(insns) else [])
+            leaders.update(targets)
+            if i + 1 < len(insns):
+                leaders.add(i + 1)
+            falls = ins.conditional or ins.kind not in _NO_FALLTHROUGH
+            succ_addrs[i] = targets + ([i + 1] if falls and i + 1 < len(insns) else [])
         self._leaders = sorted(leaders)
         self._block_end = {lead: nxt for lead, nxt in zip(self._leaders, self._leaders[1:] + [len(insns)])}
         self._succ: dict[int, list[int]] = {}
