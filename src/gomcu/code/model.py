@@ -446,6 +446,7 @@ class CodeModel:
         consts: set[int] = set()
         loaded: set[int] = set()
         prop = self._propagation(name)
+        thumb, starts = self.decoder.name == "thumb", self._names_by_start
         for ins, regs, written in prop.steps():
             if ins.csr is not None and ins.reg is not None and (v := regs.get(ins.reg)) is not None \
                     and v.value is not None:
@@ -468,9 +469,11 @@ class CodeModel:
                     self.call_args[ins.address] = tuple(_value_of(regs.get(r)) for r in arg_regs)
                     self.call_loads[ins.address] = tuple(_loaded_from(regs.get(r)) for r in arg_regs)
             if written is not None:
-                t = self.code_address(written.value)
-                if t is not None and t in self._names_by_start:
-                    consts.add(t)
+                value = written.value
+                if value is not None and (value & 1 or not thumb):
+                    target = value & ~1 if thumb else value
+                    if target in starts:  # a function's address (`code_address` inline: asked per constant)
+                        consts.add(target)
                 if ins.load_base is not None and written.loaded_from is not None:
                     loaded.add(written.loaded_from)
         if consts:
