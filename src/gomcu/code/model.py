@@ -572,14 +572,7 @@ class CodeModel:
         propagation (a scan of a whole function; `registers_at` per instruction repeats it)."""
         if name not in self._bodies:
             return []
-        found = self._register_states.get(name)
-        if found is None:  # the interrupt priorities and the enables ask for the same functions
-            found = self._register_states[name] = [(ins, dict(regs)) for ins, regs in self._propagation(name).states()]
-        return [(ins, dict(regs)) for ins, regs in found]
-
-    @cached_property
-    def _register_states(self) -> dict[str, list[tuple[Insn, dict[int, Value]]]]:
-        return {}
+        return [(ins, dict(regs)) for ins, regs in self._propagation(name).states()]
 
     def argument_read(self, name: str, index: int) -> int | None | bool:
         """Whether function `name` uses its argument number `index`: the address of the first

@@ -147,17 +147,10 @@ def _in_ppb(v: int | None) -> bool:
 
 
 def _candidates(model: CodeModel) -> list[str]:
-    """Functions that form an NVIC/SCB address somewhere (a literal, mov/movw/movt). Kept per
-    model: the priorities and the enables both ask, and it reads every instruction."""
-    found = _CANDIDATES.get(model)
-    if found is None:
-        found = _CANDIDATES[model] = [f.name for f in model.functions if any(
-            (ins.value is not None and _in_scs(ins.value)) or ins.value_high == 0xE000
-            or (ins.add_low is not None and _in_ppb(ins.add_low)) for ins in model.instructions(f.name))]
-    return list(found)
-
-
-_CANDIDATES: weakref.WeakKeyDictionary[CodeModel, list[str]] = weakref.WeakKeyDictionary()
+    """Functions that form an NVIC/SCB address somewhere (a literal, mov/movw/movt)."""
+    return [f.name for f in model.functions if any(
+        (ins.value is not None and _in_scs(ins.value)) or ins.value_high == 0xE000
+        or (ins.add_low is not None and _in_ppb(ins.add_low)) for ins in model.instructions(f.name))]
 
 
 _BODIES: weakref.WeakKeyDictionary[CodeModel, dict[str, _Body]] = weakref.WeakKeyDictionary()
