@@ -217,6 +217,16 @@ def test_isr_stack_holds_reset_until_the_psp_switch_and_the_handlers(image) -> N
     assert (report.system.reset_case_bytes, report.system.all_nest_bytes) == (40, 336)
 
 
+def test_smallest_margin_is_the_system_stacks_when_its_roots_share_it(image) -> None:  # type: ignore[no-untyped-def]
+    """Every root on the main stack shares its 2048 B: the headline margin is what is left of it
+    once they nest (2048 - 328 = 1720 B), not the largest one root alone leaves (2048 - 120)."""
+    from gomcu.limits import memory
+
+    result = memory.evaluate(image, None, stack.analyse(image))
+    figure = next(f for f in result.figures if f.name.startswith("smallest stack margin"))
+    assert (figure.name, figure.value, figure.qualifier) == ("smallest stack margin (system stack)", 1720, "")
+
+
 def test_build_information_picks_the_target(image) -> None:  # type: ignore[no-untyped-def]
     """go:buildinfo (egofw.S) says -tags=stm32h7x3 and GOARM=7,softfloat: GOGC 30 from
     const_noos_stm32h7.go; the memory limit rt0_go computes is (ramend - end) + the non-DMA

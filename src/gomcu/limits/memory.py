@@ -87,6 +87,9 @@ def evaluate(image: Image, chip: Chip | None, stack: StackReport | None = None,
             if stack.system.allotted_bytes is not None:
                 figures.append(Figure("system stack allotted", stack.system.allotted_bytes, "bytes", Origin.STATIC))
         margins = stack_margins(stack)
+        if stack.system is not None and stack.system.margin is not None:
+            # the roots on the main stack share it: what is left of it is the system stack's margin
+            margins["system stack"] = (stack.system.margin, stack.system.bounded)
         if margins:
             name, (margin, proved) = min(margins.items(), key=lambda kv: (kv[1][0], kv[1][1]))
             figures.append(Figure(f"smallest stack margin ({name})", margin, "bytes", Origin.STATIC,
