@@ -227,6 +227,36 @@ def test_smallest_margin_is_the_system_stacks_when_its_roots_share_it(image) -> 
     assert (figure.name, figure.value, figure.qualifier) == ("smallest stack margin (system stack)", 1720, "")
 
 
+def test_findings_inside_the_go_root_are_the_runtimes() -> None:
+    """egofw-roots.elf is egofw with DWARF lines under a Go root (/opt/ego/go/src/PACKAGE/, as a
+    real Embedded Go build's): the runtime's own allocation loop and the fault handler's throw are
+    wholly inside the runtime (hidden unless --include-runtime); the user's handler, loop and
+    recursion stay. Without the root (egofw.elf) nothing can be told apart by its file."""
+    def findings(name: str) -> dict[tuple[str, str | None], bool]:
+        p = run_gomcu("check", str(EGO / name), "--no-cache", "--format", "json")
+        assert p.returncode == 1, p.stderr
+        return {(f["rule"], (f["location"] or {}).get("function")): f["in_runtime"]
+                for limit in json.loads(p.stdout)["limits"] for f in limit["findings"]}
+
+    rooted = findings("egofw-roots.elf")
+    assert {k for k, inside in rooted.items() if inside} == {
+        ("gc.alloc-in-loop", "runtime.gcenable"), ("irq.panic-in-handler", "runtime.hardfaultHandler")}
+    for users in (("gc.alloc-in-interrupt", "IRQ28_Handler"), ("gc.alloc-in-loop", "main.main"),
+                  ("stack.recursion", "main.depth"), ("irq.syscall-above-syscall-priority", "IRQ23_Handler")):
+        assert rooted[users] is False, users
+    assert not any(findings("egofw.elf").values())
+    text = run_gomcu("check", str(EGO / "egofw-roots.elf"), "--no-cache").stdout
+    assert "wholly inside the toolchain's runtime (--include-runtime shows them)" in text
+    assert "runtime.gcenable" not in text.split("garbage collection (")[1].split("interrupt context (")[0]
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None,
+                    reason="needs arm-none-eabi-gcc and make")
+def test_rooted_variant_rebuilds_bit_identical(tmp_path: Path) -> None:
+    assert_rebuilds_identically(EGO, tmp_path, ("egofw.c", "egofw.S", "egofw.ld", "names.txt", "Makefile"),
+                                ("egofw-roots.elf",), ("egofw-roots.elf",))
+
+
 def test_build_information_picks_the_target(image) -> None:  # type: ignore[no-untyped-def]
     """go:buildinfo (egofw.S) says -tags=stm32h7x3 and GOARM=7,softfloat: GOGC 30 from
     const_noos_stm32h7.go; the memory limit rt0_go computes is (ramend - end) + the non-DMA

@@ -1,6 +1,9 @@
 @ The runtime's assembly part, shaped like Embedded Go's rt0_noos_thumb.s, tasker_noos_thumb.s,
 @ sys_noos_thumb.s and asm_thumb.s: vector table, reset, SVC system calls through a table,
 @ the PendSV context switch, morestack, and a Go function whose prologue checks the stack guard.
+#ifdef GO_ROOTS  /* egofw-roots.elf: the runtime's assembly under the Go root (egofw.c) */
+#line 1 "/opt/ego/go/src/runtime/asm_thumb.s"
+#endif
 	.syntax unified
 	.thumb
 

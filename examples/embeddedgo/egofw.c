@@ -4,6 +4,13 @@
  * Every figure the tests check can be read off this file and egofw.S. */
 #include <stdint.h>
 
+/* egofw-roots.elf (-DGO_ROOTS): the DWARF lines place the runtime and the standard library under
+ * a Go root (/opt/ego/go/src/PACKAGE/) and the user's handlers and main package in their own
+ * module, as a real build's do; egofw.elf keeps this file's own name and lines. */
+#ifdef GO_ROOTS
+#line 10 "/opt/ego/go/src/runtime/egofw.go"
+#endif
+
 #define ICSR (*(volatile uint32_t *)0xE000ED04u)
 #define ICSR_PENDSVSET (1u << 28)
 
@@ -133,6 +140,9 @@ __attribute__((noinline)) void rt_printpanics(struct panicrec *p) {
 	rt_printed = p->arg;
 }
 
+#ifdef GO_ROOTS
+#line 500 "/home/u/app/depth.go"
+#endif
 /* main.depth: the user's recursion. */
 __attribute__((noinline)) uint32_t main_depth(uint32_t n) {
 	volatile uint32_t pad[2];
@@ -141,6 +151,9 @@ __attribute__((noinline)) uint32_t main_depth(uint32_t n) {
 	return pad[0] + pad[1];
 }
 
+#ifdef GO_ROOTS
+#line 1000 "/home/u/app/main.go"
+#endif
 /* //go:interrupthandler bound to IRQ6_Handler (EXTI0): only wakes the note and reads the time
  * and a table entry (main.lineOf: a Go function, so a morestack prologue and a bounds check). */
 extern uint32_t main_lineof(uint32_t n);
@@ -157,6 +170,9 @@ void irq_tim2(void) { last = NEWOBJECT(&tim2_type); }
  * above rtos.IntPrioSysCall (0x80), so its nanotime system call (SVC 0) escalates to HardFault. */
 void irq_exti9_5(void) { main_ticks = (uint32_t)rt_nanotime(); }
 
+#ifdef GO_ROOTS
+#line 2000 "/opt/ego/go/src/runtime/tasker.go"
+#endif
 /* runtime.taskerinit: SVCall at 4<<5 (rtos.IntPrioSysCall's byte) and PendSV at 255, the lowest,
  * with SCB StoreBits (a read-modify-write of SHPR2 and SHPR3). */
 #define SHPR2 (*(volatile uint32_t *)0xE000ED1Cu)
@@ -166,6 +182,9 @@ __attribute__((noinline)) void rt_taskerinit(void) {
 	SHPR3 = (SHPR3 & ~(0xFFu << 16)) | (255u << 16);
 }
 
+#ifdef GO_ROOTS
+#line 3000 "/home/u/app/main.go"
+#endif
 /* A goroutine: waits for the note, then works (main.work grows its stack when it must). */
 void main_blinky(void) {
 	for (;;) {
@@ -208,6 +227,9 @@ void main_main(void) {
 		rtos_note_sleep(&main_note);
 }
 
+#ifdef GO_ROOTS
+#line 4000 "/opt/ego/go/src/sync/egofw.go"
+#endif
 /* sync.init: a package initialiser that allocates in a loop; runtime.doInit1 calls it through
  * the inittasks table (an indirect call), once, before main.main. */
 volatile uint32_t sync_pools = 3;

@@ -88,16 +88,16 @@ def owners(image: Image) -> CodeOwners:
 def _owners(image: Image) -> CodeOwners:
     roots: set[str] = set()
     seen: set[str] = set()
-    if image.toolchain.name == "tinygo":
-        for fn in image.functions:
-            pkg = go_package(fn.name)
-            if pkg is None or not _standard(pkg) or pkg in seen:
-                continue
-            seen.add(pkg)
-            line = image.line_for(fn.address)
-            marker = f"/src/{pkg}/"
-            if line is not None and marker in line.file:
-                roots.add(line.file.split(marker, 1)[0])
+    # any Go toolchain (TinyGo, Embedded Go): a standard package's DWARF file is ROOT/src/PACKAGE/f.go
+    for fn in image.functions:
+        pkg = go_package(fn.name)
+        if pkg is None or not _standard(pkg) or pkg in seen:
+            continue
+        seen.add(pkg)
+        line = image.line_for(fn.address)
+        marker = f"/src/{pkg}/"
+        if line is not None and marker in line.file:
+            roots.add(line.file.split(marker, 1)[0])
     return CodeOwners(tuple(sorted(roots)), image)
 
 
