@@ -40,7 +40,7 @@ def test_readme_commands_work_in_a_fresh_clone(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["COLUMNS"] = "120"
     demo = subprocess.run(["bash", "-c", first], cwd=clone, env=env, capture_output=True, text=True, timeout=1200)
-    # The reference firmware fails two limits on purpose: exit 1, and the script says so.
+    # The reference firmware fails three limits on purpose: exit 1, and the script says so.
     assert demo.returncode == 1, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "exit status 1, as expected" in demo.stdout
     assert "UART1_IRQHandler" in demo.stdout
