@@ -262,6 +262,11 @@ def test_a_profile_location_the_probe_cannot_read_is_a_one_line_error(tmp_path: 
     p = run_gomcu("gc", str(EGO / "egorun-f407.elf"), "--runtime", str(static))
     assert p.returncode == 2 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert "size_argument" in p.stderr and "'stack+2'" in p.stderr
+    setter = tmp_path / "setter.toml"
+    setter.write_text(text.replace('name = "embeddedgo"', 'name = "setter"').replace('priority = "stack+8"', 'priority = "lr"'))
+    p = run_gomcu("check", str(EGO / "egorun-f407.elf"), "--no-cache", "--runtime", str(setter))
+    assert p.returncode == 2 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert "priority_setters" in p.stderr and "'lr'" in p.stderr
     assert emu.probes.location("stack+16") == emu.probes.location("sp+16") == ("stack", 16)
     assert emu.probes.location("r0") == ("reg", 0)
     for wrong in ("sp+2", "r13", "lr", "stack-4"):

@@ -31,10 +31,10 @@ from typing import Any
 
 from capstone import arm as A
 
-from gomcu.code.masking import _CPS, _SYSM
+from gomcu.code.masking import system_instructions
 from gomcu.code.model import CodeModel
-from gomcu.code.priorities import (_BLOCK_BASES, _STORES, _argument, _Body, _address, _derived, _stored_bits,
-                                   scs_bodies)
+from gomcu.code.priorities import (_BLOCK_BASES, _STORES, _argument, _Body, _address, _derived, _stack_slot,
+                                   _stored_bits, scs_bodies)
 
 ISER_BASE, ISER_END = 0xE000E100, 0xE000E140  # 16 words: 496 IRQs
 ICSR = 0xE000ED04
@@ -121,10 +121,9 @@ def _spilled(decoded: _Body, at: int, reg: int) -> int | None:
         if any(states[n][0].sp_delta for n in range(k + 1, j)):
             return None
         st = decoded.cs(k)
-        if st is not None and st.id == A.ARM_INS_STR and len(st.operands) == 2 \
-                and st.operands[1].type == A.ARM_OP_MEM and st.operands[1].mem.base == A.ARM_REG_SP \
-                and not st.operands[1].mem.index and st.operands[1].mem.disp == slot:
-            v = decoded.regs(k).get(st.operands[0].reg)
+        source = _stack_slot(st, slot, words_only=True) if st is not None else None
+        if source is not None:
+            v = decoded.regs(k).get(source)
             return None if v is None else v.value
     return None
 
@@ -206,26 +205,12 @@ class Enables:
         return self._raw(name)[1]
 
     def _raw(self, name: str) -> tuple[tuple[Enable, ...], bool]:
-        """The svc instructions of `name` and whether it masks, read from the encodings."""
+        """The svc instructions of `name` and whether it masks (gomcu.code.masking's reading)."""
         if name not in self._svc:
-            found: list[Enable] = []
-            masks = False
-            f = self.model.function(name)
-            raw = self.model.image.read(f.address, f.size) if f is not None else None
-            for ins in self.model.instructions(name) if f is not None and raw else ():
-                assert f is not None and raw is not None
-                at = ins.address - f.address
-                if at < 0 or at + ins.size > len(raw):
-                    continue
-                first = raw[at] | raw[at + 1] << 8
-                if ins.size == 2 and raw[at + 1] == 0xDF:  # SVC #imm8
-                    found.append(Enable(SVCALL, name, ins.address, "an svc instruction", transient=True))
-                elif ins.size == 2 and first in _CPS:
-                    masks = True
-                elif ins.size == 4 and first & 0xFFF0 == 0xF380 and raw[at + 3] == 0x88 and raw[at + 2] in _SYSM:
-                    masks = True
-            self._svc[name] = tuple(found)
-            self._mask[name] = masks
+            sites = system_instructions(self.model, name)
+            self._svc[name] = tuple(Enable(SVCALL, name, s.address, "an svc instruction", transient=True)
+                                    for s in sites if s.what == "SVC")
+            self._mask[name] = any(s.what != "SVC" for s in sites)
         return self._svc[name], self._mask[name]
 
     def where(self, exception: int) -> Enable | None:

@@ -34,6 +34,7 @@ from gomcu.code.constprop import Value
 from gomcu.code.model import CodeModel
 from gomcu.code.types import Insn, Kind
 from gomcu.image import Arch
+from gomcu.runtime.profile import argument_location
 
 IPR_BASE, IPR_END = 0xE000E400, 0xE000E5F0  # 496 IRQs (ARMv7-M)
 SHPR_BASE, SHPR_END = 0xE000ED18, 0xE000ED24  # exceptions 4..15
@@ -411,11 +412,13 @@ def _operand(regs: Mapping[int, Value], op: Any) -> int | None:
 def _argument(model: CodeModel, call: int, registers: tuple[Value | None, ...], where: str) -> int | None:
     """A setter's argument at one call: "r0".."r3", or "stack+N" (Go's ABI0 on Thumb passes
     arguments at sp+4, sp+8, ...: the last store to [sp, #N] before the call)."""
-    if where.startswith("r"):
-        index = int(where[1:])
+    kind, index = argument_location(where) or ("", -1)
+    if kind == "reg":
         v = registers[index] if index < len(registers) else None
         return None if v is None or v.value is None else v.value
-    offset = int(where.split("+", 1)[1])
+    if kind != "stack":
+        return None
+    offset = index
     caller = model.function_at(call)
     if caller is None:
         return None
@@ -433,13 +436,16 @@ def _argument(model: CodeModel, call: int, registers: tuple[Value | None, ...], 
     return None
 
 
-def _stack_slot(cs: Any, offset: int) -> int | None:
-    """The register a store writes to [sp, #offset]: `str rt, [sp, #offset]`, or either half of
-    GCC's `strd rt, rt2, [sp, #offset-or-offset-4]` (Go's assembler writes one word per slot)."""
+def _stack_slot(cs: Any, offset: int, words_only: bool = False) -> int | None:
+    """The register a store writes to [sp, #offset]: `str rt, [sp, #offset]` (or a byte/halfword
+    store unless `words_only`), or either half of GCC's `strd rt, rt2, [sp, #offset-or-offset-4]`
+    (Go's assembler writes one word per slot)."""
     ops = cs.operands
-    if cs.id in _STORES and len(ops) == 2 and ops[1].type == A.ARM_OP_MEM and ops[1].mem.base == A.ARM_REG_SP:
+    if len(ops) == 2 and (cs.id == A.ARM_INS_STR or cs.id in _STORES and not words_only) \
+            and ops[1].type == A.ARM_OP_MEM and ops[1].mem.base == A.ARM_REG_SP and not ops[1].mem.index:
         return int(ops[0].reg) if ops[1].mem.disp == offset else None
-    if cs.id == A.ARM_INS_STRD and len(ops) == 3 and ops[2].type == A.ARM_OP_MEM and ops[2].mem.base == A.ARM_REG_SP:
+    if cs.id == A.ARM_INS_STRD and len(ops) == 3 and ops[2].type == A.ARM_OP_MEM \
+            and ops[2].mem.base == A.ARM_REG_SP and not ops[2].mem.index:
         return {ops[2].mem.disp: int(ops[0].reg), ops[2].mem.disp + 4: int(ops[1].reg)}.get(offset)
     return None
 
@@ -447,9 +453,9 @@ def _stack_slot(cs: Any, offset: int) -> int | None:
 def argument_at(model: CodeModel, call: int, where: str) -> int | None:
     """A call's constant argument by its location ("r0".."r3", or "stack+N" for Go's ABI0), for
     other analyses that read calls the way the priority setters are read (allocation sizes)."""
-    if where.startswith("r"):
+    found = argument_location(where)
+    if found is not None and found[0] == "reg":
         args = model.call_args.get(call, ())
-        index = int(where[1:])
-        return args[index] if index < len(args) else None
+        return args[found[1]] if found[1] < len(args) else None
     return _argument(model, call, (), where)
 

@@ -28,10 +28,10 @@ They know nothing about Go: the analyses pass the profile's names (task start, a
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
 
 from gomcu.errors import EmulationError
+from gomcu.runtime.profile import argument_location
 
 PAINT = 0xC5A5C5A5
 
@@ -66,19 +66,13 @@ class AllocProbe:
             raise EmulationError(f"probe: restart_return must name a register, not {self.restart_return!r}")
 
 
-_LOCATION = re.compile(r"^(?:r(\d{1,2})|(?:sp|stack)\s*\+\s*(\d+))$")
-
-
 def location(spec: str) -> tuple[str, int]:
-    """("reg", n) for "rN", ("stack", offset) for "sp+offset" or "stack+offset" (the profiles'
-    spelling; a word-aligned offset below 64 KiB): where a probe reads a value at a call's entry
-    or return."""
-    m = _LOCATION.match(spec.strip().lower())
-    if m and m.group(1) is not None and int(m.group(1)) <= 12:
-        return "reg", int(m.group(1))
-    if m and m.group(2) is not None and int(m.group(2)) % 4 == 0 and int(m.group(2)) < 0x10000:
-        return "stack", int(m.group(2))
-    raise EmulationError(f"probe: cannot read the location {spec!r} (use r0..r12 or stack+N, N a multiple of 4)")
+    """("reg", n) for "rN", ("stack", offset) for "sp+offset" or "stack+offset": where a probe
+    reads a value at a call's entry or return (gomcu.runtime.profile.argument_location)."""
+    found = argument_location(spec)
+    if found is None:
+        raise EmulationError(f"probe: cannot read the location {spec!r} (use r0..r12 or stack+N, N a multiple of 4)")
+    return found
 
 
 @dataclass(frozen=True)

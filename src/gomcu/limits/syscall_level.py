@@ -30,29 +30,13 @@ if TYPE_CHECKING:  # (the priorities module loads capstone: not for a check read
     from gomcu.limits.irq_priorities import PriorityState
     from gomcu.limits.irq_static import Handler
 
-_SVC_MASK, _SVC = 0xFF00, 0xDF00  # Thumb SVC #imm8
-
-
-def svc_functions(model: CodeModel) -> frozenset[str]:
-    """The functions that hold an SVC instruction: the system call stubs."""
-    out = set()
-    for f in model.functions:
-        body = model.image.read(f.address, f.size) or b""  # one read per function, not per instruction
-        for ins in model.instructions(f.name):
-            at = ins.address - f.address
-            raw = (body[at : at + 2] if at + 2 <= len(body) else model.image.read(ins.address, 2)) \
-                if ins.size == 2 else None
-            if raw and int.from_bytes(raw, "little") & _SVC_MASK == _SVC:
-                out.add(f.name)
-                break
-    return frozenset(out)
-
-
 def check(model: CodeModel, profile: RuntimeProfile, handlers: tuple[Handler, ...],
           static: StaticPriorities | None, emulated: PriorityState | None,
           bits: int | None) -> tuple[list[Finding], list[str]]:
     """Findings (one error per handler above the level that reaches a system call, with the
     chain) and notes (the level, which handlers were checked, which could not be)."""
+    from gomcu.code.masking import svc_functions
+
     level = profile.interrupts.get("syscall_priority")
     if level is None or static is None:
         return [], []

@@ -229,31 +229,49 @@ def _tuples(table: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
 
 
-#: where a call's argument is, for the static analyses: r0..r3, or stack+N (Go's ABI0: the word
-#: N bytes above the SP at the call)
-ARGUMENT_AT = re.compile(r"^(?:r[0-3]|stack\+(\d+))$")
+_LOCATION = re.compile(r"^(?:r(\d{1,2})|(?:sp|stack)\s*\+\s*(\d+))$")
 
 
-def _readable_argument(where: object) -> bool:
-    if isinstance(where, int) and not isinstance(where, bool):
-        return 0 <= where <= 3  # a register index
-    m = ARGUMENT_AT.match(where) if isinstance(where, str) else None
-    return m is not None and (m.group(1) is None or int(m.group(1)) % 4 == 0)
+def argument_location(spec: object, registers: int = 13) -> tuple[str, int] | None:
+    """Where a profile says a call's argument (or result) is: ("reg", n) for "rN" with n below
+    `registers`, ("stack", N) for "stack+N" or "sp+N" (Go's ABI0: the word N bytes above the SP
+    at the call's entry; N word-aligned, below 64 KiB); None for anything else."""
+    m = _LOCATION.match(spec.strip().lower()) if isinstance(spec, str) else None
+    if m and m.group(1) is not None and int(m.group(1)) < registers:
+        return "reg", int(m.group(1))
+    if m and m.group(2) is not None and int(m.group(2)) % 4 == 0 and int(m.group(2)) < 0x10000:
+        return "stack", int(m.group(2))
+    return None
 
 
-def _check_argument_locations(gc: dict[str, Any], origin: str) -> None:
-    """A size argument's location must be one the static analyses can read (else a one-line error,
-    not a traceback halfway through an analysis)."""
-    for key in ("size_argument", "size_from_type"):
-        table = gc.get(key)
-        for allocator, where in (table.items() if isinstance(table, dict) else ()):
-            if not _readable_argument(where):
-                raise GomcuError(f"{origin}: [gc] {key}: cannot read {allocator}'s argument at {where!r} "
-                                 f"(use 0..3, r0..r3 or stack+N, N a multiple of 4)")
+#: the tables whose entries name call arguments the static analyses read (register index or location)
+_ARGUMENT_TABLES = (("gc", "size_argument"), ("gc", "size_from_type"))
+_ARGUMENT_LISTS = (("interrupts", "priority_setters", ("irq", "priority")),
+                   ("interrupts", "enable_calls", ("irq", "control")))
+
+
+def _check_argument_locations(data: dict[str, Any], origin: str) -> None:
+    """Every argument location the static analyses read must be readable (r0..r3, stack+N): else a
+    one-line error at load, not a traceback halfway through an analysis."""
+    def bad(table: str, key: str, what: object, where: object) -> GomcuError:
+        return GomcuError(f"{origin}: [{table}] {key}: cannot read {what}'s argument at {where!r} "
+                          f"(use r0..r3 or stack+N, N a multiple of 4)")
+
+    for table, key in _ARGUMENT_TABLES:
+        entries = data.get(table, {}).get(key)
+        for allocator, where in (entries.items() if isinstance(entries, dict) else ()):
+            index = isinstance(where, int) and not isinstance(where, bool) and 0 <= where <= 3
+            if not index and argument_location(where, registers=4) is None:
+                raise bad(table, key, allocator, where)
+    for table, key, fields in _ARGUMENT_LISTS:
+        for spec in data.get(table, {}).get(key, ()):
+            for name in fields:
+                if isinstance(spec, dict) and name in spec and argument_location(spec[name], registers=4) is None:
+                    raise bad(table, key, spec.get("function"), spec[name])
 
 
 def parse_profile(data: dict[str, Any], origin: str) -> RuntimeProfile:
-    _check_argument_locations(data.get("gc", {}), origin)
+    _check_argument_locations(data, origin)
     try:
         detect = data.get("detect", {})
         return RuntimeProfile(
